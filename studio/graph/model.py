@@ -1,0 +1,208 @@
+"""The model graph: a networkx MultiDiGraph of layers, with edit operations
+that notify plain-Python listeners (the Qt canvas is one of them).
+
+Nodes carry `type`, `params` and `pos`; edges are keyed by a stable edge id and
+carry `src_port` and `dst_port`. Shapes are kept current incrementally: an edit
+re-infers only the nodes downstream of it.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import networkx as nx
+
+from .layers import spec
+from .shapes import ShapeTable
+
+Listener = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class Edge:
+    id: str
+    src: str
+    src_port: str
+    dst: str
+    dst_port: str
+
+
+class GraphError(ValueError):
+    """An edit that cannot be made; the message says why."""
+
+
+_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class GraphModel:
+    """Owns the graph. Every change goes through a method here and is announced.
+
+    Events (listener(event, **payload)): node_added(id), node_removed(id),
+    edge_added(edge), edge_removed(edge), param_changed(id, name, value),
+    node_moved(id, pos), shapes_changed(ids).
+    """
+
+    def __init__(self) -> None:
+        self.g = nx.MultiDiGraph()
+        self._edges: dict[str, Edge] = {}
+        self._listeners: list[Listener] = []
+        self._edge_seq = itertools.count(1)
+        self.shapes = ShapeTable(self)
+
+    # -- observers -----------------------------------------------------------
+    def subscribe(self, fn: Listener) -> None:
+        self._listeners.append(fn)
+
+    def unsubscribe(self, fn: Listener) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    def _emit(self, event: str, **payload: Any) -> None:
+        for fn in list(self._listeners):
+            fn(event, **payload)
+
+    def _reshape(self, roots) -> None:
+        changed = self.shapes.update(roots)
+        if changed:
+            self._emit("shapes_changed", ids=changed)
+
+    # -- queries ---------------------------------------------------------------
+    def nodes(self) -> list[str]:
+        return list(self.g.nodes)
+
+    def node(self, nid: str) -> dict:
+        return self.g.nodes[nid]
+
+    def type_of(self, nid: str) -> str:
+        return self.g.nodes[nid]["type"]
+
+    def params(self, nid: str) -> dict:
+        return self.g.nodes[nid]["params"]
+
+    def pos(self, nid: str) -> tuple[float, float]:
+        return self.g.nodes[nid]["pos"]
+
+    def edges(self) -> list[Edge]:
+        return list(self._edges.values())
+
+    def edge(self, eid: str) -> Edge:
+        return self._edges[eid]
+
+    def has_edge(self, eid: str) -> bool:
+        return eid in self._edges
+
+    def in_edges(self, nid: str, port: str | None = None) -> list[Edge]:
+        out = [self._edges[k] for _, _, k in self.g.in_edges(nid, keys=True)]
+        return [e for e in out if port is None or e.dst_port == port]
+
+    def out_edges(self, nid: str) -> list[Edge]:
+        return [self._edges[k] for _, _, k in self.g.out_edges(nid, keys=True)]
+
+    def new_id(self, type_: str) -> str:
+        base = re.sub(r"[^a-z0-9]", "", type_.lower()) or "node"
+        for i in itertools.count(1):
+            cand = f"{base}{i}"
+            if cand not in self.g:
+                return cand
+        raise AssertionError
+
+    def __len__(self) -> int:
+        return self.g.number_of_nodes()
+
+    # -- edits -------------------------------------------------------------------
+    def add_node(self, type_: str, params: dict | None = None, pos=(0.0, 0.0), nid: str | None = None) -> str:
+        s = spec(type_)
+        nid = nid or self.new_id(type_)
+        if not _ID_RE.match(nid):
+            raise GraphError(f"node id {nid!r} must be a Python identifier")
+        if nid in self.g:
+            raise GraphError(f"a node with id {nid!r} already exists")
+        full = s.defaults()
+        for k, v in (params or {}).items():
+            try:
+                full[k] = s.param(k).check(v)
+            except KeyError:
+                raise GraphError(f"{type_} has no parameter {k!r}") from None
+            except ValueError as e:
+                raise GraphError(str(e)) from None
+        self.g.add_node(nid, type=type_, params=full, pos=(float(pos[0]), float(pos[1])))
+        self._emit("node_added", id=nid)
+        self._reshape([nid])
+        return nid
+
+    def remove_node(self, nid: str) -> None:
+        downstream = list(self.g.successors(nid))
+        for e in self.in_edges(nid) + self.out_edges(nid):
+            self._drop_edge(e)
+        self.g.remove_node(nid)
+        self.shapes.forget(nid)
+        self._emit("node_removed", id=nid)
+        self._reshape(downstream)
+
+    def connect(self, src: str, src_port: str, dst: str, dst_port: str, eid: str | None = None) -> str:
+        for n in (src, dst):
+            if n not in self.g:
+                raise GraphError(f"no node {n!r}")
+        if src_port not in spec(self.type_of(src)).port_names("out"):
+            raise GraphError(f"{src} has no output port {src_port!r}")
+        if dst_port not in spec(self.type_of(dst)).port_names("in"):
+            raise GraphError(f"{dst} has no input port {dst_port!r}")
+        if src == dst:
+            raise GraphError("a layer cannot feed itself")
+        for e in self.in_edges(dst, dst_port):
+            if e.src == src and e.src_port == src_port:
+                raise GraphError("these ports are already connected")
+        eid = eid or self._new_edge_id()
+        if eid in self._edges:
+            raise GraphError(f"an edge with id {eid!r} already exists")
+        e = Edge(eid, src, src_port, dst, dst_port)
+        self._edges[eid] = e
+        self.g.add_edge(src, dst, key=eid, src_port=src_port, dst_port=dst_port)
+        self._emit("edge_added", edge=e)
+        self._reshape([dst])
+        return eid
+
+    def disconnect(self, eid: str) -> Edge:
+        e = self._edges[eid]
+        self._drop_edge(e)
+        self._reshape([e.dst])
+        return e
+
+    def set_param(self, nid: str, name: str, value: Any) -> None:
+        p = spec(self.type_of(nid)).param(name)
+        try:
+            value = p.check(value)
+        except ValueError as ex:
+            raise GraphError(str(ex)) from None
+        self.g.nodes[nid]["params"][name] = value
+        self._emit("param_changed", id=nid, name=name, value=value)
+        self._reshape([nid])
+
+    def move(self, nid: str, pos) -> None:
+        self.g.nodes[nid]["pos"] = (float(pos[0]), float(pos[1]))
+        self._emit("node_moved", id=nid, pos=self.g.nodes[nid]["pos"])
+
+    def clear(self) -> None:
+        for nid in list(self.g.nodes):
+            self.remove_node(nid)
+
+    # -- helpers -------------------------------------------------------------------
+    def _new_edge_id(self) -> str:
+        while True:
+            eid = f"e{next(self._edge_seq)}"
+            if eid not in self._edges:
+                return eid
+
+    def _drop_edge(self, e: Edge) -> None:
+        self.g.remove_edge(e.src, e.dst, key=e.id)
+        del self._edges[e.id]
+        self._emit("edge_removed", edge=e)
+
+    def snapshot(self) -> dict:
+        """Structure and parameters, for comparisons in tests and undo checks."""
+        return {
+            "nodes": {n: (d["type"], dict(d["params"]), d["pos"]) for n, d in self.g.nodes(data=True)},
+            "edges": {e.id: (e.src, e.src_port, e.dst, e.dst_port) for e in self._edges.values()},
+        }

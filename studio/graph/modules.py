@@ -1,0 +1,85 @@
+"""Small torch modules for layers that torch.nn lacks as a module.
+
+Each class imports only torch, because the code exporter copies their source
+verbatim into generated `.py` files, which must run without Studio installed.
+"""
+import torch
+from torch import nn
+
+
+class Add(nn.Module):
+    def forward(self, *xs):
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return out
+
+
+class Concat(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *xs):
+        return torch.cat(xs, dim=self.dim)
+
+
+class Reshape(nn.Module):
+    def __init__(self, shape: tuple):
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        return x.reshape((x.shape[0],) + self.shape)
+
+
+class ImageRows(nn.Module):
+    """C×H×W image to an H-step sequence of C·W features: one row per step."""
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        return x.permute(0, 2, 1, 3).reshape(n, h, c * w)
+
+
+class SeqBatchNorm1d(nn.Module):
+    """BatchNorm over the features of a N×T×F sequence."""
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.bn = nn.BatchNorm1d(num_features)
+
+    def forward(self, x):
+        return self.bn(x.transpose(1, 2)).transpose(1, 2)
+
+
+class Recurrent(nn.Module):
+    """RNN, LSTM or GRU (batch first) that returns every step or only the last."""
+
+    def __init__(self, kind: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bidirectional: bool = False, dropout: float = 0.0, last_only: bool = False):
+        super().__init__()
+        cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
+        self.rnn = cls(input_size, hidden_size, num_layers=num_layers, batch_first=True,
+                       bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0)
+        self.last_only = last_only
+        self.dirs = 2 if bidirectional else 1
+
+    def forward(self, x):
+        out, h = self.rnn(x)
+        if not self.last_only:
+            return out
+        if isinstance(h, tuple):  # LSTM returns (h, c)
+            h = h[0]
+        # h: (layers·dirs, N, H); the last layer's states, both directions.
+        return torch.cat([h[h.shape[0] - self.dirs + i] for i in range(self.dirs)], dim=1)
+
+
+class TokenEmbedding(nn.Module):
+    """nn.Embedding that accepts float-typed token ids, as tensors from a CSV arrive."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int):
+        super().__init__()
+        self.emb = nn.Embedding(num_embeddings, embedding_dim)
+
+    def forward(self, x):
+        return self.emb(x.long())

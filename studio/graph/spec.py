@@ -1,0 +1,197 @@
+"""The vocabulary every layer declaration is written in.
+
+A `LayerSpec` is the single description of a layer type: the palette, the
+inspector, shape inference, the compiler, the project format and the code
+exporter all read it, so nothing about a layer is repeated elsewhere.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+
+class ShapeError(ValueError):
+    """A layer cannot accept the shapes wired into it; the message is for a learner."""
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A tensor shape without the batch dimension.
+
+    `seq` marks the first dimension as time (T×F), so wires can show "T×128"
+    and recurrent layers know which axis is which. `dtype` is "float" except
+    for token ids fed to an Embedding.
+    """
+
+    dims: tuple[int, ...]
+    seq: bool = False
+    dtype: str = "float"
+    vocab: int = 0  # token ids are < vocab; lets Embedding infer its size
+
+    def __iter__(self):
+        return iter(self.dims)
+
+    def __len__(self) -> int:
+        return len(self.dims)
+
+    def __getitem__(self, i):
+        return self.dims[i]
+
+    @property
+    def numel(self) -> int:
+        n = 1
+        for d in self.dims:
+            n *= d
+        return n
+
+    def label(self) -> str:
+        """Short wire label: 64×16×16, or T×128 for sequences (T shown in full())."""
+        if self.seq:
+            return "×".join(["T"] + [str(d) for d in self.dims[1:]])
+        return "×".join(str(d) for d in self.dims) or "scalar"
+
+    def full(self) -> str:
+        if self.seq:
+            rest = "×".join(str(d) for d in self.dims[1:])
+            return f"T×{rest} (T = {self.dims[0]})" if rest else f"T (T = {self.dims[0]})"
+        return self.label()
+
+    def to_json(self) -> dict:
+        return {"dims": list(self.dims), "seq": self.seq, "dtype": self.dtype, "vocab": self.vocab}
+
+
+def fmt(dims: Sequence[int]) -> str:
+    return "×".join(str(d) for d in dims)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One user-settable parameter: its type, default, range and one-line help."""
+
+    name: str
+    kind: str  # "int" | "float" | "bool" | "choice" | "ints"
+    default: Any
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    label: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name.replace("_", " ").capitalize()
+
+    def check(self, value: Any) -> Any:
+        """Return `value` coerced to this param's type, or raise ValueError saying why."""
+        k = self.kind
+        if k == "bool":
+            if isinstance(value, bool):
+                return value
+            raise ValueError(f"{self.name} must be true or false, got {value!r}")
+        if k == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                if isinstance(value, float) and value.is_integer():
+                    value = int(value)
+                else:
+                    raise ValueError(f"{self.name} must be a whole number, got {value!r}")
+            self._range(value)
+            return value
+        if k == "float":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{self.name} must be a number, got {value!r}")
+            value = float(value)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError(f"{self.name} must be a finite number")
+            self._range(value)
+            return value
+        if k == "choice":
+            if value not in self.choices:
+                raise ValueError(f"{self.name} must be one of {', '.join(self.choices)}, got {value!r}")
+            return value
+        if k == "ints":
+            if not isinstance(value, (list, tuple)) or not value or len(value) > 6:
+                raise ValueError(f"{self.name} must be a list of 1 to 6 whole numbers, got {value!r}")
+            out = []
+            for v in value:
+                if isinstance(v, bool) or not isinstance(v, int):
+                    raise ValueError(f"{self.name} must hold whole numbers, got {v!r}")
+                self._range(v)
+                out.append(v)
+            return tuple(out)
+        raise ValueError(f"unknown parameter kind {k}")
+
+    def _range(self, v) -> None:
+        if self.minimum is not None and v < self.minimum:
+            raise ValueError(f"{self.name} must be at least {self.minimum:g}, got {v}")
+        if self.maximum is not None and v > self.maximum:
+            raise ValueError(f"{self.name} must be at most {self.maximum:g}, got {v}")
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str
+    multi: bool = False  # accepts several wires (merges)
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Ctor:
+    """How to build a layer's module: a dotted constructor name and its keyword
+    arguments. The compiler calls it; the code exporter prints it."""
+
+    name: str  # "nn.Conv2d" or "studio.Add" (helper in studio.graph.modules)
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+Params = Mapping[str, Any]
+InferFn = Callable[[Params, list[Shape]], Shape]
+CtorFn = Callable[[Params, list[Shape]], Ctor]
+CountFn = Callable[[Params, list[Shape], Shape], int]
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    type: str
+    category: str
+    title: str
+    description: str
+    params: tuple[Param, ...]
+    inputs: tuple[Port, ...]
+    outputs: tuple[Port, ...]
+    infer: InferFn
+    ctor: CtorFn | None  # None: no module (Input, Output pass data through)
+    summary: Callable[[Params], str] = lambda p: ""
+    weights: CountFn = lambda p, i, o: 0
+    macs: CountFn = lambda p, i, o: 0
+    icon: str = ""
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    def port_names(self, direction: str) -> list[str]:
+        ports = self.inputs if direction == "in" else self.outputs
+        return [p.name for p in ports]
+
+
+_REGISTRY: dict[str, LayerSpec] = {}
+CATEGORIES = ("Input / Output", "Convolution", "Pooling", "Normalization",
+              "Activation", "Dense & Shape", "Recurrent", "Merge")
+
+
+def register(spec: LayerSpec) -> LayerSpec:
+    if spec.type in _REGISTRY:
+        raise ValueError(f"layer type {spec.type} declared twice")
+    if spec.category not in CATEGORIES:
+        raise ValueError(f"unknown category {spec.category}")
+    _REGISTRY[spec.type] = spec
+    return spec
+
+
+def registry() -> dict[str, LayerSpec]:
+    return _REGISTRY

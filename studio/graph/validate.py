@@ -1,0 +1,107 @@
+"""Graph validation: every problem is attached to the node it concerns, in
+words a learner understands, with a one-click fix where one is obvious."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import networkx as nx
+
+from .layers import spec
+from .layers_io import TASK_OF_LOSS
+
+if TYPE_CHECKING:
+    from .model import GraphModel
+
+
+@dataclass(frozen=True)
+class Fix:
+    """Insert a layer of type `layer` on wire `edge`."""
+    label: str
+    layer: str
+    edge: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    node: str | None  # None: the graph as a whole
+    message: str
+    fix: Fix | None = None
+
+    def __str__(self) -> str:
+        return f"{self.node}: {self.message}" if self.node else self.message
+
+
+_FIXES = (("Insert a Flatten", "Flatten"), ("Image rows", "ImageRows"))
+
+
+def _fix_for(model: "GraphModel", nid: str, message: str) -> Fix | None:
+    ins = model.in_edges(nid)
+    if len(ins) != 1:
+        return None
+    if "Insert a Flatten" in message:
+        return Fix("Insert Flatten", "Flatten", ins[0].id)
+    if "'Image rows'" in message:
+        return Fix("Insert Image rows", "ImageRows", ins[0].id)
+    return None
+
+
+def validate(model: "GraphModel") -> list[Problem]:
+    g = model.g
+    problems: list[Problem] = []
+    inputs = [n for n in g if model.type_of(n) == "Input"]
+    outputs = [n for n in g if model.type_of(n) == "Output"]
+    if not inputs:
+        problems.append(Problem(None, "The network has no Input layer: add one from the palette"))
+    if not outputs:
+        problems.append(Problem(None, "The network has no Output layer: add one to choose the loss"))
+    for extra in outputs[1:]:
+        problems.append(Problem(extra, "Only one Output is supported; remove the extra one"))
+
+    try:
+        order = list(nx.topological_sort(g))
+    except nx.NetworkXUnfeasible:
+        order = sorted(g)
+    reach_in: set[str] = set(inputs)
+    for n in inputs:
+        reach_in |= nx.descendants(g, n)
+    reach_out: set[str] = set(outputs)
+    for n in outputs:
+        reach_out |= nx.ancestors(g, n)
+
+    for nid in order:
+        s = spec(model.type_of(nid))
+        wiring = False
+        for port in s.inputs:
+            k = len(model.in_edges(nid, port.name))
+            if k == 0:
+                problems.append(Problem(nid, f"{s.title} has no input wire: connect a layer to it"))
+                wiring = True
+            elif k > 1 and not port.multi:
+                problems.append(Problem(nid, f"{s.title} takes one input wire but has {k}; "
+                                             "merge them first with Add or Concat"))
+                wiring = True
+        err = model.shapes.error(nid)
+        if err:
+            problems.append(Problem(nid, err, _fix_for(model, nid, err)))
+            continue
+        if wiring:
+            continue
+        if nid not in reach_in:
+            problems.append(Problem(nid, f"No data reaches this {s.title}: it is not connected to an Input"))
+        elif outputs and nid not in reach_out:
+            problems.append(Problem(nid, f"The result of this {s.title} is not used: "
+                                         "connect it on towards the Output"))
+        if s.type == "Output":
+            p = model.params(nid)
+            if TASK_OF_LOSS[p["loss"]] != p["task"]:
+                problems.append(Problem(nid, f"The {p['loss'].replace('_', ' ')} loss is for "
+                                             f"{TASK_OF_LOSS[p['loss']]}, but the task is {p['task']}"))
+    return problems
+
+
+def problems_by_node(problems: list[Problem]) -> dict[str | None, list[Problem]]:
+    out: dict[str | None, list[Problem]] = {}
+    for p in problems:
+        out.setdefault(p.node, []).append(p)
+    return out
