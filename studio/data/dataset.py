@@ -25,6 +25,7 @@ class Dataset:
     std: tuple[float, ...] | None = None
     vocab: int = 0                  # tokens only
     source: str = ""                # where it came from, for messages and the UI
+    notes: list[str] = field(default_factory=list)      # non-fatal remarks, e.g. skipped files
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
