@@ -1,6 +1,8 @@
 """`studio validate` and `studio summary`: read a project, print shapes and costs."""
 from __future__ import annotations
 
+import argparse
+
 import networkx as nx
 
 from studio.graph.project import Project, load
@@ -9,11 +11,17 @@ from studio.graph.validate import problems_by_node, validate
 
 def add_commands(sub) -> None:
     p = sub.add_parser("validate", help="check a project and print every layer's output shape")
-    p.add_argument("project")
+    _common(p)
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("summary", help="a table of layers, shapes, parameters and multiply-adds")
-    p.add_argument("project")
+    _common(p)
     p.set_defaults(func=cmd_summary)
+
+
+def _common(p) -> None:
+    p.add_argument("project")
+    # Also accepted after the subcommand; SUPPRESS keeps a top-level --debug from being reset.
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
 
 
 def ordered(project: Project) -> list[str]:

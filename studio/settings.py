@@ -94,7 +94,10 @@ def check(cls, key: str, value: Any, where: str = "settings") -> Any:
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif kind is float:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
+        try:
+            value = float(value) if ok else value
+        except OverflowError:  # an int past 1e308
+            ok = False
         ok = ok and value == value and abs(value) != float("inf")
     else:
         ok = isinstance(value, str)

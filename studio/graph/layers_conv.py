@@ -142,7 +142,8 @@ BATCHNORM1D = register(LayerSpec(
                  "a sequence. Helps deep fully-connected networks train."),
     params=(Param("momentum", "float", 0.1, "How fast the running statistics follow the batches", 0.0, 1.0),),
     inputs=IN, outputs=OUT, infer=_bn1d_infer,
-    ctor=lambda p, ins: (Ctor("studio.SeqBatchNorm1d", dict(num_features=ins[0][-1])) if ins[0].seq
+    ctor=lambda p, ins: (Ctor("studio.SeqBatchNorm1d", dict(num_features=ins[0][-1],
+                                                                          momentum=p["momentum"])) if ins[0].seq
                          else Ctor("nn.BatchNorm1d", dict(num_features=ins[0][0], momentum=p["momentum"]))),
     weights=lambda p, i, o: 2 * i[0][-1], macs=lambda p, i, o: 2 * o.numel, icon="norm",
 ))

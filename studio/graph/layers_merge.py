@@ -8,6 +8,8 @@ def _add_infer(p, ins) -> Shape:
     if len(ins) < 2:
         raise ShapeError("Add needs at least two input wires")
     first = ins[0]
+    if any(x.dtype != "float" for x in ins):
+        raise ShapeError("Add needs numbers, not token ids: add an Embedding first")
     for other in ins[1:]:
         if other.dims != first.dims or other.seq != first.seq:
             raise ShapeError(f"Add needs equal shapes, got {first.full()} and {other.full()}")
@@ -31,7 +33,7 @@ def _concat_infer(p, ins) -> Shape:
     axis = 0 if len(first) == 3 else len(first) - 1  # channels of images, else features
     total = 0
     for other in ins:
-        if len(other) != len(first) or other.seq != first.seq:
+        if len(other) != len(first) or other.seq != first.seq or other.dtype != first.dtype:
             raise ShapeError(f"Concat needs inputs of the same kind, got {first.full()} and {other.full()}")
         rest_a = first.dims[:axis] + first.dims[axis + 1:]
         rest_b = other.dims[:axis] + other.dims[axis + 1:]
@@ -41,7 +43,8 @@ def _concat_infer(p, ins) -> Shape:
         total += other[axis]
     dims = list(first.dims)
     dims[axis] = total
-    return Shape(tuple(dims), seq=first.seq)
+    # Joined token sequences stay token ids, below the largest vocabulary.
+    return Shape(tuple(dims), seq=first.seq, dtype=first.dtype, vocab=max(x.vocab for x in ins))
 
 
 CONCAT = register(LayerSpec(

@@ -33,7 +33,39 @@ class GraphError(ValueError):
     """An edit that cannot be made; the message says why."""
 
 
-_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+class UnknownLayerError(GraphError, KeyError):
+    """An unknown layer type; still a KeyError, as `spec()` raised before."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+_reserved_ids: frozenset[str] | None = None
+
+
+def _reserved() -> frozenset[str]:
+    """Ids that would break the compiled module or the generated .py file: node ids
+    become submodule names (so not an nn.Module/GraphModule attribute such as
+    `training` or `graph`) and Python variable names (so not a keyword or `self`)."""
+    global _reserved_ids
+    if _reserved_ids is None:
+        import keyword
+
+        from torch import fx, nn  # deferred: only explicit ids need it
+        instance = fx.GraphModule(nn.Module(), fx.Graph())  # instance attrs too (`training`)
+        _reserved_ids = frozenset(dir(instance)) | frozenset(keyword.kwlist) | {
+            "self", "torch", "nn", "super"}
+    return _reserved_ids
+
+
+def id_problem(nid: object) -> str | None:
+    """Why `nid` cannot name a node, or None if it can."""
+    if not isinstance(nid, str) or not _ID_RE.match(nid):
+        return f"node id {nid!r} must be 1 to 100 letters, digits and _, not starting with a digit"
+    if nid in _reserved():
+        return f"node id {nid!r} is reserved by Python or PyTorch; choose another name"
+    return None
 
 
 class GraphModel:
@@ -94,11 +126,15 @@ class GraphModel:
         return eid in self._edges
 
     def in_edges(self, nid: str, port: str | None = None) -> list[Edge]:
-        out = [self._edges[k] for _, _, k in self.g.in_edges(nid, keys=True)]
-        return [e for e in out if port is None or e.dst_port == port]
+        # networkx's edge views cost ~10 µs a call; shape inference calls this per
+        # node per edit, so read the adjacency dicts (same order) directly.
+        edges = self._edges
+        out = [edges[k] for keys in self.g._pred[nid].values() for k in keys]
+        return out if port is None else [e for e in out if e.dst_port == port]
 
     def out_edges(self, nid: str) -> list[Edge]:
-        return [self._edges[k] for _, _, k in self.g.out_edges(nid, keys=True)]
+        edges = self._edges
+        return [edges[k] for keys in self.g._succ[nid].values() for k in keys]
 
     def new_id(self, type_: str) -> str:
         base = re.sub(r"[^a-z0-9]", "", type_.lower()) or "node"
@@ -113,10 +149,11 @@ class GraphModel:
 
     # -- edits -------------------------------------------------------------------
     def add_node(self, type_: str, params: dict | None = None, pos=(0.0, 0.0), nid: str | None = None) -> str:
-        s = spec(type_)
-        nid = nid or self.new_id(type_)
-        if not _ID_RE.match(nid):
-            raise GraphError(f"node id {nid!r} must be a Python identifier")
+        s = self._spec(type_)
+        if nid is None:
+            nid = self.new_id(type_)
+        elif (why := id_problem(nid)) is not None:
+            raise GraphError(why)
         if nid in self.g:
             raise GraphError(f"a node with id {nid!r} already exists")
         full = s.defaults()
@@ -133,6 +170,7 @@ class GraphModel:
         return nid
 
     def remove_node(self, nid: str) -> None:
+        self._need(nid)
         downstream = list(self.g.successors(nid))
         for e in self.in_edges(nid) + self.out_edges(nid):
             self._drop_edge(e)
@@ -165,13 +203,19 @@ class GraphModel:
         return eid
 
     def disconnect(self, eid: str) -> Edge:
+        if eid not in self._edges:
+            raise GraphError(f"no wire {eid!r}")
         e = self._edges[eid]
         self._drop_edge(e)
         self._reshape([e.dst])
         return e
 
     def set_param(self, nid: str, name: str, value: Any) -> None:
-        p = spec(self.type_of(nid)).param(name)
+        self._need(nid)
+        try:
+            p = spec(self.type_of(nid)).param(name)
+        except KeyError:
+            raise GraphError(f"{self.type_of(nid)} has no parameter {name!r}") from None
         try:
             value = p.check(value)
         except ValueError as ex:
@@ -181,6 +225,7 @@ class GraphModel:
         self._reshape([nid])
 
     def move(self, nid: str, pos) -> None:
+        self._need(nid)
         self.g.nodes[nid]["pos"] = (float(pos[0]), float(pos[1]))
         self._emit("node_moved", id=nid, pos=self.g.nodes[nid]["pos"])
 
@@ -189,6 +234,17 @@ class GraphModel:
             self.remove_node(nid)
 
     # -- helpers -------------------------------------------------------------------
+    def _need(self, nid: str) -> None:
+        if nid not in self.g:
+            raise GraphError(f"no node {nid!r}")
+
+    @staticmethod
+    def _spec(type_: str):
+        try:
+            return spec(type_)
+        except KeyError:
+            raise UnknownLayerError(f"unknown layer type {type_!r}") from None
+
     def _new_edge_id(self) -> str:
         while True:
             eid = f"e{next(self._edge_seq)}"

@@ -44,9 +44,9 @@ class ImageRows(nn.Module):
 class SeqBatchNorm1d(nn.Module):
     """BatchNorm over the features of a N×T×F sequence."""
 
-    def __init__(self, num_features: int):
+    def __init__(self, num_features: int, momentum: float = 0.1):
         super().__init__()
-        self.bn = nn.BatchNorm1d(num_features)
+        self.bn = nn.BatchNorm1d(num_features, momentum=momentum)
 
     def forward(self, x):
         return self.bn(x.transpose(1, 2)).transpose(1, 2)

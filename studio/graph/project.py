@@ -7,6 +7,7 @@ Nothing here executes code from the file.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -17,7 +18,7 @@ from typing import Any
 
 from ..settings import DataSettings, SettingsError, TrainSettings, from_dict, to_dict
 from .layers import LAYERS
-from .model import GraphError, GraphModel
+from .model import GraphError, GraphModel, id_problem
 
 FORMAT = "studio.project"
 VERSION = 1
@@ -84,6 +85,12 @@ def write_atomic(path: Path, data: bytes) -> None:
     except OSError as e:
         raise ProjectError(f"Cannot save {path}: {e.strerror or e}") from None
     try:
+        # mkstemp makes the file private (0600); keep the old file's mode, or the usual 0644.
+        try:
+            mode = path.stat().st_mode & 0o777
+        except OSError:
+            mode = 0o644
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -139,7 +146,9 @@ def _need(cond: bool, where: str, msg: str) -> None:
 
 def from_document(doc: Any, where: str = "<project>") -> Project:
     _need(isinstance(doc, dict), where, "the top level must be a JSON object")
+    _need("format" in doc, where, 'missing "format": is this a Studio project?')
     _need(doc.get("format") == FORMAT, where, f'"format" must be "{FORMAT}"; is this a Studio project?')
+    _need("version" in doc, where, 'missing "version"')
     version = doc.get("version")
     _need(isinstance(version, int) and not isinstance(version, bool), where, '"version" must be a whole number')
     _need(version <= VERSION, where, f"format version {version} is newer than this Studio reads "
@@ -147,11 +156,13 @@ def from_document(doc: Any, where: str = "<project>") -> Project:
     _need(version >= 1, where, f"format version {version} is not valid")
     for key in ("name", "description"):
         _need(isinstance(doc.get(key, ""), str), where, f'"{key}" must be text')
+    _need("graph" in doc, where, 'missing "graph"')
     graph = doc.get("graph")
-    _need(isinstance(graph, dict), where, 'missing "graph" object')
-    nodes, edges = graph.get("nodes"), graph.get("edges")
-    _need(isinstance(nodes, list), where, 'graph.nodes must be a list')
-    _need(isinstance(edges, list), where, 'graph.edges must be a list')
+    _need(isinstance(graph, dict), where, '"graph" must be an object')
+    for key in ("nodes", "edges"):
+        _need(key in graph, where, f'graph: missing "{key}"')
+        _need(isinstance(graph[key], list), where, f'graph.{key} must be a list')
+    nodes, edges = graph["nodes"], graph["edges"]
 
     checked_nodes = [_check_node(n, f"{where}: graph.nodes[{i}]") for i, n in enumerate(nodes)]
     ids = [n[0] for n in checked_nodes]
@@ -161,8 +172,13 @@ def from_document(doc: Any, where: str = "<project>") -> Project:
         seen.add(nid)
     types = dict((n[0], n[1]) for n in checked_nodes)
     checked_edges = [_check_edge(e, types, f"{where}: graph.edges[{i}]") for i, e in enumerate(edges)]
-    eids = [e[0] for e in checked_edges if e[0]]
-    _need(len(eids) == len(set(eids)), where, "graph.edges: duplicate edge id")
+    seen_e: set[str] = set()
+    for i, e in enumerate(checked_edges):
+        _need(e[0] is None or e[0] not in seen_e, where, f'graph.edges[{i}]: duplicate edge id "{e[0]}"')
+        seen_e.add(e[0])
+    # Wires saved without an id get fresh ones that cannot collide with later explicit ids.
+    fresh = (f"e{i}" for i in itertools.count(1))
+    checked_edges = [(e[0] or next(x for x in fresh if x not in seen_e),) + e[1:] for e in checked_edges]
     try:
         data = from_dict(DataSettings, doc.get("data", {}), "data")
         train = from_dict(TrainSettings, doc.get("training", {}), "training")
@@ -176,16 +192,19 @@ def from_document(doc: Any, where: str = "<project>") -> Project:
         for eid, src, sp, dst, dp in checked_edges:
             model.connect(src, sp, dst, dp, eid=eid)
     except GraphError as e:  # e.g. the same wire twice
-        raise ProjectError(f"{where}: {e}") from None
+        raise ProjectError(f"{where}: graph: {e}") from None
     return Project(model=model, data=data, train=train, name=doc.get("name", "Untitled"),
                    description=doc.get("description", ""))
 
 
 def _check_node(n: Any, where: str):
     _need(isinstance(n, dict), where, "must be an object")
+    for key in ("id", "type"):
+        _need(key in n, where, f'missing "{key}"')
     nid, type_ = n.get("id"), n.get("type")
-    _need(isinstance(nid, str) and nid.isidentifier() and len(nid) <= 100, where,
-          '"id" must be a name made of letters, digits and _')
+    why = id_problem(nid)
+    _need(why is None, where, f'"id": {why}')
+    where = f"{where} ({nid})"
     _need(isinstance(type_, str), where, '"type" must be text')
     _need(type_ in LAYERS, where, f'unknown layer type "{type_}"')
     spec = LAYERS[type_]
@@ -200,7 +219,7 @@ def _check_node(n: Any, where: str):
         try:
             out[k] = p.check(v)
         except ValueError as e:
-            raise ProjectError(f"{where} ({nid}): {e}") from None
+            raise ProjectError(f"{where}: {e}") from None
     pos = n.get("pos", [0, 0])
     _need(isinstance(pos, list) and len(pos) == 2
           and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
@@ -210,6 +229,8 @@ def _check_node(n: Any, where: str):
 
 def _check_edge(e: Any, types: dict, where: str):
     _need(isinstance(e, dict), where, "must be an object")
+    for key in ("src", "dst"):
+        _need(key in e, where, f'missing "{key}"')
     eid = e.get("id")
     _need(eid is None or (isinstance(eid, str) and eid.isidentifier()), where, '"id" must be a name')
     src, dst = e.get("src"), e.get("dst")

@@ -1,7 +1,16 @@
 """Incremental shape inference: every node's output shape, weight count and
-multiply-add count, recomputed only downstream of an edit."""
+multiply-add count, recomputed only downstream of an edit.
+
+Propagation walks a heap ordered by a cached topological rank and only
+continues past a node whose info actually changed, so an edit costs about the
+number of nodes whose shapes change, not the size of the graph. Ranks stay
+valid under most edits (new nodes get the highest rank, removals keep the
+order); a wire against the order is detected and the ranks are rebuilt.
+"""
 from __future__ import annotations
 
+import heapq
+import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
@@ -25,17 +34,26 @@ class NodeInfo:
     macs: int = 0
 
 
+class _StaleRanks(Exception):
+    """A wire runs against the cached order; rebuild it and start over."""
+
+
 class ShapeTable:
     def __init__(self, model: "GraphModel") -> None:
         self.model = model
         self.info: dict[str, NodeInfo] = {}
+        self._rank: dict[str, int] | None = {}
+        self._next_rank = itertools.count()
+        self._looped: set[str] = set()
 
     # -- queries -----------------------------------------------------------------
     def out(self, nid: str) -> Shape | None:
-        return self.info.get(nid, NodeInfo()).out
+        i = self.info.get(nid)
+        return i.out if i is not None else None
 
     def error(self, nid: str) -> str | None:
-        return self.info.get(nid, NodeInfo()).error
+        i = self.info.get(nid)
+        return i.error if i is not None else None
 
     def edge_shape(self, edge: "Edge") -> Shape | None:
         return self.out(edge.src)
@@ -46,37 +64,90 @@ class ShapeTable:
     # -- updates -----------------------------------------------------------------
     def forget(self, nid: str) -> None:
         self.info.pop(nid, None)
+        self._looped.discard(nid)
+        if self._rank is not None:
+            self._rank.pop(nid, None)
 
     def recompute_all(self) -> set[str]:
         return self.update(list(self.model.g.nodes), full=True)
 
     def update(self, roots: Iterable[str], full: bool = False) -> set[str]:
+        """Recompute `roots` and whatever downstream their changes reach; returns
+        the ids whose info changed. `full` recomputes every node reached."""
         g = self.model.g
         roots = {r for r in roots if r in g}
-        # A broken loop frees nodes upstream of the edit too.
-        roots |= {n for n, i in self.info.items() if i.error == LOOP_MSG and n in g}
+        # Breaking a loop frees nodes upstream of the edit too.
+        roots |= self._looped & set(g)
         if not roots:
             return set()
+        if self._rank is not None:
+            try:
+                return self._propagate(roots, full)
+            except _StaleRanks:
+                pass
+        if self._rebuild_ranks():
+            return self._propagate(roots, full=True)
+        return self._update_with_loops(roots)
+
+    def _propagate(self, roots: set[str], full: bool) -> set[str]:
+        g, rank = self.model.g, self._rank
+        for r in roots:
+            if r not in rank:  # a new node has no wires yet: last is a valid place
+                rank[r] = next(self._next_rank)
+        heap = [(rank[r], r) for r in roots]
+        heapq.heapify(heap)
+        queued = set(roots)
+        changed: set[str] = set()
+        pending: dict[str, NodeInfo] = {}  # applied only if the ranks hold to the end
+        while heap:
+            r, nid = heapq.heappop(heap)
+            new = self._compute(nid, pending)
+            if new == self.info.get(nid) and not full:
+                continue
+            pending[nid] = new
+            for s in g.successors(nid):
+                rs = rank.get(s)
+                if rs is None or rs <= r:
+                    raise _StaleRanks
+                if s not in queued:
+                    queued.add(s)
+                    heapq.heappush(heap, (rs, s))
+        for nid, new in pending.items():
+            if self.info.get(nid) != new:
+                changed.add(nid)
+            self.info[nid] = new
+        self._looped -= set(pending)
+        return changed
+
+    def _rebuild_ranks(self) -> bool:
+        """Rank every node in topological order; False (ranks unknown) if there is a loop."""
+        try:
+            order = list(nx.topological_sort(self.model.g))
+        except nx.NetworkXUnfeasible:
+            self._rank = None
+            return False
+        self._next_rank = itertools.count()
+        self._rank = {n: next(self._next_rank) for n in order}
+        return True
+
+    def _update_with_loops(self, roots: set[str]) -> set[str]:
+        """The graph has a loop: recompute everything downstream of the edit, in
+        the order of its strongly connected parts; loop members get LOOP_MSG."""
+        g = self.model.g
         affected = set(roots)
         for r in roots:
             affected |= nx.descendants(g, r)
-        sub = g.subgraph(affected)
-        try:
-            order = list(nx.topological_sort(sub))
-            looped: set[str] = set()
-        except nx.NetworkXUnfeasible:
-            order, looped = _order_with_loops(sub)
+        order, looped = _order_with_loops(g.subgraph(affected))
         changed: set[str] = set()
         for nid in order:
-            if not full and nid not in roots and not any(p in changed for p in g.predecessors(nid)):
-                continue
             new = NodeInfo(error=LOOP_MSG) if nid in looped else self._compute(nid)
             if self.info.get(nid) != new:
                 self.info[nid] = new
                 changed.add(nid)
+        self._looped = (self._looped - affected) | looped
         return changed
 
-    def _compute(self, nid: str) -> NodeInfo:
+    def _compute(self, nid: str, pending: dict[str, NodeInfo] | None = None) -> NodeInfo:
         m = self.model
         s = spec(m.type_of(nid))
         ins: list[Shape] = []
@@ -85,7 +156,8 @@ class ShapeTable:
             if not edges or (len(edges) > 1 and not port.multi):
                 return NodeInfo()  # wiring problems are reported by validation
             for e in edges:
-                shape = self.out(e.src)
+                src = pending.get(e.src) if pending else None
+                shape = src.out if src is not None else self.out(e.src)
                 if shape is None:
                     return NodeInfo()
                 ins.append(shape)

@@ -99,7 +99,10 @@ class Param:
         if k == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"{self.name} must be a number, got {value!r}")
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # an int past 1e308, e.g. from a hand-edited file
+                raise ValueError(f"{self.name} must be a finite number") from None
             if value != value or value in (float("inf"), float("-inf")):
                 raise ValueError(f"{self.name} must be a finite number")
             self._range(value)

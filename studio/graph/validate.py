@@ -100,6 +100,18 @@ def validate(model: "GraphModel") -> list[Problem]:
     return problems
 
 
+def apply_fix(model: "GraphModel", fix: Fix) -> str:
+    """Insert `fix.layer` on wire `fix.edge` with plain model edits (disconnect, add,
+    connect), so an undo stack can record it as three steps; returns the new node id."""
+    e = model.edge(fix.edge)
+    (x0, y0), (x1, y1) = model.pos(e.src), model.pos(e.dst)
+    model.disconnect(e.id)
+    nid = model.add_node(fix.layer, pos=((x0 + x1) / 2, (y0 + y1) / 2))
+    model.connect(e.src, e.src_port, nid, "in")
+    model.connect(nid, "out", e.dst, e.dst_port)
+    return nid
+
+
 def problems_by_node(problems: list[Problem]) -> dict[str | None, list[Problem]]:
     out: dict[str | None, list[Problem]] = {}
     for p in problems:
