@@ -16,7 +16,6 @@ from .dataset import DataError, Dataset
 
 SEED = 0
 Progress = Callable[[float, str], None] | None
-SHAPES_HINT = 'or choose the "Shapes" dataset, which is generated on this computer and needs no download'
 
 
 def data_root(root: str) -> Path:
@@ -28,6 +27,18 @@ def cache_root() -> Path:
     """Where decoded images are cached: $XDG_CACHE_HOME/studio, else ~/.cache/studio."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
     return Path(base) / "studio"
+
+
+def offline_error(title: str, folder: Path, files: str, how: str, reason: str | None,
+                  missing: list[str] | None = None) -> DataError:
+    """The message for a dataset that is not here and could not be downloaded:
+    what failed, the exact folder the files belong in, and the offline alternative."""
+    why = f"downloading it failed ({reason})" if reason else "the download did not contain it"
+    now = f" Missing now: {', '.join(missing)}." if missing else ""
+    return DataError(
+        f"{title} is not on this computer and {why}.\n"
+        f"Put the files {files} in\n    {folder.resolve()}\n({how}).{now}\n"
+        f'Or choose the "Shapes" dataset, which is generated on this computer and needs no download.')
 
 
 def report(progress: Progress, fraction: float, message: str) -> None:
