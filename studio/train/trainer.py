@@ -1,0 +1,379 @@
+"""The training engine: a blocking `run()` with callbacks, used by the CLI and by
+the Qt run panel (from a worker thread; stop/pause/resume_run are thread-safe).
+
+Hot-loop habits (see DESIGN.md): no .item() per batch (losses and correct
+counts stay on the device and are read on logged steps, about every 100 ms),
+zero_grad(set_to_none=True), index_select batches, callbacks only on logged steps.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from studio.data.batches import Batcher
+
+from . import run_files
+from .checkpoint import load_checkpoint, save_checkpoint, split, unflatten_optimizer
+from .events import BatchEvent, EpochEvent, RunResult, TrainError
+from .model_setup import build_model, has_conv, make_objective, trainable_layers
+from .optim import Schedule, l1_penalty, make_optimizer
+from .runtime import NonFiniteLoss, classify, pick_device
+
+CALLBACKS = ("on_batch_end", "on_epoch_end", "on_run_end", "on_error")
+
+
+class _Stopped(Exception):
+    pass
+
+
+class Trainer:
+    def __init__(self, project, dataset, *, out_dir=None, callbacks=(), device=None, resume=False,
+                 log_interval: float = 0.1):
+        self.project, self.dataset = project, dataset
+        self.settings, self.data_settings = project.train, project.data
+        self.out_dir = Path(out_dir) if out_dir else None
+        self.callbacks = list(callbacks)
+        self.requested_device = device or self.settings.device
+        self.device: torch.device | None = None
+        self.resume = resume
+        self.log_interval = log_interval  # seconds between BatchEvents (0 = every batch)
+        self.model: torch.nn.Module | None = None
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.history: list[EpochEvent] = []
+        self.confusion: torch.Tensor | None = None
+        self.val_predictions: dict[str, torch.Tensor] | None = None
+        self.error: TrainError | None = None
+        self.result: RunResult | None = None
+        self.epoch = 0          # completed epochs
+        self.step = 0           # completed optimizer steps
+        self.best_epoch, self.best_score, self.bad_epochs = 0, None, 0
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.paths: dict[str, str] = {}
+        self._partial: dict | None = None  # an epoch interrupted by stop(), for resuming
+        self._where = (None, None)
+        self._stop, self._go = threading.Event(), threading.Event()
+        self._go.set()
+        self._train_images, self._train_seconds = 0, 0.0
+
+    # -- control, from any thread ------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+        self._go.set()  # wake a paused run so it can stop
+
+    def pause(self) -> None:
+        self._go.clear()
+
+    def resume_run(self) -> None:
+        self._go.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._go.is_set()
+
+    # -- the run -------------------------------------------------------------------
+    def run(self) -> RunResult:
+        started = time.perf_counter()
+        self._handlers = {n: [getattr(c, n) for c in self.callbacks if callable(getattr(c, n, None))]
+                          for n in CALLBACKS}
+        try:
+            self._setup()
+            status = self._loop()
+        except Exception as e:  # noqa: BLE001 - every failure becomes a TrainError
+            self.error = classify(e, *self._where, str(self.device or self.requested_device),
+                                  self.settings.batch_size)
+            self._emit("on_error", self.error)
+            status = "failed"
+        self.result = self._result(status, time.perf_counter() - started)
+        self._emit("on_run_end", self.result)
+        return self.result
+
+    def _emit(self, name: str, event) -> None:
+        for fn in self._handlers[name]:
+            fn(event)
+
+    def _setup(self) -> None:
+        s, d = self.settings, self.data_settings
+        self.device = pick_device(self.requested_device)
+        torch.manual_seed(s.seed)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        model = build_model(self.project, self.dataset)
+        image = self.dataset.kind == "image"
+        self.channels_last = (self.device.type == "cuda" and s.channels_last and image and has_conv(model))
+        model = model.to(self.device, memory_format=torch.channels_last) if self.channels_last \
+            else model.to(self.device)
+        self.model = model
+        self.objective = make_objective(self.project, self.dataset, s.label_smoothing)
+        self.optimizer = make_optimizer(model.parameters(), s)
+        self.layers = trainable_layers(model)
+        self.l1_params = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() > 1]
+        ds = self.dataset
+        common = dict(device=self.device, mean=ds.mean, std=ds.std, normalize=d.normalize,
+                      channels_last=self.channels_last)
+        self.train_batches = Batcher(ds.x_train, ds.y_train, s.batch_size, shuffle=True, seed=s.seed,
+                                     crop=d.augment_crop, flip=d.augment_flip, **common)
+        self.val_batches = Batcher(ds.x_val, ds.y_val, max(s.batch_size, 256), **common)
+        n = len(self.train_batches)
+        self.schedule = Schedule(s, n, n * s.epochs)
+        amp = s.amp if self.device.type == "cuda" else "off"
+        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
+        self.scaler = torch.amp.GradScaler("cuda") if amp == "fp16" else None
+        if self.out_dir is not None:
+            self.paths.update(run_files.write_start(self.out_dir, self.project, ds))
+        if self.resume:
+            self._restore()
+
+    def _autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def _loop(self) -> str:
+        s = self.settings
+        while self.epoch < s.epochs:
+            if self._stop.is_set():
+                self._save_checkpoint("stopped")
+                return "stopped"
+            epoch = self.epoch + 1
+            t0 = time.perf_counter()
+            try:
+                train_loss, train_metric, seconds = self._train_epoch(epoch)
+            except _Stopped:
+                self._save_checkpoint("stopped")
+                return "stopped"
+            self._where = (epoch, None)
+            val_loss, val_metric = self._validate()
+            self.epoch = epoch
+            is_best = self._track_best(val_loss, val_metric, train_loss, train_metric)
+            event = EpochEvent(epoch, s.epochs, train_loss, train_metric, val_loss, val_metric,
+                               self.objective.metric_name, self.optimizer.param_groups[0]["lr"],
+                               time.perf_counter() - t0, is_best)
+            self.history.append(event)
+            stop_early = bool(s.early_stopping) and self.bad_epochs >= s.early_stopping
+            status = "early_stopped" if stop_early else ("finished" if epoch == s.epochs else "running")
+            self._save_checkpoint(status)
+            self._emit("on_epoch_end", event)
+            if stop_early:
+                return "early_stopped"
+        return "finished"
+
+    def _train_epoch(self, epoch: int) -> tuple[float, float, float]:
+        s, model, opt, obj = self.settings, self.model, self.optimizer, self.objective
+        model.train()
+        start, aug_state = 0, None
+        sums = {"loss": 0.0, "metric": 0.0, "count": 0, "seconds": 0.0}
+        if self._partial and self._partial["epoch"] == epoch:
+            start, aug_state = self._partial["batch"], self._partial.get("aug")
+            sums.update({k: self._partial[k] for k in sums})
+        self._partial = None
+        batches = self.train_batches
+        nb = len(batches)
+        window_loss, window_metric, window_n = [], [], []
+        last_log = time.perf_counter()
+        tick, images_since = last_log, 0
+        scheduled = s.schedule != "constant"
+        lr = opt.param_groups[0]["lr"]
+        for b, (_, x, y) in enumerate(batches.batches(epoch, start, aug_state), start):
+            if self._stop.is_set() or not self._go.is_set():
+                if not self._go.is_set():
+                    paused_at = time.perf_counter()
+                    self._go.wait()
+                    tick += time.perf_counter() - paused_at
+                    last_log += time.perf_counter() - paused_at
+                if self._stop.is_set():
+                    self._flush(sums, window_loss, window_metric, window_n, tick, epoch,
+                                b - len(window_n) + 1, lr)
+                    self._partial = dict(sums, epoch=epoch, batch=b, aug=batches.aug_state())
+                    raise _Stopped
+            self._where = (epoch, b + 1)
+            if scheduled:
+                lr = self.schedule.apply(opt, self.step)
+            opt.zero_grad(set_to_none=True)
+            with self._autocast():
+                out = model(x)
+                loss = obj.loss(out, obj.target(y))
+            if s.l1:
+                loss = loss + s.l1 * l1_penalty(self.l1_params)
+            self._backward_step(loss)
+            self.step += 1
+            window_loss.append(loss.detach())
+            window_metric.append(obj.metric_sum(out, y))
+            window_n.append(y.shape[0])
+            now = time.perf_counter()
+            if now - last_log >= self.log_interval or b == nb - 1 or b == start:
+                images = sum(window_n)
+                loss_mean, metric_mean = self._flush(sums, window_loss, window_metric, window_n,
+                                                     tick, epoch, b - len(window_n) + 2, lr)
+                now = time.perf_counter()
+                images_since += images
+                ips = images_since / max(now - last_log, 1e-9)
+                self._emit("on_batch_end", BatchEvent(epoch, b + 1, nb, self.step, loss_mean, metric_mean,
+                                                      lr, ips, self._grad_norms()))
+                last_log, images_since = now, 0
+                window_loss, window_metric, window_n = [], [], []
+                tick = time.perf_counter()
+        return sums["loss"] / max(1, sums["count"]), sums["metric"] / max(1, sums["count"]), sums["seconds"]
+
+    def _flush(self, sums, losses, metrics, ns, tick, epoch, first_batch, lr):
+        """Read the window's losses (one sync), check them, add them to the epoch sums."""
+        if not losses:
+            return float("nan"), float("nan")
+        values = torch.stack(losses).float().cpu()
+        bad = (~torch.isfinite(values)).nonzero()
+        if len(bad):
+            i = int(bad[0])
+            raise NonFiniteLoss(epoch, first_batch + i, float(values[i]), lr)
+        weights = torch.tensor(ns, dtype=torch.float32)
+        n = int(weights.sum())
+        loss_sum = float((values * weights).sum())
+        metric_sum = float(torch.stack(metrics).float().sum())
+        seconds = time.perf_counter() - tick
+        sums["loss"] += loss_sum
+        sums["metric"] += metric_sum
+        sums["count"] += n
+        sums["seconds"] += seconds
+        self._train_images += n
+        self._train_seconds += seconds
+        return loss_sum / n, metric_sum / n
+
+    def _backward_step(self, loss: torch.Tensor) -> None:
+        s, opt = self.settings, self.optimizer
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(opt)
+            if s.grad_clip:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), s.grad_clip)
+            self.scaler.step(opt)
+            self.scaler.update()
+            return
+        loss.backward()
+        if s.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), s.grad_clip)
+        opt.step()
+
+    def _grad_norms(self) -> dict[str, float] | None:
+        """L2 norm of each trainable layer's gradient, keyed by node id (one sync)."""
+        names, norms = [], []
+        for nid, params in self.layers.items():
+            grads = [p.grad for p in params if p.grad is not None]
+            if grads:
+                names.append(nid)
+                norms.append(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))))
+        if not norms:
+            return None
+        return dict(zip(names, torch.stack(norms).float().tolist()))
+
+    @torch.inference_mode()
+    def _validate(self) -> tuple[float | None, float | None]:
+        vb, obj, model = self.val_batches, self.objective, self.model
+        if vb.n == 0:
+            return None, None
+        model.eval()
+        loss_fn = obj.eval_loss or obj.loss
+        loss_sum = torch.zeros((), device=self.device)
+        metric_sum = torch.zeros((), device=self.device)
+        k = obj.num_classes
+        confusion = torch.zeros(k * k, dtype=torch.long, device=self.device) if obj.classification else None
+        idxs, preds, targets, conf = [], [], [], []
+        for idx, x, y in vb.batches():
+            with self._autocast():
+                out = model(x)
+            out = out.float()
+            loss_sum += loss_fn(out, obj.target(y)) * y.shape[0]
+            metric_sum += obj.metric_sum(out, y)
+            pred = obj.predict(out)
+            if confusion is not None:
+                confusion += torch.bincount(y * k + pred, minlength=k * k)
+                conf.append(_confidence(out, obj.loss_name))
+            idxs.append(idx)
+            preds.append(pred)
+            targets.append(y)
+        model.train()
+        n = vb.n
+        if confusion is not None:
+            self.confusion = confusion.view(k, k).cpu()
+        self.val_predictions = {"index": torch.cat(idxs).cpu(), "pred": torch.cat(preds).cpu(),
+                                "target": torch.cat(targets).cpu()}
+        if conf:
+            self.val_predictions["confidence"] = torch.cat(conf).cpu()
+        values = torch.stack([loss_sum, metric_sum]).cpu().tolist()
+        return values[0] / n, values[1] / n
+
+    def _track_best(self, val_loss, val_metric, train_loss, train_metric) -> bool:
+        """Best by validation metric (accuracy up, MAE down); training loss without validation."""
+        if val_metric is not None:
+            score = val_metric if self.objective.classification else -val_metric
+        else:
+            score = -train_loss
+        if self.best_score is None or score > self.best_score:
+            self.best_score, self.best_epoch, self.bad_epochs = score, self.epoch, 0
+            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+            if self.out_dir is not None:
+                self.paths["best"] = run_files.write_weights(self.out_dir, "best", self.best_state)
+            return True
+        self.bad_epochs += 1
+        return False
+
+    # -- checkpoints -----------------------------------------------------------------
+    def _save_checkpoint(self, status: str) -> None:
+        if self.out_dir is None:
+            return
+        rng = {"torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        partial = None
+        if self._partial:
+            partial = {k: v for k, v in self._partial.items() if k != "aug"}
+            if self._partial.get("aug") is not None:
+                rng["aug"] = self._partial["aug"]
+        scalars = {"version": 1, "status": status, "epoch": self.epoch, "step": self.step,
+                   "epochs": self.settings.epochs, "best_epoch": self.best_epoch, "best_score": self.best_score,
+                   "bad_epochs": self.bad_epochs, "partial": partial,
+                   "history": [asdict(e) for e in self.history]}
+        self.paths["checkpoint"] = str(save_checkpoint(self.out_dir, self.model, self.optimizer, scalars, rng))
+        self.paths["last"] = run_files.write_weights(self.out_dir, "last", self.model.state_dict())
+        self.paths["metrics"] = run_files.write_metrics(self.out_dir, self.history)
+
+    def _restore(self) -> None:
+        tensors, doc = load_checkpoint(self.out_dir)
+        self.model.load_state_dict(split(tensors, "model."))
+        self.optimizer.load_state_dict(unflatten_optimizer(split(tensors, "optim."), doc["optimizer"]))
+        rng = split(tensors, "rng.")
+        torch.set_rng_state(rng["torch"])
+        if "cuda" in rng and self.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"], self.device)
+        self.epoch, self.step = doc["epoch"], doc["step"]
+        self.best_epoch, self.best_score, self.bad_epochs = doc["best_epoch"], doc["best_score"], doc["bad_epochs"]
+        self.history = [EpochEvent(**e) for e in doc["history"]]
+        for e in self.history:
+            e.epochs = self.settings.epochs
+        if doc.get("partial"):
+            self._partial = dict(doc["partial"], aug=rng.get("aug"))
+        best = self.out_dir / "best.safetensors"
+        if best.exists():
+            self.paths["best"] = str(best)
+        if self.bad_epochs and self.settings.early_stopping and doc["status"] == "early_stopped":
+            self.bad_epochs = 0  # the user asked to go on: give patience a fresh start
+
+    def _result(self, status: str, seconds: float) -> RunResult:
+        last = self.history[-1] if self.history else None
+        ips = self._train_images / self._train_seconds if self._train_seconds > 0 else 0.0
+        message = self.error.message if self.error else ""
+        return RunResult(status, self.epoch, self.best_epoch, last.train_loss if last else None,
+                         last.val_loss if last else None, last.val_metric if last else None,
+                         self.objective.metric_name if hasattr(self, "objective") else "",
+                         seconds, ips, dict(self.paths), message)
+
+
+def _confidence(out: torch.Tensor, loss_name: str) -> torch.Tensor:
+    if loss_name == "cross_entropy":
+        return out.softmax(1).amax(1)
+    if out.shape[1] == 1:
+        p = out.view(-1).sigmoid()
+        return torch.maximum(p, 1 - p)
+    return out.sigmoid().amax(1)
