@@ -1,0 +1,45 @@
+"""Copy/paste payloads: selected nodes (type, params, position) and the wires
+between them, as JSON on the system clipboard under our own MIME type (so a
+second Studio window can paste), with an in-process copy as a fallback."""
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QMimeData
+from PySide6.QtWidgets import QApplication
+
+from studio.graph.model import GraphModel
+
+CLIP_MIME = "application/x-studio-nodes"
+_last: dict | None = None
+
+
+def subgraph(model: GraphModel, ids: list[str]) -> dict:
+    keep = set(ids)
+    return {
+        "nodes": [{"id": n, "type": model.type_of(n), "params": dict(model.params(n)),
+                   "pos": list(model.pos(n))} for n in ids],
+        "edges": [{"src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port}
+                  for e in model.edges() if e.src in keep and e.dst in keep],
+    }
+
+
+def put(clip: dict) -> None:
+    global _last
+    _last = clip
+    data = QMimeData()
+    data.setData(CLIP_MIME, json.dumps(clip).encode("utf-8"))
+    data.setText(", ".join(n["type"] for n in clip["nodes"]))
+    QApplication.clipboard().setMimeData(data)
+
+
+def get() -> dict | None:
+    data = QApplication.clipboard().mimeData()
+    if data is not None and data.hasFormat(CLIP_MIME):
+        try:
+            clip = json.loads(bytes(data.data(CLIP_MIME)).decode("utf-8"))
+            if isinstance(clip, dict) and "nodes" in clip and "edges" in clip:
+                return clip
+        except (ValueError, UnicodeDecodeError):
+            pass
+    return _last

@@ -1,0 +1,234 @@
+"""Undoable edits. Every command only calls GraphModel methods; the scene
+follows the model's events, so undo/redo need no view code at all.
+
+Compound edits (paste, insert-on-wire, quick-add-and-connect) are a parent
+QUndoCommand with child commands: Qt redoes children in order and undoes them
+in reverse, so each child stays trivially correct.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+from PySide6.QtGui import QUndoCommand
+
+from studio.graph.layers import spec
+from studio.graph.model import Edge, GraphModel
+
+STEP_X = 240.0  # room made for an inserted layer (card width + wire label)
+
+
+def fresh_ids(model: GraphModel, types: list[str]) -> list[str]:
+    """New node ids for several nodes at once (model.new_id alone would repeat)."""
+    taken = set(model.nodes())
+    out = []
+    for t in types:
+        base = model.new_id(t).rstrip("0123456789")
+        i = 1
+        while f"{base}{i}" in taken:
+            i += 1
+        taken.add(f"{base}{i}")
+        out.append(f"{base}{i}")
+    return out
+
+
+def fresh_edge_ids(model: GraphModel, n: int) -> list[str]:
+    taken = {e.id for e in model.edges()}
+    out, i = [], 1
+    while len(out) < n:
+        if f"e{i}" not in taken:
+            out.append(f"e{i}")
+            taken.add(f"e{i}")
+        i += 1
+    return out
+
+
+class AddNode(QUndoCommand):
+    def __init__(self, model: GraphModel, type_: str, params: dict | None = None,
+                 pos=(0.0, 0.0), nid: str | None = None, parent: QUndoCommand | None = None):
+        super().__init__(f"Add {spec(type_).title}", parent)
+        self.model, self.type, self.params, self.pos = model, type_, dict(params or {}), pos
+        self.nid = nid
+
+    def redo(self) -> None:
+        self.nid = self.model.add_node(self.type, self.params, self.pos, nid=self.nid)
+
+    def undo(self) -> None:
+        self.model.remove_node(self.nid)
+
+
+class RemoveNodes(QUndoCommand):
+    """Nodes with all their wires, as one step; undo restores the same ids."""
+
+    def __init__(self, model: GraphModel, ids: list[str], edge_ids: list[str] = (),
+                 parent: QUndoCommand | None = None):
+        n = len(ids) + len(edge_ids)
+        what = "layer" if ids else "wire"
+        super().__init__(f"Delete {n} {what}{'s' if n != 1 else ''}", parent)
+        self.model, self.ids, self.extra_edges = model, list(ids), list(edge_ids)
+        self.nodes: list[tuple[str, str, dict, tuple]] = []
+        self.edges: list[Edge] = []
+
+    def redo(self) -> None:
+        m = self.model
+        gone = set(self.ids)
+        self.nodes = [(n, m.type_of(n), dict(m.params(n)), m.pos(n)) for n in self.ids]
+        # model order keeps the input order of merge layers after undo
+        self.edges = [e for e in m.edges() if e.src in gone or e.dst in gone or e.id in self.extra_edges]
+        for e in self.edges:
+            m.disconnect(e.id)
+        for n in self.ids:
+            m.remove_node(n)
+
+    def undo(self) -> None:
+        for nid, type_, params, pos in self.nodes:
+            self.model.add_node(type_, params, pos, nid=nid)
+        for e in self.edges:
+            self.model.connect(e.src, e.src_port, e.dst, e.dst_port, eid=e.id)
+
+
+class Connect(QUndoCommand):
+    """A new wire; `replace` lists wires removed first (re-routing an input)."""
+
+    def __init__(self, model: GraphModel, src: str, src_port: str, dst: str, dst_port: str,
+                 replace: list[str] = (), eid: str | None = None, parent: QUndoCommand | None = None):
+        super().__init__("Connect", parent)
+        self.model = model
+        self.args = (src, src_port, dst, dst_port)
+        self.replace = list(replace)
+        self.removed: list[Edge] = []
+        self.eid = eid
+
+    def redo(self) -> None:
+        self.removed = [self.model.disconnect(r) for r in self.replace]
+        self.eid = self.model.connect(*self.args, eid=self.eid)
+
+    def undo(self) -> None:
+        self.model.disconnect(self.eid)
+        for e in reversed(self.removed):
+            self.model.connect(e.src, e.src_port, e.dst, e.dst_port, eid=e.id)
+
+
+class Disconnect(QUndoCommand):
+    def __init__(self, model: GraphModel, edge_ids: list[str], parent: QUndoCommand | None = None):
+        n = len(edge_ids)
+        super().__init__(f"Disconnect {n} wire{'s' if n != 1 else ''}", parent)
+        self.model, self.ids = model, list(edge_ids)
+        self.removed: list[Edge] = []
+
+    def redo(self) -> None:
+        self.removed = [self.model.disconnect(e) for e in self.ids]
+
+    def undo(self) -> None:
+        for e in self.removed:
+            self.model.connect(e.src, e.src_port, e.dst, e.dst_port, eid=e.id)
+
+
+class SetParam(QUndoCommand):
+    """Consecutive changes of one parameter (a spin-box drag) merge into one step."""
+    ID = 7301
+
+    def __init__(self, model: GraphModel, nid: str, name: str, value: Any,
+                 parent: QUndoCommand | None = None):
+        super().__init__(f"Set {name}", parent)
+        self.model, self.nid, self.name, self.value = model, nid, name, value
+        self.old = model.params(nid)[name]
+
+    def id(self) -> int:
+        return self.ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetParam) or (other.nid, other.name) != (self.nid, self.name):
+            return False
+        self.value = other.value
+        return True
+
+    def redo(self) -> None:
+        self.model.set_param(self.nid, self.name, self.value)
+
+    def undo(self) -> None:
+        self.model.set_param(self.nid, self.name, self.old)
+
+
+class MoveNodes(QUndoCommand):
+    def __init__(self, model: GraphModel, moves: dict[str, tuple[tuple, tuple]],
+                 text: str = "Move", parent: QUndoCommand | None = None):
+        super().__init__(text, parent)
+        self.model, self.moves = model, dict(moves)  # id -> (old, new)
+
+    def redo(self) -> None:
+        for nid, (_old, new) in self.moves.items():
+            self.model.move(nid, new)
+
+    def undo(self) -> None:
+        for nid, (old, _new) in self.moves.items():
+            self.model.move(nid, old)
+
+
+def paste(model: GraphModel, clip: dict, offset: tuple[float, float]) -> tuple[QUndoCommand, list[str]]:
+    """Paste nodes from a clipboard dict (see clipboard.py) with new ids; wires
+    between pasted nodes are kept. Returns the command and the new ids."""
+    cmd = QUndoCommand(f"Paste {len(clip['nodes'])} layers")
+    new = fresh_ids(model, [n["type"] for n in clip["nodes"]])
+    rename = {n["id"]: nid for n, nid in zip(clip["nodes"], new)}
+    for n, nid in zip(clip["nodes"], new):
+        x, y = n["pos"]
+        AddNode(model, n["type"], n["params"], (x + offset[0], y + offset[1]), nid=nid, parent=cmd)
+    eids = fresh_edge_ids(model, len(clip["edges"]))
+    for e, eid in zip(clip["edges"], eids):
+        Connect(model, rename[e["src"]], e["src_port"], rename[e["dst"]], e["dst_port"],
+                eid=eid, parent=cmd)
+    return cmd, new
+
+
+def insert_on_edge(model: GraphModel, eid: str, node: str | None = None, layer: str | None = None,
+                   pos=None, text: str | None = None, make_room: bool = False,
+                   parent: QUndoCommand | None = None) -> tuple[QUndoCommand, str]:
+    """Split wire `eid` with an existing free `node` or a new `layer`.
+
+    make_room shifts the wire's destination and everything after it right, so
+    a fix inserted between two tightly placed cards does not cover them."""
+    e = model.edge(eid)
+    cmd = QUndoCommand(text or "Insert on wire", parent)
+    if node is None:
+        sx, sy = model.pos(e.src)
+        dx, dy = model.pos(e.dst)
+        if pos is None:
+            pos = (dx, dy) if make_room else ((sx + dx) / 2, (sy + dy) / 2)
+        if make_room:
+            shifted = {e.dst} | nx.descendants(model.g, e.dst)
+            MoveNodes(model, {n: (model.pos(n), (model.pos(n)[0] + STEP_X, model.pos(n)[1]))
+                              for n in shifted}, parent=cmd)
+        (node,) = fresh_ids(model, [layer])
+        AddNode(model, layer, None, pos, nid=node, parent=cmd)
+        s = spec(layer)
+    else:
+        s = spec(model.type_of(node))
+    in_port, out_port = s.inputs[0].name, s.outputs[0].name
+    Disconnect(model, [eid], parent=cmd)
+    a, b = fresh_edge_ids(model, 2)
+    Connect(model, e.src, e.src_port, node, in_port, eid=a, parent=cmd)
+    Connect(model, node, out_port, e.dst, e.dst_port, eid=b, parent=cmd)
+    return cmd, node
+
+
+def add_and_connect(model: GraphModel, layer: str, pos, from_port: tuple[str, str, str] | None
+                    ) -> tuple[QUndoCommand, str]:
+    """Quick-add: a new layer, wired to the port the user dragged from (one step).
+    from_port is (node, port, direction of that port)."""
+    cmd = QUndoCommand(f"Add {spec(layer).title}")
+    (nid,) = fresh_ids(model, [layer])
+    AddNode(model, layer, None, pos, nid=nid, parent=cmd)
+    if from_port:
+        other, port, direction = from_port
+        s = spec(layer)
+        if direction == "out" and s.inputs:
+            Connect(model, other, port, nid, s.inputs[0].name, parent=cmd)
+        elif direction == "in" and s.outputs:
+            replace = [] if _is_multi(model, other, port) else [e.id for e in model.in_edges(other, port)]
+            Connect(model, nid, s.outputs[0].name, other, port, replace=replace, parent=cmd)
+    return cmd, nid
+
+
+def _is_multi(model: GraphModel, nid: str, port: str) -> bool:
+    return any(p.name == port and p.multi for p in spec(model.type_of(nid)).inputs)

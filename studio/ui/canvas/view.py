@@ -1,0 +1,539 @@
+"""CanvasView: the node editor widget the main window embeds.
+
+Mouse presses pick a gesture (interactions.py); every edit is a command pushed
+on the document's undo stack. Application-wide shortcuts (undo, copy, delete,
+...) belong to the main window's QActions, which call the methods here; keys
+that reach keyPressEvent unclaimed are handled as a fallback, so the canvas
+also works on its own without registering competing shortcuts.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QKeySequence, QMouseEvent, QPainter, QPen, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QGraphicsView, QLabel
+
+from studio.graph.layers import LAYERS, spec
+from studio.graph.model import GraphModel
+from studio.graph.validate import Fix
+
+from . import clipboard
+from .commands import (AddNode, Disconnect, MoveNodes, RemoveNodes, add_and_connect, fresh_ids,
+                       insert_on_edge, paste)
+from .interactions import MoveNodesInteraction, NewWireInteraction, PanInteraction
+from .layout import auto_layout
+from .menus import show_context_menu
+from .node_item import HEADER, WIDTH, ErrorBadge, NodeItem
+from .port_item import PortItem
+from .quick_add import QuickAddPopup
+from .scene import GraphScene
+from .theme import GRID, snap
+from .wire_item import ShapeLabel, WireItem
+
+LAYER_MIME = "application/x-studio-layer"
+ZOOM_MIN, ZOOM_MAX = 0.2, 3.0
+PASTE_STEP = 40.0
+
+
+class CanvasView(QGraphicsView):
+    selection_changed = Signal(list)
+    status_message = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._scene = GraphScene(self)
+        self.setScene(self._scene)
+        self._model: GraphModel | None = None
+        self._stack = QUndoStack(self)
+        self._stack.indexChanged.connect(self._scene.flush)
+        self._locked = False
+        self._gesture = None
+        self._space = False
+        self._pastes = 0
+        self._quick_add: QuickAddPopup | None = None
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.ContainsItemShape)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+        self._banner = QLabel("Training — the graph is locked", self)
+        self._banner.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._banner.hide()
+        self._scene.selectionChanged.connect(self._emit_selection)
+        self.set_dark(False)
+        self.centerOn(0, 0)
+
+    # -- document ----------------------------------------------------------------------
+    def set_model(self, model: GraphModel, undo_stack: QUndoStack) -> None:
+        self.cancel_gesture()
+        if undo_stack is not self._stack:
+            self._stack.indexChanged.disconnect(self._scene.flush)
+            self._stack = undo_stack
+            self._stack.indexChanged.connect(self._scene.flush)
+        self._model = model
+        self._scene.set_model(model)
+
+    def model(self) -> GraphModel | None:
+        return self._model
+
+    def undo_stack(self) -> QUndoStack:
+        return self._stack
+
+    def push(self, cmd: QUndoCommand) -> None:
+        self._stack.push(cmd)
+        self._scene.flush()  # a merged or obsolete command does not move the index
+
+    def problems(self):
+        """The latest validation result (list of Problem)."""
+        return self._scene.problems
+
+    # -- editing API -----------------------------------------------------------------------
+    def is_locked(self) -> bool:
+        return self._locked
+
+    def _editable(self) -> bool:
+        if self._model is None:
+            return False
+        if self._locked:
+            self.status_message.emit("The graph is locked while training")
+            return False
+        return True
+
+    def add_layer(self, layer_type: str, scene_pos: QPointF | None = None,
+                  params: dict | None = None) -> str | None:
+        """Add a layer centred on scene_pos (default: the middle of the view),
+        snapped to the grid; one undo step. Returns the new node id."""
+        if not self._editable():
+            return None
+        if scene_pos is None:
+            scene_pos = self.mapToScene(self.viewport().rect().center())
+        s = spec(layer_type)
+        h = HEADER + max(28.0, max(len(s.inputs), len(s.outputs), 1) * 20 + 8)
+        pos = (snap(scene_pos.x() - WIDTH / 2), snap(scene_pos.y() - h / 2))
+        (nid,) = fresh_ids(self._model, [layer_type])
+        self.push(AddNode(self._model, layer_type, params, pos, nid=nid))
+        return nid
+
+    def selected_nodes(self) -> list[str]:
+        return self._scene.selected_node_ids()
+
+    def select_nodes(self, ids: list[str]) -> None:
+        with _batched_selection(self):
+            self._scene.clearSelection()
+            for nid in ids:
+                item = self._scene.nodes.get(nid)
+                if item is not None:
+                    item.setSelected(True)
+
+    def select_all(self) -> None:
+        self.select_nodes(list(self._scene.nodes))
+
+    def delete_selected(self) -> None:
+        if not self._editable():
+            return
+        ids = self.selected_nodes()
+        gone = set(ids)
+        wires = [w.eid for w in self._scene.selectedItems() if isinstance(w, WireItem)
+                 and w.edge.src not in gone and w.edge.dst not in gone]
+        if ids or wires:
+            self.push(RemoveNodes(self._model, ids, wires))
+
+    def copy(self) -> None:
+        ids = self.selected_nodes()
+        if self._model is None or not ids:
+            return
+        clipboard.put(clipboard.subgraph(self._model, ids))
+        self._pastes = 0
+        self.status_message.emit(f"Copied {len(ids)} layer{'s' * (len(ids) > 1)}")
+
+    def cut(self) -> None:
+        if self._editable() and self.selected_nodes():
+            self.copy()
+            ids = self.selected_nodes()
+            cmd = RemoveNodes(self._model, ids)
+            cmd.setText(f"Cut {len(ids)} layer{'s' * (len(ids) > 1)}")
+            self.push(cmd)
+
+    def paste(self) -> None:
+        clip = clipboard.get()
+        if not self._editable() or not clip or not clip["nodes"]:
+            return
+        self._pastes += 1
+        self._paste(clip, self._pastes * PASTE_STEP)
+
+    def duplicate(self) -> None:
+        ids = self.selected_nodes()
+        if self._editable() and ids:
+            self._paste(clipboard.subgraph(self._model, ids), PASTE_STEP, "Duplicate")
+
+    def _paste(self, clip: dict, d: float, text: str | None = None) -> list[str]:
+        cmd, new = paste(self._model, clip, (d, d))
+        if text:
+            cmd.setText(f"{text} {len(new)} layer{'s' * (len(new) > 1)}")
+        self.push(cmd)
+        self.select_nodes(new)
+        return new
+
+    def apply_fix(self, fix: Fix) -> str | None:
+        if not self._editable() or not self._model.has_edge(fix.edge):
+            return None
+        cmd, nid = insert_on_edge(self._model, fix.edge, layer=fix.layer, text=fix.label,
+                                  make_room=True)
+        self.push(cmd)
+        self.status_message.emit(f"Fixed: {fix.label}")
+        return nid
+
+    def insert_layer_on_wire(self, eid: str, layer: str) -> str | None:
+        if not self._editable():
+            return None
+        cmd, nid = insert_on_edge(self._model, eid, layer=layer, text=f"Insert {spec(layer).title}",
+                                  make_room=True)
+        self.push(cmd)
+        return nid
+
+    def auto_layout(self) -> None:
+        if self._model is None:
+            return
+        m = self._model
+        moves = {n: (m.pos(n), p) for n, p in auto_layout(m).items() if p != m.pos(n)}
+        if moves:
+            self.push(MoveNodes(m, moves, "Auto-layout"))
+
+    # -- view ----------------------------------------------------------------------------------
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def fit(self) -> None:
+        rect = QRectF()
+        for item in self._scene.nodes.values():
+            rect = rect.united(item.sceneBoundingRect())
+        if rect.isNull():
+            self.resetTransform()
+            self.centerOn(0, 0)
+            return
+        self.fitInView(rect.adjusted(-60, -60, 60, 60), Qt.AspectRatioMode.KeepAspectRatio)
+        z = self.zoom()
+        clamped = min(max(z, ZOOM_MIN), 1.25)
+        if clamped != z:
+            self.scale(clamped / z, clamped / z)
+            self.centerOn(rect.center())
+
+    def set_locked(self, locked: bool) -> None:
+        self._locked = locked
+        if locked:
+            self.cancel_gesture()
+        self._banner.setVisible(locked)
+        self._place_banner()
+
+    def set_dark(self, dark: bool) -> None:
+        self._dark = dark
+        self._scene.set_dark(dark)
+        t = self._scene.theme
+        self._banner.setStyleSheet(
+            f"QLabel {{ background: {t.p.card}; color: {t.p.text_dim}; border: 1px solid "
+            f"{t.p.card_border}; border-radius: 11px; padding: 3px 12px; font-size: 11px; }}")
+        self._banner.adjustSize()
+        self.viewport().update()
+
+    def _place_banner(self) -> None:
+        self._banner.adjustSize()
+        self._banner.move((self.width() - self._banner.width()) // 2, 10)
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._place_banner()
+
+    def drawBackground(self, p: QPainter, rect: QRectF) -> None:
+        t = self._scene.theme
+        p.fillRect(rect, t.color("background"))
+        step = GRID
+        while step * self.zoom() < 12:  # dots never closer than 12 screen px
+            step *= 2
+        pen = QPen(t.color("dots"), 1.8)
+        pen.setCosmetic(True)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        p.setPen(pen)
+        x0 = int(rect.left() // step) * step
+        y0 = int(rect.top() // step) * step
+        xs = range(x0, int(rect.right()) + 1, step)
+        pts = [QPointF(x, y) for y in range(y0, int(rect.bottom()) + 1, step) for x in xs]
+        p.drawPoints(pts)
+
+    # -- quick add ------------------------------------------------------------------------------
+    def open_quick_add(self, scene_pos: QPointF, from_port: tuple | None = None) -> None:
+        """Searchable layer menu at scene_pos; the chosen layer is added there and,
+        with from_port (node, port[, direction]), wired to that port."""
+        if not self._editable():
+            return
+        if from_port is not None and len(from_port) == 2:
+            nid, port = from_port
+            outs = spec(self._model.type_of(nid)).port_names("out")
+            from_port = (nid, port, "out" if port in outs else "in")
+        need = None if from_port is None else ("in" if from_port[2] == "out" else "out")
+        popup = self._new_popup(need)
+        popup.chosen.connect(lambda t: self._quick_added(t, scene_pos, from_port))
+        popup.popup_at(self.viewport().mapToGlobal(self.mapFromScene(scene_pos)))
+
+    def open_quick_add_on_wire(self, eid: str, scene_pos: QPointF) -> None:
+        """Quick-add listing layers that can sit on a wire; the pick splits the wire."""
+        if not self._editable():
+            return
+        popup = self._new_popup("both")
+        popup.chosen.connect(lambda t: self.insert_layer_on_wire(eid, t))
+        popup.popup_at(self.viewport().mapToGlobal(self.mapFromScene(scene_pos)))
+
+    def _new_popup(self, need: str | None) -> QuickAddPopup:
+        if self._quick_add is not None:
+            self._quick_add.close()
+            self._quick_add.deleteLater()
+        self._quick_add = QuickAddPopup(self, need, self._scene.theme.dark)
+        return self._quick_add
+
+    def _quick_added(self, layer: str, at: QPointF, from_port) -> None:
+        if self._model is None:
+            return
+        if from_port is None:
+            self.add_layer(layer, at)
+            return
+        y = snap(at.y() - HEADER - 14)  # the new card's port lands near the cursor
+        x = snap(at.x()) if from_port[2] == "out" else snap(at.x() - WIDTH)
+        cmd, nid = add_and_connect(self._model, layer, (x, y), from_port)
+        self.push(cmd)
+        self.select_nodes([nid])
+
+    # -- hit testing helpers ------------------------------------------------------------------
+    def node_at(self, scene_pos: QPointF) -> NodeItem | None:
+        for it in self._scene.items(scene_pos):
+            while it is not None and not isinstance(it, NodeItem):
+                it = it.parentItem()
+            if it is not None:
+                return it
+        return None
+
+    def port_scene_pos(self, node_id: str, port: str, direction: str) -> QPointF:
+        return self._scene.nodes[node_id].port(port, direction).scenePos()
+
+    def node_scene_rect(self, node_id: str) -> QRectF:
+        item = self._scene.nodes[node_id]
+        return item.mapRectToScene(item.card_rect())
+
+    def node_item(self, node_id: str) -> NodeItem | None:
+        return self._scene.nodes.get(node_id)
+
+    def wire_item(self, edge_id: str) -> WireItem | None:
+        return self._scene.wires.get(edge_id)
+
+    def _emit_selection(self) -> None:
+        if not getattr(self, "_batching", False):
+            self.selection_changed.emit(self.selected_nodes())
+
+    # -- mouse -------------------------------------------------------------------------------------
+    def cancel_gesture(self) -> None:
+        if self._gesture is not None:
+            g, self._gesture = self._gesture, None
+            g.cancel()
+
+    def _begin(self, gesture) -> None:
+        self._gesture = gesture
+        gesture.finished.connect(self._gesture_over)
+        gesture.canceled.connect(self._gesture_over)
+
+    def _gesture_over(self) -> None:
+        self._gesture = None
+
+    def mousePressEvent(self, ev) -> None:
+        if self._gesture is not None:
+            ev.accept()
+            return
+        self.setFocus()
+        vpos = ev.position()
+        pos = self.mapToScene(vpos.toPoint())
+        button, mods = ev.button(), ev.modifiers()
+        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space):
+            self._begin(PanInteraction(self, vpos))
+            return
+        if button != Qt.MouseButton.LeftButton or self._model is None:
+            super().mousePressEvent(ev)
+            return
+        item = self.itemAt(vpos.toPoint())
+        if isinstance(item, PortItem):
+            if mods & Qt.KeyboardModifier.AltModifier:
+                self.break_port(item)
+            elif self._editable():
+                self._begin(NewWireInteraction(self, item))
+            return
+        if isinstance(item, ErrorBadge):
+            fixes = item.node.fixes()
+            if fixes:
+                self.apply_fix(fixes[0])
+            else:
+                self.status_message.emit(item.node.problems[0].message)
+            return
+        toggle = bool(mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier))
+        if isinstance(item, ShapeLabel):
+            item = item.wire
+        node = item if isinstance(item, NodeItem) else (
+            item.parentItem() if item is not None and isinstance(item.parentItem(), NodeItem) else None)
+        if node is not None:
+            solo = False
+            if toggle:
+                node.setSelected(not node.isSelected())
+                if not node.isSelected():
+                    return
+            elif not node.isSelected():
+                self.select_nodes([node.nid])
+            else:
+                solo = len(self.selected_nodes()) > 1
+            items = [self._scene.nodes[n] for n in self.selected_nodes()]
+            self._begin(MoveNodesInteraction(self, items, pos, node, solo))
+            return
+        if isinstance(item, WireItem):
+            if toggle:
+                item.setSelected(not item.isSelected())
+            else:
+                self._scene.clearSelection()
+                item.setSelected(True)
+            return
+        if mods & Qt.KeyboardModifier.ShiftModifier:  # Qt's rubber band adds with Ctrl only
+            ev = _with_modifiers(ev, mods | Qt.KeyboardModifier.ControlModifier)
+        super().mousePressEvent(ev)
+
+    def mouseMoveEvent(self, ev) -> None:
+        g = self._gesture
+        if g is None:
+            super().mouseMoveEvent(ev)
+        elif isinstance(g, PanInteraction):
+            g.move_view(ev.position())
+        else:
+            g.move(self.mapToScene(ev.position().toPoint()), ev)
+
+    def mouseReleaseEvent(self, ev) -> None:
+        g = self._gesture
+        if g is None:
+            super().mouseReleaseEvent(ev)
+            return
+        g.release(self.mapToScene(ev.position().toPoint()), ev)
+        if self._gesture is g:
+            self._gesture = None
+
+    def mouseDoubleClickEvent(self, ev) -> None:
+        pos = self.mapToScene(ev.position().toPoint())
+        if ev.button() == Qt.MouseButton.LeftButton and self.itemAt(ev.position().toPoint()) is None:
+            self.open_quick_add(pos)
+            return
+        super().mouseDoubleClickEvent(ev)
+
+    def break_port(self, port: PortItem) -> None:
+        """Alt-click: remove every wire on this port (one step)."""
+        if not self._editable():
+            return
+        m = self._model
+        if port.direction == "in":
+            edges = m.in_edges(port.node_id, port.name)
+        else:
+            edges = [e for e in m.out_edges(port.node_id) if e.src_port == port.name]
+        if edges:
+            self.push(Disconnect(m, [e.id for e in edges]))
+
+    def wheelEvent(self, ev) -> None:
+        dy = ev.angleDelta().y() or ev.pixelDelta().y()
+        if not dy:
+            return
+        z = self.zoom()
+        target = min(max(z * 1.0015 ** dy, ZOOM_MIN), ZOOM_MAX)
+        self.scale(target / z, target / z)
+
+    def contextMenuEvent(self, ev) -> None:
+        if self._gesture is None:
+            show_context_menu(self, ev.pos(), ev.globalPos())
+
+    # -- keys -----------------------------------------------------------------------------------------
+    def event(self, ev) -> bool:
+        # Tab would move focus before keyPressEvent sees it; here it means quick-add.
+        if ev.type() == ev.Type.KeyPress and ev.key() == Qt.Key.Key_Tab and not ev.modifiers():
+            self.open_quick_add(self.mapToScene(self.mapFromGlobal(self.cursor().pos())))
+            return True
+        return super().event(ev)
+
+    def keyPressEvent(self, ev) -> None:
+        key = ev.key()
+        if key == Qt.Key.Key_Space and not ev.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        elif key == Qt.Key.Key_Escape:
+            if self._gesture is not None:
+                self.cancel_gesture()
+            else:
+                self._scene.clearSelection()
+        elif key == Qt.Key.Key_F and not ev.modifiers():
+            self.fit()
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.delete_selected()
+        elif key == Qt.Key.Key_D and ev.modifiers() == Qt.KeyboardModifier.ControlModifier:
+            self.duplicate()
+        else:
+            for seq, fn in ((QKeySequence.StandardKey.Copy, self.copy),
+                            (QKeySequence.StandardKey.Paste, self.paste),
+                            (QKeySequence.StandardKey.Cut, self.cut),
+                            (QKeySequence.StandardKey.SelectAll, self.select_all),
+                            (QKeySequence.StandardKey.Undo, self._stack.undo),
+                            (QKeySequence.StandardKey.Redo, self._stack.redo)):
+                if ev.matches(seq):
+                    if seq in (QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo) \
+                            and self._locked:
+                        return
+                    fn()
+                    return
+            super().keyPressEvent(ev)
+
+    def keyReleaseEvent(self, ev) -> None:
+        if ev.key() == Qt.Key.Key_Space and not ev.isAutoRepeat():
+            self._space = False
+            self.viewport().unsetCursor()
+        super().keyReleaseEvent(ev)
+
+    # -- drag and drop from the palette --------------------------------------------------------------
+    def dragEnterEvent(self, ev) -> None:
+        if ev.mimeData().hasFormat(LAYER_MIME) and not self._locked and self._model is not None:
+            ev.acceptProposedAction()
+        else:
+            ev.ignore()
+
+    dragMoveEvent = dragEnterEvent
+
+    def dropEvent(self, ev) -> None:
+        layer = bytes(ev.mimeData().data(LAYER_MIME)).decode("utf-8", "replace").strip()
+        if layer not in LAYERS:
+            self.status_message.emit(f"Unknown layer type {layer!r}")
+            ev.ignore()
+            return
+        nid = self.add_layer(layer, self.mapToScene(ev.position().toPoint()))
+        if nid:
+            self.select_nodes([nid])
+            ev.acceptProposedAction()
+
+
+class _batched_selection:
+    """Emit selection_changed once for a programmatic selection change."""
+
+    def __init__(self, view: CanvasView):
+        self.view = view
+
+    def __enter__(self):
+        self.view._batching = True
+
+    def __exit__(self, *exc):
+        self.view._batching = False
+        self.view._emit_selection()
+
+
+def _with_modifiers(ev, mods):
+    return QMouseEvent(ev.type(), ev.position(), ev.scenePosition(), ev.globalPosition(),
+                       ev.button(), ev.buttons(), mods)
