@@ -1,0 +1,95 @@
+"""Line icons from assets/icons/*.svg, recoloured for the current theme.
+
+The SVGs draw with `currentColor`; we substitute a concrete colour and render
+with QSvgRenderer at a few sizes, so icons stay crisp at any scale and follow
+light/dark themes. A missing asset gives an empty QIcon, never an error.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QRectF, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtSvg import QSvgRenderer
+
+import studio
+
+ASSETS = Path(studio.__file__).resolve().parents[1] / "assets"
+ICON_DIR = ASSETS / "icons"
+SIZES = (16, 20, 24, 32, 48)
+
+# Category accent colours: tint layer icons and node headers alike.
+CATEGORY_ICON = {
+    "Input / Output": "io", "Convolution": "conv", "Pooling": "pool", "Normalization": "norm",
+    "Activation": "act", "Dense & Shape": "dense", "Recurrent": "rnn", "Merge": "merge",
+}
+CATEGORY_COLOR = {
+    "Input / Output": "#8b93a7", "Convolution": "#4f7cf7", "Pooling": "#2fa7a0",
+    "Normalization": "#a070e8", "Activation": "#e59a2f", "Dense & Shape": "#3f9f5f",
+    "Recurrent": "#d9577a", "Merge": "#6b7f99",
+}
+
+_state = {"fg": "#3b4250", "disabled": "#a4a9b3"}
+
+
+def set_colors(foreground: str, disabled: str) -> None:
+    """Called by the theme: later icons are drawn in these colours."""
+    if (foreground, disabled) != (_state["fg"], _state["disabled"]):
+        _state["fg"], _state["disabled"] = foreground, disabled
+        icon.cache_clear()
+
+
+@lru_cache(maxsize=None)
+def _svg(name: str) -> str:
+    try:
+        return (ICON_DIR / f"{name}.svg").read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def pixmap(name: str, size: int, color: str | None = None, dpr: float = 1.0) -> QPixmap:
+    text = _svg(name)
+    px = QPixmap(int(size * dpr), int(size * dpr))
+    px.fill(Qt.GlobalColor.transparent)
+    if not text:
+        return px
+    if color is not None:
+        text = text.replace("currentColor", QColor(color).name())
+    renderer = QSvgRenderer(QByteArray(text.encode("utf-8")))
+    painter = QPainter(px)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    renderer.render(painter, QRectF(0, 0, size * dpr, size * dpr))
+    painter.end()
+    px.setDevicePixelRatio(dpr)
+    return px
+
+
+@lru_cache(maxsize=None)
+def icon(name: str, color: str | None = None) -> QIcon:
+    """Icon `name` drawn in `color` (default: the theme's foreground)."""
+    if not _svg(name):
+        return QIcon()
+    ic = QIcon()
+    for s in SIZES:
+        for dpr in (1.0, 2.0):
+            ic.addPixmap(pixmap(name, s, color or _state["fg"], dpr), QIcon.Mode.Normal)
+            ic.addPixmap(pixmap(name, s, _state["disabled"], dpr), QIcon.Mode.Disabled)
+    return ic
+
+
+def layer_icon(spec) -> QIcon:
+    """A layer's palette icon, tinted with its category colour."""
+    name = spec.icon or CATEGORY_ICON.get(spec.category, "dense")
+    return icon(name, CATEGORY_COLOR.get(spec.category))
+
+
+def category_icon(category: str) -> QIcon:
+    return icon(CATEGORY_ICON.get(category, "dense"), CATEGORY_COLOR.get(category))
+
+
+def app_icon() -> QIcon:
+    ic = QIcon()
+    for s in (16, 24, 32, 48, 64, 128, 256):
+        ic.addPixmap(pixmap("app", s))
+    return ic

@@ -1,0 +1,165 @@
+"""Typed editors generated from a layer's Param schema.
+
+Each editor shows one value and calls `on_commit(value)` when the user
+finishes an edit (Enter, focus out, an arrow step, a toggle), never while
+the value is being set programmatically. The inspector decides what a
+commit means (an undoable SetParam)."""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox,
+                               QLineEdit, QSpinBox, QWidget)
+
+from studio.graph.spec import Param
+
+INT_LIMIT = 2**31 - 1  # QSpinBox holds a C int
+
+
+class FloatSpin(QDoubleSpinBox):
+    """A float spin box that shows 0.001 or 1e-05 rather than 0.001000."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setDecimals(12)  # keep precision; textFromValue keeps the display short
+        self.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:.6g}"
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text.strip().replace(",", "."))
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):
+        from PySide6.QtGui import QValidator
+        t = text.strip().replace(",", ".")
+        if re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", t):
+            v = float(t)
+            if self.minimum() <= v <= self.maximum():
+                return QValidator.State.Acceptable, text, pos
+        if re.fullmatch(r"[-+]?\d*\.?\d*([eE][-+]?\d*)?", t):
+            return QValidator.State.Intermediate, text, pos
+        return QValidator.State.Invalid, text, pos
+
+
+def parse_ints(text: str) -> list[int]:
+    """'-1, 28, 28' or '-1×28×28' -> [-1, 28, 28]; ValueError says what is wrong."""
+    parts = [p for p in re.split(r"[,\s×xX*]+", text.strip()) if p]
+    if not parts:
+        raise ValueError("enter whole numbers separated by commas, e.g. -1, 28, 28")
+    out = []
+    for p in parts:
+        try:
+            out.append(int(p))
+        except ValueError:
+            raise ValueError(f"{p!r} is not a whole number") from None
+    return out
+
+
+def format_value(param: Param, value: Any) -> str:
+    if param.kind == "ints":
+        return ", ".join(str(v) for v in value)
+    if param.kind == "float":
+        return f"{value:.6g}"
+    return str(value)
+
+
+class ParamEditor:
+    """Wraps one widget; `set_value` never triggers `on_commit`."""
+
+    def __init__(self, param: Param, on_commit: Callable[[Any], None]) -> None:
+        self.param = param
+        self.on_commit = on_commit
+        self._quiet = False
+        self.widget: QWidget = self._build()
+        self.widget.setToolTip(param.help)
+        self.widget.setObjectName(f"param_{param.name}")
+
+    def _build(self) -> QWidget:
+        p, k = self.param, self.param.kind
+        if k == "int":
+            w = QSpinBox()
+            w.setRange(int(max(p.minimum if p.minimum is not None else -INT_LIMIT, -INT_LIMIT)),
+                       int(min(p.maximum if p.maximum is not None else INT_LIMIT, INT_LIMIT)))
+            w.setKeyboardTracking(False)  # commit on Enter/focus-out, not per keystroke
+            w.setAccelerated(True)
+            w.setGroupSeparatorShown(w.maximum() >= 100000)
+            w.valueChanged.connect(self._emit)
+        elif k == "float":
+            w = FloatSpin()
+            w.setRange(p.minimum if p.minimum is not None else -1e12,
+                       p.maximum if p.maximum is not None else 1e12)
+            w.setKeyboardTracking(False)
+            if p.maximum is not None and p.minimum is not None and p.maximum - p.minimum <= 1:
+                w.setSingleStep(0.05)  # probabilities and rates: 0.05 per arrow click
+                w.setStepType(QAbstractSpinBox.StepType.DefaultStepType)
+            w.valueChanged.connect(self._emit)
+        elif k == "bool":
+            w = QCheckBox(p.title)
+            w.toggled.connect(self._emit)
+        elif k == "choice":
+            w = QComboBox()
+            for c in p.choices:
+                w.addItem(c.replace("_", " "), c)
+            w.activated.connect(lambda _i: self._emit())
+        elif k == "ints":
+            w = QLineEdit()
+            w.setProperty("role", "field")
+            w.setPlaceholderText("e.g. -1, 28, 28")
+            w.editingFinished.connect(self._emit)
+        else:
+            raise ValueError(f"unknown parameter kind {k}")
+        if isinstance(w, (QSpinBox, QDoubleSpinBox, QComboBox)):
+            w.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # wheel over an unfocused box scrolls the panel
+        return w
+
+    def value(self) -> Any:
+        w, k = self.widget, self.param.kind
+        if k in ("int", "float"):
+            return w.value()
+        if k == "bool":
+            return w.isChecked()
+        if k == "choice":
+            return w.currentData()
+        return parse_ints(w.text())
+
+    def set_value(self, value: Any) -> None:
+        self._quiet = True
+        try:
+            w, k = self.widget, self.param.kind
+            w.blockSignals(True)
+            if k in ("int", "float"):
+                w.setValue(value)
+            elif k == "bool":
+                w.setChecked(bool(value))
+            elif k == "choice":
+                w.setCurrentIndex(max(0, w.findData(value)))
+            else:
+                w.setText(format_value(self.param, value))
+            w.blockSignals(False)
+        finally:
+            self._quiet = False
+
+    def set_invalid(self, invalid: bool) -> None:
+        self.widget.setProperty("invalid", invalid)
+        self.widget.style().unpolish(self.widget)
+        self.widget.style().polish(self.widget)
+
+    def _emit(self, *_args) -> None:
+        if self._quiet:
+            return
+        try:
+            value = self.value()
+        except ValueError as e:
+            self.on_commit(e)  # the inspector shows the message
+            return
+        if self.param.kind == "float" and isinstance(value, float) and not math.isfinite(value):
+            self.on_commit(ValueError(f"{self.param.title} must be a finite number"))
+            return
+        self.on_commit(value)

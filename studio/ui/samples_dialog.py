@@ -1,0 +1,126 @@
+"""Open Sample…: a browser of the ready-made projects in samples/, with each
+one's name, description and a small preview (layers, parameters, the chain
+of layer types). A sample that fails to load is listed with its error."""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QVBoxLayout, QWidget)
+
+from studio.graph import project as projects
+from studio.graph.layers import spec
+
+from . import icons
+from .inspector import human
+
+
+@dataclass
+class SampleInfo:
+    path: Path
+    name: str
+    description: str = ""
+    layers: int = 0
+    params: int = 0
+    macs: int = 0
+    chain: str = ""
+    error: str = ""
+
+
+def read_sample(path: Path) -> SampleInfo:
+    try:
+        p = projects.load(path)
+    except projects.ProjectError as e:
+        return SampleInfo(path, path.name, error=str(e))
+    m = p.model
+    weights, macs = m.shapes.totals()
+    order = sorted(m.nodes(), key=lambda n: (m.pos(n)[1], m.pos(n)[0]))
+    try:
+        import networkx as nx
+        order = list(nx.topological_sort(m.g))
+    except Exception:  # noqa: BLE001 - a looped sample still gets a preview
+        pass
+    titles = [spec(m.type_of(n)).title for n in order]
+    chain = " → ".join(titles[:14]) + (" → …" if len(titles) > 14 else "")
+    return SampleInfo(path, p.name or path.name, p.description, len(m), weights, macs, chain)
+
+
+def list_samples(folder: Path) -> list[SampleInfo]:
+    if not folder.is_dir():
+        return []
+    return [read_sample(p) for p in sorted(folder.glob("*.studio.json"))]
+
+
+class SamplesDialog(QDialog):
+    def __init__(self, folder: Path, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Open Sample")
+        self.resize(760, 440)
+        self.samples = list_samples(folder)
+        self.list = QListWidget()
+        self.list.setIconSize(QSize(20, 20))
+        self.list.setMinimumWidth(230)
+        self.list.setMaximumWidth(300)
+        for s in self.samples:
+            item = QListWidgetItem(icons.icon("samples" if not s.error else "warning"), s.name)
+            item.setToolTip(str(s.path))
+            self.list.addItem(item)
+        self.title = QLabel()
+        self.title.setProperty("role", "title")
+        self.stats = QLabel()
+        self.stats.setProperty("role", "muted")
+        self.description = QLabel()
+        self.description.setWordWrap(True)
+        self.description.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.chain = QLabel()
+        self.chain.setWordWrap(True)
+        self.chain.setProperty("role", "caption")
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(16, 4, 8, 4)
+        for w in (self.title, self.stats, self.description, self.chain):
+            rl.addWidget(w)
+        rl.addStretch(1)
+        body = QHBoxLayout()
+        body.addWidget(self.list)
+        body.addWidget(right, 1)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(body, 1)
+        lay.addWidget(self.buttons)
+        self.list.currentRowChanged.connect(self._show)
+        self.list.itemDoubleClicked.connect(lambda _i: self.accept())
+        if self.samples:
+            self.list.setCurrentRow(0)
+        else:
+            self.title.setText("No samples found")
+            self.description.setText(f"Looked in {html.escape(str(folder))}.")
+            self.buttons.button(QDialogButtonBox.StandardButton.Open).setEnabled(False)
+
+    def _show(self, row: int) -> None:
+        if row < 0:
+            return
+        s = self.samples[row]
+        self.title.setText(s.name)
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Open)
+        ok.setEnabled(not s.error)
+        if s.error:
+            self.stats.setText("This sample cannot be opened")
+            self.description.setText(s.error)
+            self.chain.setText("")
+            return
+        self.stats.setText(f"{s.layers} layers · {human(s.params)} parameters · {human(s.macs)} mult-adds")
+        self.description.setText(s.description or "No description.")
+        self.chain.setText(s.chain)
+
+    def selected_path(self) -> Path | None:
+        row = self.list.currentRow()
+        if row < 0 or self.samples[row].error:
+            return None
+        return self.samples[row].path
