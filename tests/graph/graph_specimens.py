@@ -1,0 +1,113 @@
+"""Small graphs exercising every layer type with several parameter settings.
+
+Each specimen is Input → one layer (or two branches merged) → Output, so a
+failure names exactly one layer and one setting.
+"""
+from __future__ import annotations
+
+from studio.graph.builder import sequential
+from studio.graph.model import GraphModel
+
+IMG = {"kind": "image", "channels": 3, "height": 8, "width": 8}
+SEQ = {"kind": "sequence", "length": 5, "features": 6}
+VEC = {"kind": "vector", "features": 12}
+TOK = {"kind": "tokens", "length": 7, "vocab": 30}
+MSE = {"loss": "mse", "task": "regression"}
+
+# (label, input params, layer type, layer params)
+SINGLE = [
+    ("conv_default", IMG, "Conv2d", {"out_channels": 4}),
+    ("conv_s2_p1_nobias", IMG, "Conv2d", {"out_channels": 5, "kernel_size": 3, "stride": 2, "padding": 1,
+                                          "bias": False}),
+    ("conv_k1", IMG, "Conv2d", {"out_channels": 2, "kernel_size": 1}),
+    ("conv_k8_whole", IMG, "Conv2d", {"out_channels": 2, "kernel_size": 8}),
+    ("maxpool", IMG, "MaxPool2d", {}),
+    ("maxpool_k3_s1_p1", IMG, "MaxPool2d", {"kernel_size": 3, "stride": 1, "padding": 1}),
+    ("avgpool", IMG, "AvgPool2d", {"kernel_size": 3, "stride": 2}),
+    ("avgpool_p1", IMG, "AvgPool2d", {"kernel_size": 2, "padding": 1}),
+    ("adaptive1", IMG, "AdaptiveAvgPool2d", {}),
+    ("adaptive3", IMG, "AdaptiveAvgPool2d", {"output_size": 3}),
+    ("bn2d", IMG, "BatchNorm2d", {"momentum": 0.5}),
+    ("bn1d_vec", VEC, "BatchNorm1d", {}),
+    ("bn1d_seq", SEQ, "BatchNorm1d", {"momentum": 0.3}),
+    ("layernorm_vec", VEC, "LayerNorm", {}),
+    ("layernorm_seq", SEQ, "LayerNorm", {}),
+    ("layernorm_img", IMG, "LayerNorm", {}),
+    ("dropout", VEC, "Dropout", {"p": 0.3}),
+    ("dropout_img", IMG, "Dropout", {}),
+    ("relu", IMG, "ReLU", {}),
+    ("leaky", VEC, "LeakyReLU", {"negative_slope": 0.2}),
+    ("sigmoid", SEQ, "Sigmoid", {}),
+    ("tanh", VEC, "Tanh", {}),
+    ("gelu", IMG, "GELU", {}),
+    ("softmax_vec", VEC, "Softmax", {}),
+    ("softmax_img", IMG, "Softmax", {}),
+    ("softmax_seq", SEQ, "Softmax", {}),
+    ("flatten_img", IMG, "Flatten", {}),
+    ("flatten_seq", SEQ, "Flatten", {}),
+    ("linear", VEC, "Linear", {"out_features": 7}),
+    ("linear_nobias", VEC, "Linear", {"out_features": 3, "bias": False}),
+    ("linear_seq", SEQ, "Linear", {"out_features": 4}),
+    ("reshape_img", VEC, "Reshape", {"shape": [3, 2, -1]}),
+    ("reshape_seq", VEC, "Reshape", {"shape": [4, 3], "sequence": True}),
+    ("reshape_flat", IMG, "Reshape", {"shape": [-1]}),
+    ("image_rows", IMG, "ImageRows", {}),
+    ("embedding", TOK, "Embedding", {"embedding_dim": 5}),
+]
+for kind in ("RNN", "LSTM", "GRU"):
+    SINGLE += [
+        (f"{kind}_last", SEQ, kind, {"hidden_size": 8}),
+        (f"{kind}_all", SEQ, kind, {"hidden_size": 8, "output": "all steps"}),
+        (f"{kind}_bi_2layers_last", SEQ, kind, {"hidden_size": 4, "num_layers": 2, "bidirectional": True,
+                                               "dropout": 0.2}),
+        (f"{kind}_bi_2layers_all", SEQ, kind, {"hidden_size": 4, "num_layers": 2, "bidirectional": True,
+                                              "output": "all steps"}),
+    ]
+
+# (label, input params, branch layers (type, params) x2, merge type)
+MERGES = [
+    ("add_img", IMG, ("Conv2d", {"out_channels": 4, "padding": 1}), ("Conv2d", {"out_channels": 4, "kernel_size": 1}),
+     "Add"),
+    ("add_vec", VEC, ("Linear", {"out_features": 6}), ("Linear", {"out_features": 6, "bias": False}), "Add3"),
+    ("concat_img", IMG, ("Conv2d", {"out_channels": 4, "padding": 1}), ("ReLU", {}), "Concat"),
+    ("concat_vec", VEC, ("Linear", {"out_features": 5}), ("Sigmoid", {}), "Concat"),
+    ("concat_seq", SEQ, ("LSTM", {"hidden_size": 3, "output": "all steps"}), ("Linear", {"out_features": 2}),
+     "Concat"),
+]
+
+OUTPUTS = [("out_ce", VEC, {"loss": "cross_entropy", "task": "classification"}),
+           ("out_bce", VEC, {"loss": "bce_with_logits", "task": "classification"}),
+           ("out_l1", SEQ, {"loss": "l1", "task": "regression"}),
+           ("out_mse_img", IMG, MSE)]
+
+
+def single(inp: dict, type_: str, params: dict) -> tuple[GraphModel, list[str]]:
+    return sequential([(type_, params)], inp, MSE)
+
+
+def merged(inp: dict, a: tuple, b: tuple, merge: str) -> GraphModel:
+    """Input feeds branches a and b; the merge takes both (Add3: a, b and a third
+    wire straight from b's input when shapes allow) and feeds Output."""
+    m = GraphModel()
+    i = m.add_node("Input", inp, nid="inp")
+    na = m.add_node(*a, nid="branch_a")
+    nb = m.add_node(*b, nid="branch_b")
+    mg = m.add_node("Add" if merge == "Add3" else merge, nid="merge")
+    o = m.add_node("Output", MSE, nid="out")
+    m.connect(i, "out", na, "in")
+    m.connect(i, "out", nb, "in")
+    m.connect(na, "out", mg, "in")
+    m.connect(nb, "out", mg, "in")
+    if merge == "Add3":
+        third = m.add_node("Linear", {"out_features": 6}, nid="branch_c")
+        m.connect(i, "out", third, "in")
+        m.connect(third, "out", mg, "in")
+    m.connect(mg, "out", o, "in")
+    return m
+
+
+def all_specimens() -> list[tuple[str, GraphModel]]:
+    out = [(label, single(inp, t, p)[0]) for label, inp, t, p in SINGLE]
+    out += [(label, merged(inp, a, b, mg)) for label, inp, a, b, mg in MERGES]
+    out += [(label, sequential([], inp, op)[0]) for label, inp, op in OUTPUTS]
+    return out
