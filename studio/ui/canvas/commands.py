@@ -43,6 +43,19 @@ def fresh_edge_ids(model: GraphModel, n: int) -> list[str]:
     return out
 
 
+class Compound(QUndoCommand):
+    """A parent command. It keeps its children's Python wrappers alive: PySide
+    does not, and a collected child is a dangling pointer in the parent."""
+
+    def __init__(self, text: str, parent: QUndoCommand | None = None):
+        super().__init__(text, parent)
+        self.kids: list[QUndoCommand] = []
+
+    def add(self, child: QUndoCommand) -> QUndoCommand:
+        self.kids.append(child)
+        return child
+
+
 class AddNode(QUndoCommand):
     def __init__(self, model: GraphModel, type_: str, params: dict | None = None,
                  pos=(0.0, 0.0), nid: str | None = None, parent: QUndoCommand | None = None):
@@ -165,31 +178,31 @@ class MoveNodes(QUndoCommand):
             self.model.move(nid, old)
 
 
-def paste(model: GraphModel, clip: dict, offset: tuple[float, float]) -> tuple[QUndoCommand, list[str]]:
+def paste(model: GraphModel, clip: dict, offset: tuple[float, float]) -> tuple[Compound, list[str]]:
     """Paste nodes from a clipboard dict (see clipboard.py) with new ids; wires
     between pasted nodes are kept. Returns the command and the new ids."""
-    cmd = QUndoCommand(f"Paste {len(clip['nodes'])} layers")
+    cmd = Compound(f"Paste {len(clip['nodes'])} layers")
     new = fresh_ids(model, [n["type"] for n in clip["nodes"]])
     rename = {n["id"]: nid for n, nid in zip(clip["nodes"], new)}
     for n, nid in zip(clip["nodes"], new):
         x, y = n["pos"]
-        AddNode(model, n["type"], n["params"], (x + offset[0], y + offset[1]), nid=nid, parent=cmd)
+        cmd.add(AddNode(model, n["type"], n["params"], (x + offset[0], y + offset[1]), nid=nid, parent=cmd))
     eids = fresh_edge_ids(model, len(clip["edges"]))
     for e, eid in zip(clip["edges"], eids):
-        Connect(model, rename[e["src"]], e["src_port"], rename[e["dst"]], e["dst_port"],
-                eid=eid, parent=cmd)
+        cmd.add(Connect(model, rename[e["src"]], e["src_port"], rename[e["dst"]], e["dst_port"],
+                eid=eid, parent=cmd))
     return cmd, new
 
 
 def insert_on_edge(model: GraphModel, eid: str, node: str | None = None, layer: str | None = None,
                    pos=None, text: str | None = None, make_room: bool = False,
-                   parent: QUndoCommand | None = None) -> tuple[QUndoCommand, str]:
+                   parent: QUndoCommand | None = None) -> tuple[Compound, str]:
     """Split wire `eid` with an existing free `node` or a new `layer`.
 
     make_room shifts the wire's destination and everything after it right, so
     a fix inserted between two tightly placed cards does not cover them."""
     e = model.edge(eid)
-    cmd = QUndoCommand(text or "Insert on wire", parent)
+    cmd = Compound(text or "Insert on wire", parent)
     if node is None:
         sx, sy = model.pos(e.src)
         dx, dy = model.pos(e.dst)
@@ -197,36 +210,36 @@ def insert_on_edge(model: GraphModel, eid: str, node: str | None = None, layer: 
             pos = (dx, dy) if make_room else ((sx + dx) / 2, (sy + dy) / 2)
         if make_room:
             shifted = {e.dst} | nx.descendants(model.g, e.dst)
-            MoveNodes(model, {n: (model.pos(n), (model.pos(n)[0] + STEP_X, model.pos(n)[1]))
-                              for n in shifted}, parent=cmd)
+            cmd.add(MoveNodes(model, {n: (model.pos(n), (model.pos(n)[0] + STEP_X, model.pos(n)[1]))
+                              for n in shifted}, parent=cmd))
         (node,) = fresh_ids(model, [layer])
-        AddNode(model, layer, None, pos, nid=node, parent=cmd)
+        cmd.add(AddNode(model, layer, None, pos, nid=node, parent=cmd))
         s = spec(layer)
     else:
         s = spec(model.type_of(node))
     in_port, out_port = s.inputs[0].name, s.outputs[0].name
-    Disconnect(model, [eid], parent=cmd)
+    cmd.add(Disconnect(model, [eid], parent=cmd))
     a, b = fresh_edge_ids(model, 2)
-    Connect(model, e.src, e.src_port, node, in_port, eid=a, parent=cmd)
-    Connect(model, node, out_port, e.dst, e.dst_port, eid=b, parent=cmd)
+    cmd.add(Connect(model, e.src, e.src_port, node, in_port, eid=a, parent=cmd))
+    cmd.add(Connect(model, node, out_port, e.dst, e.dst_port, eid=b, parent=cmd))
     return cmd, node
 
 
 def add_and_connect(model: GraphModel, layer: str, pos, from_port: tuple[str, str, str] | None
-                    ) -> tuple[QUndoCommand, str]:
+                    ) -> tuple[Compound, str]:
     """Quick-add: a new layer, wired to the port the user dragged from (one step).
     from_port is (node, port, direction of that port)."""
-    cmd = QUndoCommand(f"Add {spec(layer).title}")
+    cmd = Compound(f"Add {spec(layer).title}")
     (nid,) = fresh_ids(model, [layer])
-    AddNode(model, layer, None, pos, nid=nid, parent=cmd)
+    cmd.add(AddNode(model, layer, None, pos, nid=nid, parent=cmd))
     if from_port:
         other, port, direction = from_port
         s = spec(layer)
         if direction == "out" and s.inputs:
-            Connect(model, other, port, nid, s.inputs[0].name, parent=cmd)
+            cmd.add(Connect(model, other, port, nid, s.inputs[0].name, parent=cmd))
         elif direction == "in" and s.outputs:
             replace = [] if _is_multi(model, other, port) else [e.id for e in model.in_edges(other, port)]
-            Connect(model, nid, s.outputs[0].name, other, port, replace=replace, parent=cmd)
+            cmd.add(Connect(model, nid, s.outputs[0].name, other, port, replace=replace, parent=cmd))
     return cmd, nid
 
 

@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import QApplication
 
-from .commands import Connect, Disconnect, MoveNodes, insert_on_edge
+from .commands import Compound, Connect, Disconnect, MoveNodes, insert_on_edge
 from .node_item import NodeItem
 from .port_item import PortItem
 from .theme import snap
@@ -136,9 +135,9 @@ class MoveNodesInteraction(Interaction):
         target, self.target = self.target, None
         if target is not None:
             target.set_hot(False)
-            cmd = QUndoCommand(f"Insert {self.grabbed.spec.title} on wire")
-            MoveNodes(model, moves, parent=cmd)
-            insert_on_edge(model, target.eid, node=self.grabbed.nid, parent=cmd)
+            cmd = Compound(f"Insert {self.grabbed.spec.title} on wire")
+            cmd.add(MoveNodes(model, moves, parent=cmd))
+            cmd.add(insert_on_edge(model, target.eid, node=self.grabbed.nid, parent=cmd)[0])
             self.view.push(cmd)
         elif moves:
             self.view.push(MoveNodes(model, moves, f"Move {len(moves)} layer{'s' * (len(moves) > 1)}"))

@@ -154,4 +154,5 @@ class GraphScene(QGraphicsScene):
             item.update()
 
     def selected_node_ids(self) -> list[str]:
-        return [i.nid for i in self.selectedItems() if isinstance(i, NodeItem)]
+        # creation order, not Qt's arbitrary selectedItems() order: stable for callers
+        return [nid for nid, item in self.nodes.items() if item.isSelected()]
