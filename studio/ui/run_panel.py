@@ -1,0 +1,399 @@
+"""The training panel: settings on the left; Train/Pause/Stop, progress and the
+Curves / Results / Dataset tabs on the right.
+
+It drives one RunSession at a time, records every run in a RunRecord (plots,
+run list, `<project>.runs/`) and locks graph editing while a run is in flight,
+because the run trains a snapshot and edits would silently not apply.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QScrollArea, QSplitter, QStyle,
+                               QTabWidget, QToolButton, QVBoxLayout, QWidget)
+
+from studio.graph.validate import validate
+from studio.settings import to_dict
+
+from . import run_history as history
+from .plots import LivePlots, RunList
+from .results import ResultsView
+from .run_precheck import precheck
+from .run_progress import Progress
+from .run_samples import Sample, SampleGrid
+from .run_settings import RunSettingsForm
+from .worker import RunSession
+
+LOCKED_TEXT = "🔒 Editing is locked while training"
+
+
+class RunPanel(QWidget):
+    run_started = Signal(int)            # run number
+    run_finished = Signal(object)       # RunOutcome
+
+    def __init__(self, window=None, parent=None):
+        super().__init__(parent)
+        self.window = window
+        self.project = None
+        self.session = RunSession(self)
+        self.runs: list[history.RunRecord] = []
+        self.current: history.RunRecord | None = None
+        self.outcome = None
+        self.progress_state: Progress | None = None
+        self.export_actions = None       # set by run_dock
+        self._build()
+        self.session.batches_arrived.connect(self._on_batches)
+        self.session.epoch_ended.connect(self._on_epoch)
+        self.session.loading.connect(self._on_loading)
+        self.session.dataset_ready.connect(self._on_dataset_ready)
+        self.session.run_finished.connect(self._on_run_finished)
+        self._set_state("idle")
+
+    # -- layout -------------------------------------------------------------------------
+    def _build(self) -> None:
+        style = self.style()
+        self.train_action = QAction(style.standardIcon(QStyle.SP_MediaPlay), "Train", self)
+        self.train_action.setShortcut("Ctrl+T")
+        self.train_action.setToolTip("Train the network (Ctrl+T)")
+        self.pause_action = QAction(style.standardIcon(QStyle.SP_MediaPause), "Pause", self)
+        self.pause_action.setCheckable(True)
+        self.stop_action = QAction(style.standardIcon(QStyle.SP_MediaStop), "Stop", self)
+        self.train_action.triggered.connect(self.train)
+        self.pause_action.toggled.connect(self._on_pause_toggled)
+        self.stop_action.triggered.connect(self.stop)
+
+        def button(action):
+            b = QToolButton()
+            b.setDefaultAction(action)
+            b.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+            return b
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("Idle")
+        self.progress.setMinimumWidth(260)
+        self.speed_label = QLabel()
+        self.speed_label.setProperty("role", "muted")
+        self.val_label = QLabel()
+        self.val_label.setProperty("role", "stat")
+        self.val_label.setToolTip("Validation metric of the last epoch")
+        top = QHBoxLayout()
+        top.setSpacing(6)
+        for a in (self.train_action, self.pause_action, self.stop_action):
+            top.addWidget(button(a))
+        top.addWidget(self.progress, 1)
+        top.addWidget(self.speed_label)
+        top.addSpacing(8)
+        top.addWidget(self.val_label)
+
+        self.lock_label = QLabel(LOCKED_TEXT)
+        self.lock_label.setProperty("role", "muted")
+        self.check_label = QLabel()
+        self.check_label.setProperty("role", "caption")
+        self.check_label.setWordWrap(True)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.message.setProperty("role", "error")
+        info = QVBoxLayout()
+        info.setSpacing(2)
+        info.addWidget(self.message)
+        info.addWidget(self.check_label)
+        info.addWidget(self.lock_label)
+
+        self.plots = LivePlots()
+        self.run_list = RunList()
+        self.run_list.setMaximumWidth(230)
+        self.run_list.visibility_changed.connect(self._on_run_visibility)
+        runs_title = QLabel("Runs")
+        runs_title.setProperty("role", "section")
+        side = QVBoxLayout()
+        side.setContentsMargins(0, 0, 0, 0)
+        side.addWidget(runs_title)
+        side.addWidget(self.run_list, 1)
+        curves = QWidget()
+        ch = QHBoxLayout(curves)
+        ch.setContentsMargins(4, 4, 4, 4)
+        ch.addWidget(self.plots, 1)
+        ch.addLayout(side)
+
+        self.results = ResultsView()
+        self.preview = SampleGrid(thumb=48)
+        self.preview.empty_text = "Press “Preview samples” to see a few training examples"
+        preview_scroll = QScrollArea()
+        preview_scroll.setWidgetResizable(True)
+        preview_scroll.setWidget(self.preview)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(curves, "Curves")
+        self.tabs.addTab(self.results, "Results")
+        self.tabs.addTab(preview_scroll, "Dataset")
+
+        undo = getattr(self.window, "undo_stack", None)
+        self.form = RunSettingsForm(undo)
+        self.form.dataset_loaded.connect(self._on_preview_loaded)
+        form_scroll = QScrollArea()
+        form_scroll.setWidgetResizable(True)
+        form_scroll.setWidget(self.form)
+        form_scroll.setMinimumWidth(self.form.minimumSizeHint().width() + 18)
+        form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(6, 4, 4, 0)
+        rv.setSpacing(4)
+        rv.addLayout(top)
+        rv.addLayout(info)
+        rv.addWidget(self.tabs, 1)
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(form_scroll)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        split.setSizes([330, 1000])
+        split.setChildrenCollapsible(False)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(split)
+
+    # -- project --------------------------------------------------------------------------
+    def set_project(self, project) -> None:
+        """A (new) document: bind the form and reload the runs saved beside it."""
+        self.project = project
+        self.form.set_project(project)
+        self.runs, problems = history.load_runs(history.runs_dir(project.path))
+        self.plots.remove_all()
+        for run in self.runs:
+            self.plots.add_run(run)
+        if self.runs:
+            self.plots.set_metric_name(self.runs[-1].metric_name)
+        self.plots.flush()
+        self.run_list.set_runs(self.runs)
+        self.message.setText("Some saved runs could not be read: " + "; ".join(problems) if problems else "")
+        self.val_label.clear()
+        self.check_label.clear()
+
+    @Slot()
+    def set_project_from_window(self) -> None:
+        """The window opened another document: its runs, no trained model yet."""
+        self.set_project(self.window.project)
+        self.outcome = None
+        self.results.show_outcome(None)
+        if self.export_actions is not None:
+            self.export_actions.set_source(None, None)
+
+    # -- commands -------------------------------------------------------------------------
+    @Slot()
+    def train(self) -> bool:
+        """Validate, show the cost check and start a run. False when not started."""
+        if self.session.running or self.project is None:
+            return False
+        problems = validate(self.project.model)
+        if problems:
+            first = problems[0]
+            if first.node and self.window is not None and hasattr(self.window, "canvas"):
+                self.window.canvas.select_nodes([first.node])
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            self.message.setText(f"Cannot train yet: {first}{more}")
+            self._status("The network is not valid yet")
+            return False
+        check = precheck(self.project)
+        warn = check.warning()
+        self.check_label.setText(check.text())
+        self.message.setText(f"⚠ {warn}" if warn else "")
+        number = max((r.number for r in self.runs), default=0) + 1
+        run = history.RunRecord(number=number, colour=history.RUN_COLOURS[(number - 1) % len(history.RUN_COLOURS)],
+                                data=to_dict(self.project.data), train=to_dict(self.project.train))
+        self.runs.append(run)
+        self.current = run
+        self.plots.add_run(run)
+        self.run_list.add_run(run)
+        self.progress_state = Progress(self.project.train.epochs)
+        folder = history.runs_dir(self.project.path)
+        out_dir = str(folder / f"run-{number:03d}") if folder is not None else None
+        self.outcome = None
+        self.session.start(self.project, out_dir)
+        self._set_state("running")
+        self.val_label.clear()
+        self.progress.setValue(0)
+        self.progress.setFormat("Loading data…")
+        self.run_started.emit(number)
+        return True
+
+    @Slot()
+    def stop(self) -> None:
+        if self.session.running:
+            self.session.stop()
+            self.progress.setFormat("Stopping…")
+            self.stop_action.setEnabled(False)
+
+    @Slot(bool)
+    def _on_pause_toggled(self, paused: bool) -> None:
+        if not self.session.running:
+            return
+        self.session.set_paused(paused)
+        self.pause_action.setText("Resume" if paused else "Pause")
+        self.pause_action.setIcon(self.style().standardIcon(QStyle.SP_MediaPlay if paused else QStyle.SP_MediaPause))
+        if self.progress_state is not None:
+            self.progress_state.pause(paused)
+        if paused:
+            self.progress.setFormat("Paused · " + (self.progress_state.text() if self.progress_state else ""))
+
+    def shutdown(self, wait_ms: int = 15000) -> bool:
+        """Stop any run and wait for its thread (the window is closing)."""
+        self.form.shutdown()
+        if self.export_actions is not None:
+            self.export_actions.wait(wait_ms)
+        return self.session.wait(wait_ms)
+
+    # -- state ------------------------------------------------------------------------------
+    def _set_state(self, state: str) -> None:
+        running = state == "running"
+        self.state = state
+        self.train_action.setEnabled(not running)
+        self.pause_action.setEnabled(running)
+        self.stop_action.setEnabled(running)
+        self.form.setEnabled(not running)
+        self.lock_label.setVisible(running)
+        if not running:
+            self.pause_action.blockSignals(True)
+            self.pause_action.setChecked(False)
+            self.pause_action.setText("Pause")
+            self.pause_action.setIcon(self.style().standardIcon(QStyle.SP_MediaPause))
+            self.pause_action.blockSignals(False)
+        if self.window is not None and hasattr(self.window, "set_editing_locked"):
+            self.window.set_editing_locked(running)
+
+    def _status(self, text: str, ms: int = 5000) -> None:
+        if self.window is not None and hasattr(self.window, "show_status"):
+            self.window.show_status(text, ms)
+
+    # -- session events (all in the GUI thread) -------------------------------------------
+    @Slot(float, str)
+    def _on_loading(self, fraction: float, message: str) -> None:
+        self.progress.setValue(int(fraction * 1000))
+        self.progress.setFormat(message[:120] or "Loading data…")
+
+    @Slot(object)
+    def _on_dataset_ready(self, dataset) -> None:
+        self.plots.set_metric_name("accuracy" if dataset.task == "classification" else "mae")
+        self.progress.setFormat("Building the model…")
+        self._show_preview(dataset)
+
+    @Slot(object)
+    def _on_batches(self, events) -> None:
+        run = self.current
+        if run is None or not events:
+            return
+        for ev in events:
+            run.add_batch(ev)
+        self.plots.run_changed(run.number)
+        last = events[-1]
+        self.progress_state.batch(last)
+        self.progress.setValue(int(self.progress_state.fraction() * 1000))
+        if not self.pause_action.isChecked():
+            self.progress.setFormat(self.progress_state.text())
+        self.speed_label.setText(f"{last.images_per_second:,.0f} examples/s")
+
+    @Slot(object)
+    def _on_epoch(self, ev) -> None:
+        run = self.current
+        if run is None:
+            return
+        run.add_epoch(ev)
+        self.plots.run_changed(run.number)
+        self.val_label.setText(metric_text(ev.metric_name, ev.val_metric, ev.train_metric))
+
+    @Slot(object)
+    def _on_run_finished(self, outcome) -> None:
+        self.outcome = outcome
+        run = self.current
+        self._set_state("idle")
+        res = outcome.result
+        if run is not None and run.batches.n == 0 and not run.epochs:
+            # Nothing was trained (bad data, setup error, stopped while loading):
+            # the message says why; an empty run would only clutter the list.
+            self.runs.remove(run)
+            self.plots.remove_run(run.number)
+            self.run_list.remove_run(run.number)
+            self.current = run = None
+        if run is not None:
+            run.status = outcome.status
+            if res is not None:
+                run.result = {k: getattr(res, k) for k in ("status", "epochs", "best_epoch", "train_loss",
+                                                           "val_loss", "val_metric", "metric_name", "seconds",
+                                                           "images_per_second", "message")}
+                run.metric_name = res.metric_name or run.metric_name
+            run.message = outcome.error.message if outcome.error else ""
+            self.run_list.update_run(run)
+            self._save_run(run)
+        self.plots.flush()
+        if outcome.error is not None:
+            self.message.setText(f"Training failed: {outcome.error.message}")
+            self.message.setToolTip(outcome.error.detail[-2000:] if outcome.error.detail else "")
+            self.progress.setFormat("Failed")
+            self._status("Training failed", 8000)
+        else:
+            self.message.setToolTip("")
+            done = {"finished": "Finished", "stopped": "Stopped", "early_stopped": "Stopped early"}
+            text = done.get(outcome.status, outcome.status.title())
+            if res is not None:
+                text += f" · {res.epochs} epoch{'s' if res.epochs != 1 else ''} in {res.seconds:.1f} s"
+                if res.images_per_second:
+                    self.speed_label.setText(f"{res.images_per_second:,.0f} examples/s")
+            self.progress.setFormat(text)
+            if outcome.status == "finished":
+                self.progress.setValue(1000)
+            self._status(f"Training {text.lower()}", 8000)
+        if outcome.model is not None and res is not None and res.epochs > 0:
+            self.results.show_outcome(outcome)
+            if self.export_actions is not None:
+                self.export_actions.set_source(outcome.project, outcome.model)
+        self.run_finished.emit(outcome)
+
+    def _save_run(self, run) -> None:
+        folder = history.runs_dir(self.project.path if self.project else None)
+        if folder is None:
+            return
+        try:
+            history.save_run(folder, run)
+        except OSError as e:
+            self.message.setText(f"Could not save the run beside the project: {e}")
+
+    @Slot(int, bool)
+    def _on_run_visibility(self, number: int, on: bool) -> None:
+        self.plots.set_run_visible(number, on)
+        run = next((r for r in self.runs if r.number == number), None)
+        if run is not None and run.status != "running":
+            self._save_run(run)
+
+    @Slot(object)
+    def _on_preview_loaded(self, dataset) -> None:
+        self._show_preview(dataset)
+        self.tabs.setCurrentIndex(2)
+
+    def _show_preview(self, dataset) -> None:
+        from studio.data.load import preview
+        self.preview.set_samples([Sample(img, label) for img, label in preview(dataset, 32)])
+
+    def changeEvent(self, event) -> None:
+        if event.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange):
+            self.plots.apply_palette(self.palette())
+        super().changeEvent(event)
+
+
+def metric_text(name: str, val, train) -> str:
+    value = val if val is not None and not (isinstance(val, float) and math.isnan(val)) else train
+    which = "val" if value is val else "train"
+    if value is None:
+        return ""
+    if name == "accuracy":
+        return f"{which} accuracy {value * 100:.1f}%"
+    return f"{which} MAE {value:.4g}"
+
+
+def runs_folder(project) -> Path | None:
+    return history.runs_dir(project.path if project else None)
