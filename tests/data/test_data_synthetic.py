@@ -91,3 +91,19 @@ def test_points_are_learnable_by_a_small_mlp(key):
         opt.step()
     accuracy = (net(d.x_val).argmax(1) == d.y_val).float().mean().item()
     assert accuracy > 0.9, accuracy
+
+
+def test_unknown_dataset_and_unreadable_file_are_data_errors(tmp_path):
+    from studio.data.dataset import DataError
+    with pytest.raises(DataError, match="Unknown dataset"):
+        load_dataset(DataSettings(dataset="imagenet"))
+    locked = tmp_path / "locked.csv"
+    locked.mkdir()   # a folder where a file is expected
+    with pytest.raises(DataError, match="not a file"):
+        load_dataset(DataSettings(dataset="csv", path=str(locked)))
+
+
+def test_progress_reports_the_result():
+    seen = []
+    load_dataset(DataSettings(dataset="spiral", samples=100), progress=lambda f, m: seen.append((f, m)))
+    assert seen[-1][0] == 1.0 and "90 training and 10 validation" in seen[-1][1]
