@@ -11,7 +11,7 @@ import sys
 import traceback
 
 # Modules that add subcommands: each defines add_commands(subparsers).
-COMMAND_MODULES = ["studio.cli_graph"]
+COMMAND_MODULES = ["studio.cli_graph", "studio.cli_train", "studio.cli_export"]
 
 
 class UsageError(Exception):

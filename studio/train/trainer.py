@@ -75,6 +75,10 @@ class Trainer:
     def paused(self) -> bool:
         return not self._go.is_set()
 
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
     # -- the run -------------------------------------------------------------------
     def run(self) -> RunResult:
         started = time.perf_counter()
