@@ -130,6 +130,8 @@ BATCHNORM2D = register(LayerSpec(
 
 def _bn1d_infer(p, ins) -> Shape:
     (x,) = ins
+    if x.dtype != "float":
+        raise ShapeError("BatchNorm1d needs numbers, not token ids: add an Embedding first")
     if not (len(x) == 1 or (x.seq and len(x) == 2)):
         raise ShapeError(f"BatchNorm1d needs a vector or a T×F sequence, got {x.full()}"
                          + (". Use BatchNorm2d for images." if len(x) == 3 else ""))

@@ -3,7 +3,7 @@ multiply-add count, recomputed only downstream of an edit.
 
 Propagation walks a heap ordered by a cached topological rank and only
 continues past a node whose info actually changed, so an edit costs about the
-number of nodes whose shapes change, not the size of the graph. Ranks stay
+number of nodes whose output shapes change, not the size of the graph. Ranks stay
 valid under most edits (new nodes get the highest rank, removals keep the
 order); a wire against the order is detected and the ranks are rebuilt.
 """
@@ -77,7 +77,7 @@ class ShapeTable:
         g = self.model.g
         roots = {r for r in roots if r in g}
         # Breaking a loop frees nodes upstream of the edit too.
-        roots |= self._looped & set(g)
+        roots |= {n for n in self._looped if n in g}
         if not roots:
             return set()
         if self._rank is not None:
@@ -94,6 +94,14 @@ class ShapeTable:
         for r in roots:
             if r not in rank:  # a new node has no wires yet: last is a valid place
                 rank[r] = next(self._next_rank)
+        for r in roots:
+            # A new wire ends at a root; if it runs against the order (or closes a
+            # loop) the ranks must be rebuilt even when nothing else changes.
+            rr = rank[r]
+            for p in g._pred[r]:  # adjacency dict: networkx views are slow here
+                rp = rank.get(p)
+                if rp is None or rp >= rr:
+                    raise _StaleRanks
         heap = [(rank[r], r) for r in roots]
         heapq.heapify(heap)
         queued = set(roots)
@@ -102,10 +110,14 @@ class ShapeTable:
         while heap:
             r, nid = heapq.heappop(heap)
             new = self._compute(nid, pending)
-            if new == self.info.get(nid) and not full:
+            old = self.info.get(nid)
+            if new == old and not full:
                 continue
             pending[nid] = new
-            for s in g.successors(nid):
+            # Successors read only `out`; a weight count change stops here.
+            if old is not None and new.out == old.out and not full:
+                continue
+            for s in g._succ[nid]:
                 rs = rank.get(s)
                 if rs is None or rs <= r:
                     raise _StaleRanks

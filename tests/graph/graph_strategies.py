@@ -1,0 +1,60 @@
+"""Hypothesis helpers: random parameter values for any layer, and random graphs
+grown one layer at a time from a random Input."""
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from studio.graph.layers import LAYERS
+from studio.graph.model import GraphModel
+from studio.graph.spec import Param
+
+# Keep tensors tiny so a torch run per example stays in milliseconds.
+CAPS = {"out_channels": 6, "kernel_size": 4, "stride": 3, "padding": 2, "output_size": 4, "hidden_size": 6,
+        "num_layers": 2, "embedding_dim": 6, "out_features": 8, "channels": 3, "height": 9, "width": 9,
+        "length": 6, "features": 6, "vocab": 20}
+INNER = sorted(t for t in LAYERS if t not in ("Input", "Output", "Add", "Concat"))
+
+
+def param_value(p: Param):
+    if p.kind == "int":
+        lo = int(p.minimum if p.minimum is not None else 0)
+        return st.integers(lo, min(int(p.maximum or lo + 5), CAPS.get(p.name, lo + 5)))
+    if p.kind == "float":
+        return st.floats(p.minimum or 0.0, min(p.maximum if p.maximum is not None else 1.0, 0.9))
+    if p.kind == "bool":
+        return st.booleans()
+    if p.kind == "choice":
+        return st.sampled_from(p.choices)
+    if p.kind == "ints":
+        return st.lists(st.sampled_from([-1, 1, 2, 3, 4, 6]), min_size=1, max_size=3)
+    raise AssertionError(p.kind)
+
+
+def params_for(draw, type_: str) -> dict:
+    return {p.name: draw(param_value(p)) for p in LAYERS[type_].params}
+
+
+def _float_nodes(m: GraphModel) -> list[str]:
+    return [n for n in m.nodes() if m.shapes.out(n) is not None and m.type_of(n) != "Output"]
+
+
+def grow_graph(draw, steps: int) -> GraphModel:
+    """A random DAG whose every node has a known shape: layers that do not fit
+    their input are removed again, so the result can run in torch."""
+    m = GraphModel()
+    m.add_node("Input", params_for(draw, "Input"))
+    for _ in range(steps):
+        live = _float_nodes(m)
+        if len(live) >= 2 and draw(st.integers(0, 3)) == 0:
+            srcs = draw(st.lists(st.sampled_from(live), min_size=2, max_size=3, unique=True))
+            nid = m.add_node(draw(st.sampled_from(["Add", "Concat"])))
+            for s in srcs:
+                m.connect(s, "out", nid, "in")
+        else:
+            src = draw(st.sampled_from(live))
+            t = draw(st.sampled_from(INNER))
+            nid = m.add_node(t, params_for(draw, t))
+            m.connect(src, "out", nid, "in")
+        if m.shapes.out(nid) is None:
+            m.remove_node(nid)
+    return m
