@@ -1,9 +1,9 @@
 """Undoable edits. Every command only calls GraphModel methods; the scene
 follows the model's events, so undo/redo need no view code at all.
 
-Compound edits (paste, insert-on-wire, quick-add-and-connect) are a parent
-QUndoCommand with child commands: Qt redoes children in order and undoes them
-in reverse, so each child stays trivially correct.
+Compound edits (paste, insert-on-wire, quick-add-and-connect) are a Compound
+of child commands, redone in order and undone in reverse, so each child stays
+trivially correct.
 """
 from __future__ import annotations
 
@@ -44,22 +44,33 @@ def fresh_edge_ids(model: GraphModel, n: int) -> list[str]:
 
 
 class Compound(QUndoCommand):
-    """A parent command. It keeps its children's Python wrappers alive: PySide
-    does not, and a collected child is a dangling pointer in the parent."""
+    """Several commands as one step: redo in order, undo in reverse.
 
-    def __init__(self, text: str, parent: QUndoCommand | None = None):
-        super().__init__(text, parent)
+    The children live in a Python list rather than as Qt child commands: with
+    Qt parents, PySide and the C++ parent both think they own a child, which
+    crashed (double free) when the undo stack was destroyed."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
         self.kids: list[QUndoCommand] = []
 
     def add(self, child: QUndoCommand) -> QUndoCommand:
         self.kids.append(child)
         return child
 
+    def redo(self) -> None:
+        for k in self.kids:
+            k.redo()
+
+    def undo(self) -> None:
+        for k in reversed(self.kids):
+            k.undo()
+
 
 class AddNode(QUndoCommand):
     def __init__(self, model: GraphModel, type_: str, params: dict | None = None,
-                 pos=(0.0, 0.0), nid: str | None = None, parent: QUndoCommand | None = None):
-        super().__init__(f"Add {spec(type_).title}", parent)
+                 pos=(0.0, 0.0), nid: str | None = None):
+        super().__init__(f"Add {spec(type_).title}")
         self.model, self.type, self.params, self.pos = model, type_, dict(params or {}), pos
         self.nid = nid
 
@@ -73,11 +84,10 @@ class AddNode(QUndoCommand):
 class RemoveNodes(QUndoCommand):
     """Nodes with all their wires, as one step; undo restores the same ids."""
 
-    def __init__(self, model: GraphModel, ids: list[str], edge_ids: list[str] = (),
-                 parent: QUndoCommand | None = None):
+    def __init__(self, model: GraphModel, ids: list[str], edge_ids: list[str] = ()):
         n = len(ids) + len(edge_ids)
         what = "layer" if ids else "wire"
-        super().__init__(f"Delete {n} {what}{'s' if n != 1 else ''}", parent)
+        super().__init__(f"Delete {n} {what}{'s' if n != 1 else ''}")
         self.model, self.ids, self.extra_edges = model, list(ids), list(edge_ids)
         self.nodes: list[tuple[str, str, dict, tuple]] = []
         self.edges: list[Edge] = []
@@ -104,8 +114,8 @@ class Connect(QUndoCommand):
     """A new wire; `replace` lists wires removed first (re-routing an input)."""
 
     def __init__(self, model: GraphModel, src: str, src_port: str, dst: str, dst_port: str,
-                 replace: list[str] = (), eid: str | None = None, parent: QUndoCommand | None = None):
-        super().__init__("Connect", parent)
+                 replace: list[str] = (), eid: str | None = None):
+        super().__init__("Connect")
         self.model = model
         self.args = (src, src_port, dst, dst_port)
         self.replace = list(replace)
@@ -123,9 +133,9 @@ class Connect(QUndoCommand):
 
 
 class Disconnect(QUndoCommand):
-    def __init__(self, model: GraphModel, edge_ids: list[str], parent: QUndoCommand | None = None):
+    def __init__(self, model: GraphModel, edge_ids: list[str]):
         n = len(edge_ids)
-        super().__init__(f"Disconnect {n} wire{'s' if n != 1 else ''}", parent)
+        super().__init__(f"Disconnect {n} wire{'s' if n != 1 else ''}")
         self.model, self.ids = model, list(edge_ids)
         self.removed: list[Edge] = []
 
@@ -141,9 +151,8 @@ class SetParam(QUndoCommand):
     """Consecutive changes of one parameter (a spin-box drag) merge into one step."""
     ID = 7301
 
-    def __init__(self, model: GraphModel, nid: str, name: str, value: Any,
-                 parent: QUndoCommand | None = None):
-        super().__init__(f"Set {name}", parent)
+    def __init__(self, model: GraphModel, nid: str, name: str, value: Any):
+        super().__init__(f"Set {name}")
         self.model, self.nid, self.name, self.value = model, nid, name, value
         self.old = model.params(nid)[name]
 
@@ -165,8 +174,8 @@ class SetParam(QUndoCommand):
 
 class MoveNodes(QUndoCommand):
     def __init__(self, model: GraphModel, moves: dict[str, tuple[tuple, tuple]],
-                 text: str = "Move", parent: QUndoCommand | None = None):
-        super().__init__(text, parent)
+                 text: str = "Move"):
+        super().__init__(text)
         self.model, self.moves = model, dict(moves)  # id -> (old, new)
 
     def redo(self) -> None:
@@ -186,23 +195,22 @@ def paste(model: GraphModel, clip: dict, offset: tuple[float, float]) -> tuple[C
     rename = {n["id"]: nid for n, nid in zip(clip["nodes"], new)}
     for n, nid in zip(clip["nodes"], new):
         x, y = n["pos"]
-        cmd.add(AddNode(model, n["type"], n["params"], (x + offset[0], y + offset[1]), nid=nid, parent=cmd))
+        cmd.add(AddNode(model, n["type"], n["params"], (x + offset[0], y + offset[1]), nid=nid))
     eids = fresh_edge_ids(model, len(clip["edges"]))
     for e, eid in zip(clip["edges"], eids):
         cmd.add(Connect(model, rename[e["src"]], e["src_port"], rename[e["dst"]], e["dst_port"],
-                eid=eid, parent=cmd))
+                eid=eid))
     return cmd, new
 
 
 def insert_on_edge(model: GraphModel, eid: str, node: str | None = None, layer: str | None = None,
-                   pos=None, text: str | None = None, make_room: bool = False,
-                   parent: QUndoCommand | None = None) -> tuple[Compound, str]:
+                   pos=None, text: str | None = None, make_room: bool = False) -> tuple[Compound, str]:
     """Split wire `eid` with an existing free `node` or a new `layer`.
 
     make_room shifts the wire's destination and everything after it right, so
     a fix inserted between two tightly placed cards does not cover them."""
     e = model.edge(eid)
-    cmd = Compound(text or "Insert on wire", parent)
+    cmd = Compound(text or "Insert on wire")
     if node is None:
         sx, sy = model.pos(e.src)
         dx, dy = model.pos(e.dst)
@@ -211,17 +219,17 @@ def insert_on_edge(model: GraphModel, eid: str, node: str | None = None, layer: 
         if make_room:
             shifted = {e.dst} | nx.descendants(model.g, e.dst)
             cmd.add(MoveNodes(model, {n: (model.pos(n), (model.pos(n)[0] + STEP_X, model.pos(n)[1]))
-                              for n in shifted}, parent=cmd))
+                              for n in shifted}))
         (node,) = fresh_ids(model, [layer])
-        cmd.add(AddNode(model, layer, None, pos, nid=node, parent=cmd))
+        cmd.add(AddNode(model, layer, None, pos, nid=node))
         s = spec(layer)
     else:
         s = spec(model.type_of(node))
     in_port, out_port = s.inputs[0].name, s.outputs[0].name
-    cmd.add(Disconnect(model, [eid], parent=cmd))
+    cmd.add(Disconnect(model, [eid]))
     a, b = fresh_edge_ids(model, 2)
-    cmd.add(Connect(model, e.src, e.src_port, node, in_port, eid=a, parent=cmd))
-    cmd.add(Connect(model, node, out_port, e.dst, e.dst_port, eid=b, parent=cmd))
+    cmd.add(Connect(model, e.src, e.src_port, node, in_port, eid=a))
+    cmd.add(Connect(model, node, out_port, e.dst, e.dst_port, eid=b))
     return cmd, node
 
 
@@ -231,15 +239,15 @@ def add_and_connect(model: GraphModel, layer: str, pos, from_port: tuple[str, st
     from_port is (node, port, direction of that port)."""
     cmd = Compound(f"Add {spec(layer).title}")
     (nid,) = fresh_ids(model, [layer])
-    cmd.add(AddNode(model, layer, None, pos, nid=nid, parent=cmd))
+    cmd.add(AddNode(model, layer, None, pos, nid=nid))
     if from_port:
         other, port, direction = from_port
         s = spec(layer)
         if direction == "out" and s.inputs:
-            cmd.add(Connect(model, other, port, nid, s.inputs[0].name, parent=cmd))
+            cmd.add(Connect(model, other, port, nid, s.inputs[0].name))
         elif direction == "in" and s.outputs:
             replace = [] if _is_multi(model, other, port) else [e.id for e in model.in_edges(other, port)]
-            cmd.add(Connect(model, nid, s.outputs[0].name, other, port, replace=replace, parent=cmd))
+            cmd.add(Connect(model, nid, s.outputs[0].name, other, port, replace=replace))
     return cmd, nid
 
 

@@ -94,7 +94,8 @@ class MoveNodesInteraction(Interaction):
             self.dragging = True
             self.started.emit()
         for i in self.items:
-            i.setPos(self.start[i.nid] + d)
+            q = self.start[i.nid] + d
+            i.move_to(q.x(), q.y())
         if self.can_insert:
             self._set_target(self._wire_under(self.grabbed))
 
@@ -116,7 +117,7 @@ class MoveNodesInteraction(Interaction):
     def _cleanup(self) -> None:
         self._set_target(None)
         for i in self.items:
-            i.setPos(self.start[i.nid])
+            i.move_to(self.start[i.nid].x(), self.start[i.nid].y())
 
     def release(self, pos, ev) -> None:
         if not self.dragging:
@@ -129,15 +130,15 @@ class MoveNodesInteraction(Interaction):
         moves = {}
         for i in self.items:
             new = (snap(i.pos().x()), snap(i.pos().y()))
-            i.setPos(*new)
+            i.move_to(*new)
             if new != model.pos(i.nid):
                 moves[i.nid] = (model.pos(i.nid), new)
         target, self.target = self.target, None
         if target is not None:
             target.set_hot(False)
             cmd = Compound(f"Insert {self.grabbed.spec.title} on wire")
-            cmd.add(MoveNodes(model, moves, parent=cmd))
-            cmd.add(insert_on_edge(model, target.eid, node=self.grabbed.nid, parent=cmd)[0])
+            cmd.add(MoveNodes(model, moves))
+            cmd.add(insert_on_edge(model, target.eid, node=self.grabbed.nid)[0])
             self.view.push(cmd)
         elif moves:
             self.view.push(MoveNodes(model, moves, f"Move {len(moves)} layer{'s' * (len(moves) > 1)}"))
@@ -186,7 +187,7 @@ class NewWireInteraction(Interaction):
         if self.reroute is not None:  # pick up the wire by its input end
             e = self.reroute
             self.anchor = view.scene().nodes[e.src].port(e.src_port, "out")
-            view.scene().wires[e.id].hide()
+            view.scene().wires[e.id].set_shown(False)
         else:
             self.anchor = port
         self.candidates = compatible_ports(view, self.anchor.node_id, self.anchor.direction,
@@ -220,7 +221,7 @@ class NewWireInteraction(Interaction):
         if self.wire.scene() is not None:
             self.wire.scene().removeItem(self.wire)
         if self.reroute is not None and self.reroute.id in self.view.scene().wires:
-            self.view.scene().wires[self.reroute.id].show()
+            self.view.scene().wires[self.reroute.id].set_shown(True)
 
     def release(self, pos, ev) -> None:
         target = self._nearest(pos)

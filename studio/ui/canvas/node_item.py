@@ -22,6 +22,18 @@ if TYPE_CHECKING:
 
     from .theme import CanvasTheme
 
+# Enum members looked up once: PySide6 enum attribute access is slow enough to
+# show up when 500 cards are built.
+_SELECTABLE = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+_DEVICE_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
+_NO_PEN = Qt.PenStyle.NoPen
+_NO_BRUSH = Qt.BrushStyle.NoBrush
+_VCENTER = Qt.AlignmentFlag.AlignVCenter
+_RIGHT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight
+_LEFT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+_AA = QPainter.RenderHint.Antialiasing
+DETAIL_LOD = 0.45  # below this zoom text is unreadable: draw a plain card
+
 WIDTH = 160.0
 HEADER = 26.0
 ROW = 20.0
@@ -64,9 +76,8 @@ class NodeItem(QGraphicsItem):
         self.body = max(28.0, rows * ROW + 8)
         self.height = HEADER + self.body
         self._rect = QRectF(0, 0, WIDTH, self.height)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setFlag(_SELECTABLE)
+        self.setCacheMode(_DEVICE_CACHE)
         self.setZValue(1)
         self._make_ports()
         self.badge = ErrorBadge(self)
@@ -106,11 +117,13 @@ class NodeItem(QGraphicsItem):
             summary = self.spec.summary(params)
         except Exception:  # a summary must never break drawing
             summary = ""
-        self._summary = t.summary_fm.elidedText(summary, Qt.TextElideMode.ElideRight, WIDTH - 24)
-        id_w = min(t.id_fm.horizontalAdvance(self.nid), WIDTH * 0.45)
-        self._id = t.id_fm.elidedText(self.nid, Qt.TextElideMode.ElideMiddle, id_w + 1)
-        self._title = t.title_fm.elidedText(self.spec.title, Qt.TextElideMode.ElideRight,
-                                            WIDTH - 28 - id_w)
+        # header: the title alone (it must stay whole); body: summary left, id right
+        # the summary has priority; the id gets what is left (at least a stub)
+        inner = WIDTH - 28
+        self._summary = t.summary_fm.elidedText(summary, Qt.TextElideMode.ElideRight, inner - 30)
+        room = inner - (t.text_width("summary", self._summary) + 10 if self._summary else 0)
+        self._id = t.id_fm.elidedText(self.nid, Qt.TextElideMode.ElideMiddle, room)
+        self._title = t.title_fm.elidedText(self.spec.title, Qt.TextElideMode.ElideRight, WIDTH - 40)
         self._refresh_tooltip()
         self.update()
 
@@ -138,22 +151,25 @@ class NodeItem(QGraphicsItem):
             self.badge.setToolTip(tip)
         self.setToolTip(tip)
 
-    def itemChange(self, change, value):
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
-            for w in self.wires:
-                w.update_path()
-        elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
-            self.setZValue(1.5 if value else 1)
-        return super().itemChange(change, value)
+    def move_to(self, x: float, y: float) -> None:
+        """Move the card and re-route its wires. (Explicit rather than itemChange:
+        a Python itemChange runs for every flag and child change and was the
+        biggest cost of loading large graphs.)"""
+        self.setPos(x, y)
+        for w in self.wires:
+            w.update_path()
 
     # -- drawing -------------------------------------------------------------------
     def paint(self, p: QPainter, option, widget=None) -> None:
         t = self.theme
         r = self._rect
         cat = t.category(self.spec.category)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setRenderHint(_AA)
+        if option.levelOfDetailFromTransform(p.worldTransform()) < DETAIL_LOD:
+            self._paint_plain(p, cat)
+            return
         # soft drop shadow: one offset rounded rect is enough at card scale
-        p.setPen(Qt.PenStyle.NoPen)
+        p.setPen(_NO_PEN)
         p.setBrush(t.color("shadow"))
         p.drawRoundedRect(r.translated(0, SHADOW - 1).adjusted(-0.5, 0, 0.5, 1), RADIUS + 1, RADIUS + 1)
         # card
@@ -173,16 +189,15 @@ class NodeItem(QGraphicsItem):
         # text
         p.setFont(t.title_font)
         p.setPen(t.color("text"))
-        p.drawText(QRectF(24, 0, WIDTH - 32, HEADER), Qt.AlignmentFlag.AlignVCenter, self._title)
+        p.drawText(QRectF(24, 0, WIDTH - 38, HEADER), _VCENTER, self._title)
+        body = QRectF(14, HEADER, WIDTH - 28, self.body)
         p.setFont(t.id_font)
         p.setPen(t.color("text_dim"))
-        p.drawText(QRectF(0, 0, WIDTH - 10, HEADER),
-                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, self._id)
-        body = QRectF(14, HEADER, WIDTH - 28, self.body)
+        p.drawText(body, _RIGHT, self._id)
         if self._summary:
             p.setFont(t.summary_font)
             p.setPen(t.color("text"))
-            p.drawText(body, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, self._summary)
+            p.drawText(body, _LEFT, self._summary)
         # border: error beats selection beats the quiet default
         if self.problems:
             pen = QPen(t.color("error"), 2.0)
@@ -191,11 +206,22 @@ class NodeItem(QGraphicsItem):
         else:
             pen = QPen(t.color("card_border"), 1.0)
         p.setPen(pen)
-        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.setBrush(_NO_BRUSH)
         p.drawRoundedRect(r, RADIUS, RADIUS)
         if self.problems and self.isSelected():  # keep selection visible on a broken node
             p.setPen(QPen(t.color("accent"), 1.2))
             p.drawRoundedRect(r.adjusted(-3.5, -3.5, 3.5, 3.5), RADIUS + 3, RADIUS + 3)
+
+    def _paint_plain(self, p: QPainter, cat: QColor) -> None:
+        t = self.theme
+        border = t.color("error") if self.problems else (
+            t.color("accent") if self.isSelected() else t.color("card_border"))
+        p.setPen(QPen(border, 2.0 if (self.problems or self.isSelected()) else 1.0))
+        p.setBrush(t.color("card"))
+        p.drawRoundedRect(self._rect, RADIUS, RADIUS)
+        p.setPen(_NO_PEN)
+        p.setBrush(cat)
+        p.drawRect(QRectF(1, 1, WIDTH - 2, HEADER - 1))
 
     def set_port_connected(self, name: str, direction: str, on: bool) -> None:
         port = self.ports.get((name, direction))

@@ -11,6 +11,8 @@ from PySide6.QtWidgets import QGraphicsItem
 if TYPE_CHECKING:
     from .node_item import NodeItem
 
+_CROSS = Qt.CursorShape.CrossCursor
+_AA = QPainter.RenderHint.Antialiasing
 RADIUS = 5.0
 HIT = 9.0  # generous hit area: ports are small targets
 
@@ -24,7 +26,7 @@ class PortItem(QGraphicsItem):
         self.highlight = False  # a compatible target while a wire is dragged
         self.hovered = False
         self.setAcceptHoverEvents(True)
-        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setCursor(_CROSS)
         self.setZValue(1)
 
     @property
@@ -58,6 +60,8 @@ class PortItem(QGraphicsItem):
     def paint(self, p: QPainter, option, widget=None) -> None:
         t = self.node.theme
         cat = t.category(self.node.spec.category)
+        if option.levelOfDetailFromTransform(p.worldTransform()) < 0.45:
+            return  # the plain card at low zoom has no ports to aim at
         big = self.highlight or self.hovered
         r = RADIUS + (1.5 if big else 0)
         ring = t.color("accent") if big else cat

@@ -91,7 +91,7 @@ class GraphScene(QGraphicsScene):
     def _on_node_moved(self, id: str, pos) -> None:
         item = self.nodes.get(id)
         if item is not None and (item.pos().x(), item.pos().y()) != tuple(pos):
-            item.setPos(*pos)
+            item.move_to(*pos)
 
     def _on_shapes_changed(self, ids) -> None:
         m = self.model
@@ -115,6 +115,7 @@ class GraphScene(QGraphicsScene):
         src, dst = self.nodes[e.src], self.nodes[e.dst]
         w = WireItem(e, src, dst, self.theme)
         self.addItem(w)
+        self.addItem(w.label)  # top-level, so it can stack above the cards
         self.wires[e.id] = w
         w.set_shape(self.model.shapes.edge_shape(e))
         src.set_port_connected(e.src_port, "out", True)
@@ -125,6 +126,7 @@ class GraphScene(QGraphicsScene):
         if w is None:
             return
         w.detach()
+        self.removeItem(w.label)
         self.removeItem(w)
         m = self.model
         if e.src in self.nodes:

@@ -53,7 +53,7 @@ DARK = Palette(
     background="#1a1c20", dots="#33373e", card="#262a30", card_border="#3a3f47",
     text="#e7e9ec", text_dim="#8b929c", wire="#6f7886", wire_unknown="#454b54",
     label_bg="#2d3239", label_border="#434953", label_text="#c8ced6",
-    accent="#4c9aff", error="#f2555a", header_alpha=70, shadow="#40000000",
+    accent="#4c9aff", error="#f2555a", header_alpha=52, shadow="#40000000",
 )
 
 
@@ -80,6 +80,7 @@ class CanvasTheme:
         self.summary_fm = QFontMetricsF(self.summary_font)
         self.label_fm = QFontMetricsF(self.label_font)
         self._colors: dict[str, QColor] = {}
+        self._widths: dict[tuple[str, str], float] = {}
 
     def set_dark(self, dark: bool) -> None:
         self.dark = dark
@@ -92,6 +93,13 @@ class CanvasTheme:
         if c is None:
             c = self._colors[name] = QColor(getattr(self.p, name))
         return c
+
+    def text_width(self, font: str, text: str) -> float:
+        """Cached horizontalAdvance: labels like "64×16×16" repeat across a graph."""
+        w = self._widths.get((font, text))
+        if w is None:
+            w = self._widths[(font, text)] = getattr(self, font + "_fm").horizontalAdvance(text)
+        return w
 
     def category(self, category: str) -> QColor:
         return QColor(CATEGORY_COLOR.get(category, "#8b93a7"))

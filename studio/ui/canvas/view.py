@@ -254,7 +254,7 @@ class CanvasView(QGraphicsView):
         t = self._scene.theme
         p.fillRect(rect, t.color("background"))
         step = GRID
-        while step * self.zoom() < 12:  # dots never closer than 12 screen px
+        while step * self.zoom() < 15:  # dots never closer than 15 screen px
             step *= 2
         pen = QPen(t.color("dots"), 1.8)
         pen.setCosmetic(True)

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from .theme import CanvasTheme
 
 
+HIT_W = 6.0  # half the width of a wire's clickable band
+
+
 def bezier(a: QPointF, b: QPointF) -> QPainterPath:
     """Horizontal tangents at both ends; a backwards wire loops out wide enough
     to stay readable instead of folding onto itself."""
@@ -47,7 +50,7 @@ class ShapeLabel(QGraphicsItem):
             return
         t = self.wire.theme
         self.text = shape.label()
-        w = t.label_fm.horizontalAdvance(self.text) + 2 * self.PAD_X
+        w = t.text_width("label", self.text) + 2 * self.PAD_X
         self._rect = QRectF(-w / 2, -self.H / 2, w, self.H)
         kind = "sequence" if shape.seq else ("token ids" if shape.dtype == "long" else "tensor")
         self.setToolTip(f"{kind} {shape.full()}  (batch dimension not shown)")
@@ -58,6 +61,8 @@ class ShapeLabel(QGraphicsItem):
         return self._rect.adjusted(-1, -1, 1, 1)
 
     def paint(self, p: QPainter, option, widget=None) -> None:
+        if option.levelOfDetailFromTransform(p.worldTransform()) < 0.45:
+            return  # unreadable at this zoom; the wire alone says enough
         t = self.wire.theme
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         hot = self.wire.isSelected() or self.wire.hot
@@ -75,7 +80,8 @@ class WireItem(QGraphicsPathItem):
         self.edge, self.src, self.dst, self.theme = edge, src, dst, theme
         self.hot = False  # hovered, or the target of a node dropped onto it
         self.has_shape = False
-        self._shape_path = QPainterPath()
+        self._shape_path: QPainterPath | None = None
+        self._bounds = QRectF()
         self.setZValue(0)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
@@ -92,16 +98,10 @@ class WireItem(QGraphicsPathItem):
         self.src.wires.discard(self)
         self.dst.wires.discard(self)
 
-    def itemChange(self, change, value):
-        # the label is a separate top-level item: it follows the wire in and out of scenes
-        if change == QGraphicsItem.GraphicsItemChange.ItemSceneHasChanged:
-            if self.label.scene() is not None and self.label.scene() is not value:
-                self.label.scene().removeItem(self.label)
-            if value is not None and self.label.scene() is None:
-                value.addItem(self.label)
-        elif change == QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged:
-            self.label.setVisible(bool(value) and bool(self.label.text))
-        return super().itemChange(change, value)
+    def set_shown(self, on: bool) -> None:
+        """Hide or show the wire with its label (hidden while being re-routed)."""
+        self.setVisible(on)
+        self.label.setVisible(on and bool(self.label.text))
 
     def endpoints(self) -> tuple[QPointF, QPointF]:
         a = self.src.port(self.edge.src_port, "out").scenePos()
@@ -111,18 +111,21 @@ class WireItem(QGraphicsPathItem):
     def update_path(self) -> None:
         a, b = self.endpoints()
         path = bezier(a, b)
-        self.prepareGeometryChange()  # before the hit shape (our bounding rect) changes
-        stroker = QPainterPathStroker()
-        stroker.setWidth(12)
-        self._shape_path = stroker.createStroke(path)
+        self.prepareGeometryChange()
+        self._shape_path = None  # stroked lazily: only hit tests need it
+        self._bounds = path.controlPointRect().adjusted(-HIT_W, -HIT_W, HIT_W, HIT_W)
         self.setPath(path)
         self.label.setPos(path.pointAtPercent(0.5))
 
     def shape(self) -> QPainterPath:
+        if self._shape_path is None:
+            stroker = QPainterPathStroker()
+            stroker.setWidth(2 * HIT_W)
+            self._shape_path = stroker.createStroke(self.path())
         return self._shape_path
 
     def boundingRect(self) -> QRectF:
-        return self._shape_path.boundingRect()
+        return self._bounds
 
     def set_shape(self, shape: "Shape | None") -> None:
         self.has_shape = shape is not None
