@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     files = [a for a in argv if not a.startswith("-")]
     if files:
         window.open_path(files[0], confirm=False)
+    from . import recovery  # autosave, and the offer to restore work a crash left behind
+    recovery.install(window)
     window.show()
     try:
         return app.exec()
