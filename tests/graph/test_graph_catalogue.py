@@ -1,0 +1,49 @@
+"""The layer catalogue: every layer the issue lists, every parameter with a
+type, a valid default, a range or choices, and one line of help."""
+from __future__ import annotations
+
+from studio.graph.layers import LAYERS, by_category, spec
+from studio.graph.layers_io import INPUT_KINDS, LOSSES
+from studio.graph.spec import CATEGORIES
+
+ISSUE = {"Input", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d",
+         "LayerNorm", "Dropout", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "Flatten", "Linear",
+         "Reshape", "Embedding", "RNN", "LSTM", "GRU", "Add", "Concat", "Output"}
+
+
+def test_catalogue_has_every_layer_of_the_issue():
+    assert ISSUE <= set(LAYERS)
+    assert set(INPUT_KINDS) == {"image", "sequence", "vector", "tokens"}
+    assert set(LOSSES) == {"cross_entropy", "mse", "bce_with_logits", "l1"}
+    assert spec("Output").param("task").choices == ("classification", "regression")
+    for kind in ("RNN", "LSTM", "GRU"):
+        names = {p.name for p in spec(kind).params}
+        assert {"hidden_size", "num_layers", "bidirectional", "output"} <= names
+        assert set(spec(kind).param("output").choices) == {"all steps", "last step"}
+    for merge in ("Add", "Concat"):
+        assert spec(merge).inputs[0].multi
+
+
+def test_sizes_taken_from_the_wire_are_not_parameters():
+    for type_, inferred in (("Conv2d", "in_channels"), ("Linear", "in_features"), ("LSTM", "input_size"),
+                            ("Embedding", "num_embeddings"), ("BatchNorm2d", "num_features")):
+        assert inferred not in {p.name for p in spec(type_).params}
+
+
+def test_every_param_is_fully_described():
+    for s in LAYERS.values():
+        assert s.description and s.title and s.category in CATEGORIES
+        for p in s.params:
+            where = f"{s.type}.{p.name}"
+            assert p.help and "\n" not in p.help and len(p.help) < 90, where
+            assert p.check(p.default) == (tuple(p.default) if p.kind == "ints" else p.default), where
+            if p.kind in ("int", "float", "ints"):
+                assert p.minimum is not None and p.maximum is not None, where
+            if p.kind == "choice":
+                assert p.default in p.choices and len(p.choices) >= 2, where
+            assert p.kind in ("int", "float", "bool", "choice", "ints"), where
+
+
+def test_by_category_lists_every_layer_once():
+    listed = [s.type for group in by_category().values() for s in group]
+    assert sorted(listed) == sorted(LAYERS)
