@@ -3,7 +3,7 @@ palette, and the 500-node load budget."""
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
+from PySide6.QtCore import QMimeData, QPointF, Qt
 from PySide6.QtGui import QDropEvent, QUndoStack
 from PySide6.QtWidgets import QApplication
 

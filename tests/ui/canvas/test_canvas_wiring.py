@@ -2,7 +2,6 @@
 from a dropped wire, inserting a card on a wire."""
 from PySide6.QtCore import QPointF, Qt
 
-from studio.ui.canvas.quick_add import QuickAddPopup
 
 
 def test_drag_port_to_port_connects_and_labels_the_wire(canvas):
@@ -32,8 +31,8 @@ def test_drag_highlights_only_compatible_ports(canvas):
     hl = {(p.node_id, p.direction) for i in (a, b, c) for p in view.node_item(i).ports.values() if p.highlight}
     assert hl == set()  # b and c's inputs are full; a has no input; no loops
     d.release(QPointF(900, 300))
-    popup = view.findChild(QuickAddPopup)
-    assert popup is not None and popup.isVisible()
+    popup = view.quick_add_popup()
+    assert popup is not None
     popup.close()
     assert len(view.model().edges()) == 2
 
@@ -58,9 +57,8 @@ def test_release_on_empty_canvas_opens_quick_add_and_connects(canvas, qtbot):
     view, d = canvas
     a = view.add_layer("Input", QPointF(100, 100))
     d.drag(d.out_port(a), QPointF(450, 120))
-    qtbot.waitUntil(lambda: view.findChild(QuickAddPopup) is not None
-                    and view.findChild(QuickAddPopup).isVisible())
-    popup = view.findChild(QuickAddPopup)
+    qtbot.waitUntil(lambda: view.quick_add_popup() is not None)
+    popup = view.quick_add_popup()
     qtbot.keyClicks(popup.search, "relu")
     assert popup.list.currentItem().data(Qt.ItemDataRole.UserRole) == "ReLU"
     qtbot.keyClick(popup.search, Qt.Key.Key_Return)
