@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Signal
+import shiboken6
+from PySide6.QtCore import QObject, QSettings, Signal, Slot
 from PySide6.QtGui import QUndoStack
 
 from studio.graph import project as projects
@@ -41,7 +42,12 @@ class Document(QObject):
         self.undo_stack = undo_stack
         self.project = Project()
         self._touched = False
-        undo_stack.cleanChanged.connect(lambda _clean: self.changed.emit())
+        undo_stack.cleanChanged.connect(self._clean_changed)
+
+    @Slot(bool)
+    def _clean_changed(self, _clean: bool) -> None:
+        if shiboken6.isValid(self.undo_stack):  # not while the stack is being destroyed
+            self.changed.emit()
 
     # -- state ---------------------------------------------------------------------
     @property

@@ -9,8 +9,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRectF, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtCore import QByteArray, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QIconEngine, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
 import studio
@@ -65,17 +65,39 @@ def pixmap(name: str, size: int, color: str | None = None, dpr: float = 1.0) -> 
     return px
 
 
+class SvgIconEngine(QIconEngine):
+    """Renders the SVG on demand at the exact size asked for: crisp at any
+    scale, and nothing is drawn for sizes the UI never uses."""
+
+    def __init__(self, name: str, color: str, disabled: str) -> None:
+        super().__init__()
+        self.name, self.color, self.disabled = name, color, disabled
+        self._cache: dict[tuple, QPixmap] = {}
+
+    def pixmap(self, size, mode, state) -> QPixmap:
+        color = self.disabled if mode == QIcon.Mode.Disabled else self.color
+        side = max(1, min(size.width(), size.height()))
+        key = (side, color)
+        if key not in self._cache:
+            self._cache[key] = pixmap(self.name, side, color)
+        return self._cache[key]
+
+    def paint(self, painter, rect, mode, state) -> None:
+        side = min(rect.width(), rect.height())
+        dpr = painter.device().devicePixelRatioF() if painter.device() else 1.0
+        px = self.pixmap(QSize(int(side * dpr), int(side * dpr)), mode, state)
+        painter.drawPixmap(QRect(rect.x(), rect.y(), side, side), px)
+
+    def clone(self) -> "SvgIconEngine":
+        return SvgIconEngine(self.name, self.color, self.disabled)
+
+
 @lru_cache(maxsize=None)
 def icon(name: str, color: str | None = None) -> QIcon:
     """Icon `name` drawn in `color` (default: the theme's foreground)."""
     if not _svg(name):
         return QIcon()
-    ic = QIcon()
-    for s in SIZES:
-        for dpr in (1.0, 2.0):
-            ic.addPixmap(pixmap(name, s, color or _state["fg"], dpr), QIcon.Mode.Normal)
-            ic.addPixmap(pixmap(name, s, _state["disabled"], dpr), QIcon.Mode.Disabled)
-    return ic
+    return QIcon(SvgIconEngine(name, color or _state["fg"], _state["disabled"]))
 
 
 def layer_icon(spec) -> QIcon:

@@ -10,6 +10,8 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
 
+import shiboken6
+
 from . import icons
 
 
@@ -87,6 +89,8 @@ class Actions:
 
     def update_undo(self) -> None:
         s = self.w.undo_stack
+        if not shiboken6.isValid(s):  # the stack announces its own destruction
+            return
         self.undo.setEnabled(s.canUndo() and not self.locked)
         self.redo.setEnabled(s.canRedo() and not self.locked)
         self.undo.setText(f"&Undo {s.undoText()}".rstrip())

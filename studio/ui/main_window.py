@@ -38,6 +38,9 @@ class MainWindow(QMainWindow):
 
     def __init__(self, dark: bool | None = None) -> None:
         super().__init__()
+        if dark is None:
+            dark = settings().value("theme", "light") == "dark"
+        theme.apply(QApplication.instance(), dark)  # before any widget exists: styling is cheap then
         self.setObjectName("studio_main_window")
         self.setWindowIcon(icons.app_icon())
         self.undo_stack = QUndoStack(self)
@@ -48,7 +51,9 @@ class MainWindow(QMainWindow):
         self.canvas = CanvasView(self)
         self.setCentralWidget(self.canvas)
         self.palette = Palette()
+        self.palette.setMinimumWidth(190)
         self.inspector = Inspector()
+        self.inspector.setMinimumWidth(280)
         self.palette_dock = self._dock("Layers", "palette_dock", self.palette,
                                        Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", "inspector_dock", self.inspector,
@@ -58,8 +63,9 @@ class MainWindow(QMainWindow):
         self.run_placeholder.setProperty("role", "muted")
         self.run_dock = self._dock("Training", "run_dock", self.run_placeholder,
                                    Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 320], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.run_dock], [220], Qt.Orientation.Vertical)
+        # The training dock spans the full width: its forms and plots need the room,
+        # and side docks above it keep the window's minimum width small.
+        self._sized = False
 
         self.actions_ = Actions(self)
         self.actions_.build_menus()
@@ -301,17 +307,27 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1400, 900)
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
-        if dark is None:
-            dark = s.value("theme", "light") == "dark"
-        self.set_dark(dark)
+        self._restored_state = isinstance(state, QByteArray) and self.restoreState(state)
+        self.set_dark(bool(dark))
 
     def save_settings(self) -> None:
         s = settings()
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         s.sync()
+
+    def _default_dock_sizes(self) -> None:
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 330], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.run_dock], [max(240, self.height() // 3)], Qt.Orientation.Vertical)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._sized:  # dock sizes need the final window size; restored state wins
+            self._sized = True
+            if not self._restored_state:
+                self._default_dock_sizes()
+                QTimer.singleShot(0, self._default_dock_sizes)  # once the layout has settled
+            QTimer.singleShot(0, self.canvas.fit)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.confirm_discard():

@@ -116,7 +116,11 @@ def apply(app: QApplication, dark: bool) -> None:
     """Theme the whole application; icons are re-coloured for what follows."""
     _current["dark"] = dark
     c = colors(dark)
-    app.setStyle("Fusion")  # the only built-in style that honours a custom palette everywhere
+    icons.set_colors(c.icon, c.icon_disabled)
+    if app.property("studio_dark") == dark:
+        return  # re-polishing every widget is slow (~1 s with plots); skip when unchanged
+    if app.style().name().lower() != "fusion":
+        app.setStyle("Fusion")  # the only built-in style that honours a custom palette everywhere
     app.setPalette(palette(c))
     app.setStyleSheet(stylesheet(c))
-    icons.set_colors(c.icon, c.icon_disabled)
+    app.setProperty("studio_dark", dark)
