@@ -13,7 +13,7 @@ import networkx as nx
 from PySide6.QtGui import QUndoCommand
 
 from studio.graph.layers import spec
-from studio.graph.model import Edge, GraphModel
+from studio.graph.model import Edge, GraphError, GraphModel
 
 STEP_X = 240.0  # room made for an inserted layer (card width + wire label)
 
@@ -124,7 +124,13 @@ class Connect(QUndoCommand):
 
     def redo(self) -> None:
         self.removed = [self.model.disconnect(r) for r in self.replace]
-        self.eid = self.model.connect(*self.args, eid=self.eid)
+        try:
+            self.eid = self.model.connect(*self.args, eid=self.eid)
+        except GraphError:  # refused: undo the removals and let push() drop this command
+            for e in reversed(self.removed):
+                self.model.connect(e.src, e.src_port, e.dst, e.dst_port, eid=e.id)
+            self.removed = []
+            self.setObsolete(True)
 
     def undo(self) -> None:
         self.model.disconnect(self.eid)

@@ -167,6 +167,10 @@ def compatible_ports(view: "CanvasView", node: str, direction: str, ignore_edge:
                 edges = [e for e in model.in_edges(nid, pname) if e.id != ignore_edge]
                 if edges and not port.multi:
                     continue
+                if any(e.src == node for e in edges):  # the model refuses duplicate wires
+                    continue
+            elif any(e.src == nid and e.src_port == pname for e in model.in_edges(node)):
+                continue
             out.append(port)
     return out
 

@@ -186,11 +186,16 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
         self.status_message.emit(f"Fixed: {fix.label}")
         return nid
 
-    def insert_layer_on_wire(self, eid: str, layer: str) -> str | None:
+    def insert_layer_on_wire(self, eid: str, layer: str, scene_pos: QPointF | None = None) -> str | None:
+        """A new layer splitting wire eid: centred on scene_pos, or else placed where
+        the wire's end was, with everything downstream shifted right to make room."""
         if not self._editable():
             return None
+        pos = None
+        if scene_pos is not None:
+            pos = (snap(scene_pos.x() - WIDTH / 2), snap(scene_pos.y() - HEADER))
         cmd, nid = insert_on_edge(self._model, eid, layer=layer, text=f"Insert {spec(layer).title}",
-                                  make_room=True)
+                                  pos=pos, make_room=pos is None)
         self.push(cmd)
         return nid
 
@@ -298,8 +303,10 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
         return self._quick_add
 
     def _quick_added(self, layer: str, at: QPointF, from_port) -> None:
-        if self._model is None:
+        if self._model is None or self._locked:
             return
+        if from_port is not None and from_port[0] not in self._model.g:
+            from_port = None  # the node went away (undo) while the menu was open
         if from_port is None:
             self.add_layer(layer, at)
             return

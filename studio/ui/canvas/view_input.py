@@ -202,7 +202,14 @@ class CanvasInputMixin:
             self.status_message.emit(f"Unknown layer type {layer!r}")
             ev.ignore()
             return
-        nid = self.add_layer(layer, self.mapToScene(ev.position().toPoint()))
+        at = self.mapToScene(ev.position().toPoint())
+        wire = next((w for w in self.items(ev.position().toPoint()) if isinstance(w, WireItem)), None)
+        s = LAYERS[layer]
+        if wire is not None and s.inputs and s.outputs and self._editable():
+            # dropped on a wire: the new layer splits it (one step)
+            nid = self.insert_layer_on_wire(wire.eid, layer, at)
+        else:
+            nid = self.add_layer(layer, at)
         if nid:
             self.select_nodes([nid])
             ev.acceptProposedAction()

@@ -4,7 +4,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPointF, Qt
-from PySide6.QtGui import QDropEvent, QUndoStack
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QUndoStack
 from PySide6.QtWidgets import QApplication
 
 from studio.graph.model import GraphModel
@@ -65,7 +65,6 @@ def test_palette_drop_adds_layer_at_drop_point(canvas):
     target = QPointF(300, 200)
     local = QPointF(view.mapFromScene(target))
     for kind in (QDropEvent.Type.DragEnter, QDropEvent.Type.Drop):
-        from PySide6.QtGui import QDragEnterEvent
         cls = QDragEnterEvent if kind == QDropEvent.Type.DragEnter else QDropEvent
         ev = cls(local.toPoint() if cls is QDragEnterEvent else local, Qt.DropAction.CopyAction,
                  data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
@@ -111,3 +110,22 @@ def test_500_nodes_load_and_render_under_a_second(qtbot):
     view.select_nodes([m.nodes()[10]])
     view.duplicate()
     print(f"500 nodes: one edit incl. validation {(time.perf_counter() - t0) * 1000:.0f} ms")
+
+
+def test_palette_drop_on_a_wire_inserts_the_layer(canvas):
+    view, d = canvas
+    a = view.add_layer("Input", QPointF(0, 100))
+    b = view.add_layer("Output", QPointF(700, 100))
+    d.connect(a, b)
+    wire = view.wire_item(view.model().edges()[0].id)
+    data = QMimeData()
+    data.setData(LAYER_MIME, b"Flatten")
+    local = QPointF(view.mapFromScene(wire.path().pointAtPercent(0.5)))
+    args = (Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(view.viewport(), QDragEnterEvent(local.toPoint(), *args))
+    QApplication.sendEvent(view.viewport(), QDropEvent(local, *args))
+    m = view.model()
+    (f,) = [n for n in m.nodes() if m.type_of(n) == "Flatten"]
+    assert {(e.src, e.dst) for e in m.edges()} == {(a, f), (f, b)}
+    view.undo_stack().undo()
+    assert len(m) == 2 and len(m.edges()) == 1

@@ -121,3 +121,20 @@ def test_locked_canvas_refuses_edits_but_allows_moves(canvas):
     view.set_locked(False)
     d.connect(a, b)
     assert len(view.model().edges()) == 1
+
+
+def test_merge_port_takes_several_wires_but_not_the_same_one_twice(canvas):
+    view, d = canvas
+    a = view.add_layer("Input", QPointF(0, 0))
+    b = view.add_layer("ReLU", QPointF(260, 120))
+    add = view.add_layer("Add", QPointF(560, 0))
+    d.connect(a, b)
+    d.connect(a, add)
+    d.connect(b, add)
+    assert len(view.model().in_edges(add)) == 2
+    d.press(d.out_port(a))
+    d.move(QPointF(400, 300))
+    assert not view.node_item(add).port("in", "in").highlight  # a already feeds add
+    d.release(d.in_port(add))
+    assert len(view.model().in_edges(add)) == 2
+    assert view.wire_item(view.model().in_edges(add)[0].id).label.text == "3×32×32"
