@@ -30,6 +30,8 @@ def add_commands(sub) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--out", help="run folder (default runs/<project>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out (default: the latest run)")
+    from studio.train.launch import add_arguments as add_distributed_arguments
+    add_distributed_arguments(p)  # --nproc, --nnodes, ...: see studio/train/launch.py
     p.set_defaults(func=cmd_train)
 
 
@@ -119,6 +121,9 @@ def cmd_train(args) -> int:
     from studio.graph.project import load
     from studio.train.trainer import Trainer
 
+    from studio.train.launch import cmd_train_distributed, distributed_requested
+    if distributed_requested(args):  # --nproc/--nnodes..., or started by torchrun
+        return cmd_train_distributed(args)
     path = Path(args.project)
     project = load(path)
     apply_overrides(project, args)
