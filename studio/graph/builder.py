@@ -6,7 +6,7 @@ from typing import Iterable
 
 from .model import GraphModel
 
-STEP_X = 200.0
+STEP_X = 260.0  # 160 px cards plus room for a wire label
 
 
 def chain(model: GraphModel, layers: Iterable, start: str | None = None,

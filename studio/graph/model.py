@@ -81,6 +81,10 @@ class GraphModel:
         self._edges: dict[str, Edge] = {}
         self._listeners: list[Listener] = []
         self._edge_seq = itertools.count(1)
+        # Wire order into merge ports matters (Concat). An edge id keeps its rank
+        # after removal, so undo restores a wire to its old place, not the end.
+        self._rank: dict[str, int] = {}
+        self._rank_seq = itertools.count()
         self.shapes = ShapeTable(self)
 
     # -- observers -----------------------------------------------------------
@@ -130,6 +134,9 @@ class GraphModel:
         # node per edit, so read the adjacency dicts (same order) directly.
         edges = self._edges
         out = [edges[k] for keys in self.g._pred[nid].values() for k in keys]
+        if len(out) > 1:
+            rank = self._rank
+            out.sort(key=lambda e: rank[e.id])
         return out if port is None else [e for e in out if e.dst_port == port]
 
     def out_edges(self, nid: str) -> list[Edge]:
@@ -197,6 +204,8 @@ class GraphModel:
             raise GraphError(f"an edge with id {eid!r} already exists")
         e = Edge(eid, src, src_port, dst, dst_port)
         self._edges[eid] = e
+        if eid not in self._rank:
+            self._rank[eid] = next(self._rank_seq)
         self.g.add_edge(src, dst, key=eid, src_port=src_port, dst_port=dst_port)
         self._emit("edge_added", edge=e)
         self._reshape([dst])
