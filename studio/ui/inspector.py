@@ -66,10 +66,15 @@ class Inspector(QScrollArea):
         self.refresh()
 
     # -- wiring -----------------------------------------------------------------------
-    def set_model(self, model, undo_stack) -> None:
+    def set_model(self, model, undo_stack, push=None, problems=None) -> None:
+        """`push(cmd)` puts a command on the stack (default undo_stack.push);
+        `problems()` returns the current validation (default: validate afresh).
+        The window passes the canvas's, which validates once per edit anyway."""
         if self.model is not None:
             self.model.unsubscribe(self._on_model_event)
         self.model, self.undo_stack = model, undo_stack
+        self._push = push or undo_stack.push
+        self._problems = problems or (lambda: validate(model))
         model.subscribe(self._on_model_event)
         self.node_id, self.selection = None, []
         self.rebuild()
@@ -264,13 +269,13 @@ class Inspector(QScrollArea):
         self._dyn["Out"].setText(out)
         self._dyn["Parameters"].setText(f"{info.weights:,}" if info else "0")
         self._dyn["Mult-adds"].setText(human(info.macs) if info else "0")
-        problems = [p for p in validate(m) if p.node == nid]
+        problems = [p for p in self._problems() if p.node == nid]
         self._set_problems(problems)
 
     def _refresh_overview(self) -> None:
         m = self.model
         weights, macs = m.shapes.totals()
-        problems = validate(m)
+        problems = self._problems()
         self._dyn["Layers"].setText(str(len(m)))
         self._dyn["Parameters"].setText(human(weights))
         self._dyn["Parameters"].setToolTip(f"{weights:,} trainable parameters")
@@ -311,4 +316,4 @@ class Inspector(QScrollArea):
         ed.set_invalid(False)
         if m.params(nid)[name] == value:
             return
-        self.undo_stack.push(SetParam(m, nid, name, value))
+        self._push(SetParam(m, nid, name, value))

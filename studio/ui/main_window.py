@@ -148,7 +148,8 @@ class MainWindow(QMainWindow):
         self._model = model
         model.subscribe(self._on_model_event)
         self.canvas.set_model(model, self.undo_stack)
-        self.inspector.set_model(model, self.undo_stack)
+        self.inspector.set_model(model, self.undo_stack, push=self.canvas.push,
+                                 problems=self.canvas.problems)
         self._update_title()
         self._update_stats()
         self.canvas.fit()
