@@ -145,23 +145,31 @@ def worker_argv(args, out: str | None) -> list[str]:
 
 
 def describe_failure(e) -> tuple[int, str]:
-    """(exit code, message) naming the worker that failed first. Workers that only lost
-    contact with it exit with PEER_LOST_EXIT; they are named as followers, not causes."""
+    """(exit code, message) naming the worker that failed first.
+
+    The agent stops the others with SIGTERM once one fails, and workers that only
+    lost contact with it exit with PEER_LOST_EXIT: those are followers, not causes.
+    """
+    import signal
+
     from studio.train.distributed import PEER_LOST_EXIT
+
+    def suspicion(rank):
+        code = failures[rank].exitcode
+        follower = code == PEER_LOST_EXIT or code == -signal.SIGTERM
+        return (follower, code < 0, failures[rank].timestamp, rank)
+
     failures = e.failures
-    causes = {r: f for r, f in failures.items() if f.exitcode != PEER_LOST_EXIT} or failures
-    rank = min(causes, key=lambda r: (causes[r].timestamp, r))
-    f = causes[rank]
+    rank = min(failures, key=suspicion)
+    f = failures[rank]
     what = f"was killed by signal {f.signal_name()}" if f.exitcode < 0 else f"exited with code {f.exitcode}"
     message = f"worker rank {rank} (local rank {f.local_rank}, pid {f.pid}) {what}; the whole job was stopped"
-    detail = (f.error_file_data or {}).get("message") if isinstance(f.error_file_data, dict) else None
-    if isinstance(detail, dict):
-        detail = detail.get("message")
+    detail = f.message if f.error_file and os.path.isfile(f.error_file) else ""
     if detail:
         message += f": {str(detail).strip().splitlines()[-1]}"
     others = sorted(r for r in failures if r != rank)
     if others:
-        message += f" (then rank{'s' if len(others) > 1 else ''} {', '.join(map(str, others))} failed too)"
+        message += f" (rank{'s' if len(others) > 1 else ''} {', '.join(map(str, others))} stopped after it)"
     return (2 if f.exitcode == 2 else 1), message
 
 
@@ -206,8 +214,9 @@ def run_worker(args, env) -> int:
     err = trainer.error
     where = f"rank {env.rank}: " if env.rank else ""
     if trainer.comm_failure or "DistBackendError" in err.detail or "DistNetworkError" in err.detail:
+        reason = err.message.split(" This is typically caused")[0]  # gloo adds advice and an emoji
         print(f"studio: error: rank {env.rank} lost contact with another worker, which probably failed "
-              f"({err.message})", file=sys.stderr, flush=True)
+              f"({reason})", file=sys.stderr, flush=True)
         return d.PEER_LOST_EXIT
     if err.epoch is None and err.kind in ("shape", "data"):
         raise UsageError(where + err.message)
