@@ -10,14 +10,16 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-# fmt, menu text, file suffix, file-dialog filter
+from studio.train.formats import FORMATS as SUFFIXES
+
+# fmt, menu text, file suffix (the exporter's own), file-dialog filter
 FORMATS = (
-    ("safetensors", "Weights (safetensors)…", ".safetensors", "safetensors weights (*.safetensors)"),
-    ("pt", "PyTorch model (.pt)…", ".pt", "PyTorch files (*.pt)"),
-    ("torchscript", "TorchScript (legacy)…", ".torchscript.pt", "TorchScript files (*.pt)"),
-    ("pt2", "torch.export program (.pt2)…", ".pt2", "torch.export programs (*.pt2)"),
-    ("onnx", "ONNX…", ".onnx", "ONNX models (*.onnx)"),
-    ("python", "Python source (.py)…", ".py", "Python files (*.py)"),
+    ("safetensors", "Weights (safetensors)…", SUFFIXES["safetensors"][0], "safetensors weights (*.safetensors)"),
+    ("pt", "PyTorch weights (.pt)…", SUFFIXES["pt"][0], "PyTorch files (*.pt)"),
+    ("torchscript", "TorchScript (legacy)…", SUFFIXES["torchscript"][0], "TorchScript files (*.pt)"),
+    ("pt2", "torch.export program (.pt2)…", SUFFIXES["pt2"][0], "torch.export programs (*.pt2)"),
+    ("onnx", "ONNX…", SUFFIXES["onnx"][0], "ONNX models (*.onnx)"),
+    ("python", "Python source + weights (.py)…", SUFFIXES["python"][0], "Python files (*.py)"),
 )
 NOT_TRAINED = "Train the model first: exports use the weights of the last run"
 
@@ -51,6 +53,7 @@ class ExportActions(QObject):
         self._project = None
         self._weights = None
         self._thread: ExportThread | None = None
+        self._done = None
         self.actions: dict[str, QAction] = {}
         menu.setToolTipsVisible(True)
         menu.clear()
@@ -114,15 +117,19 @@ class ExportActions(QObject):
 
     @Slot(object, str)
     def _on_done(self, result, error: str) -> None:
+        self._done = (result, error)  # reported once the thread has finished
+
+    def _report(self, result, error: str) -> None:
         if result is None:
             self._fail(error)
         elif not getattr(result, "verified", False):
             self._fail(f"{result.path} was written but did not verify: {result.message}")
         else:
             diff = getattr(result, "max_abs_diff", None)
-            check = f" (verified, max difference {diff:.1e})" if isinstance(diff, float) else " (verified)"
-            self.window.show_status(f"Exported to {result.path}{check}", 10000)
-        self.export_finished.emit(result, error)
+            check = f" (verified: outputs match within {diff:.1e})" if isinstance(diff, float) else " (verified)"
+            extra = getattr(result, "extra_paths", ())
+            also = f" and {', '.join(Path(p).name for p in extra)}" if extra else ""
+            self.window.show_status(f"Exported to {result.path}{also}{check}", 15000)
 
     def _fail(self, text: str) -> None:
         self.window.show_status("Export failed", 10000)
@@ -138,6 +145,10 @@ class ExportActions(QObject):
         if t is not None:
             t.deleteLater()
         self._update_enabled()
+        result, error = self._done or (None, "The export thread ended unexpectedly")
+        self._done = None
+        self._report(result, error)
+        self.export_finished.emit(result, error)
 
     def wait(self, ms: int = 30000) -> None:
         if self._thread is not None:

@@ -8,6 +8,8 @@ downsampling so a long run still redraws in a few milliseconds.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
@@ -52,11 +54,11 @@ def _style_plot(w: pg.PlotWidget, bg: QColor, fg: QColor, mid: QColor) -> None:
     item = w.getPlotItem()
     w.setBackground(bg)
     item.setTitle(f"<span style='color:{fg.name()};font-size:9pt'>{title}</span>")
+    for axis in ("left", "bottom"):  # pens first: setPen re-colours the axis label
+        item.getAxis(axis).setPen(mid)
+        item.getAxis(axis).setTextPen(fg)
     item.setLabel("bottom", "epoch", color=fg.name())
     item.setLabel("left", y_label, color=fg.name())
-    for axis in ("left", "bottom"):
-        item.getAxis(axis).setTextPen(fg)
-        item.getAxis(axis).setPen(mid)
 
 
 class _RunCurves:
@@ -115,16 +117,22 @@ class LivePlots(QWidget):
         self.loss = _new_plot("Loss", "loss")
         self.metric = _new_plot("Accuracy", "accuracy (%)")
         self.lr = _new_plot("Learning rate", "lr")
-        self.grads = _new_plot("Gradient norm per layer (log scale)", "‖grad‖", log_y=True)
+        self.grads = _new_plot("Gradient norm per layer (log scale)", "grad norm", log_y=True)
         # Line styles are explained once, above the plots, so no legend hides a curve;
         # the run list explains the colours. Only the layer plot needs a legend.
         self.key = QLabel("<span style='letter-spacing:-2px'>━━</span> train, smoothed per batch"
                           "&nbsp;&nbsp;&nbsp;● train, per epoch&nbsp;&nbsp;&nbsp;"
                           "<span style='letter-spacing:-1px'>╌▽╌</span> validation, per epoch")
         self.key.setProperty("role", "caption")
-        self.grads_legend = self.grads.getPlotItem().addLegend(offset=(-4, 4), colCount=3,
-                                                               verSpacing=-6, horSpacing=6)
-        self.grads_legend.setLabelTextSize("7pt")
+        self.grads_key = QLabel()
+        self.grads_key.setWordWrap(True)
+        self.grads_key.setProperty("role", "caption")
+        grads_box = QWidget()
+        gv = QVBoxLayout(grads_box)
+        gv.setContentsMargins(0, 0, 0, 0)
+        gv.setSpacing(0)
+        gv.addWidget(self.grads, 1)
+        gv.addWidget(self.grads_key)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("color:#8a4b00;background:#fff4e0;border:1px solid #f0c080;"
@@ -137,7 +145,7 @@ class LivePlots(QWidget):
         grid.addWidget(self.loss, 0, 0)
         grid.addWidget(self.metric, 0, 1)
         grid.addWidget(self.lr, 1, 0)
-        grid.addWidget(self.grads, 1, 1)
+        grid.addWidget(grads_box, 1, 1)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.key)
@@ -168,10 +176,6 @@ class LivePlots(QWidget):
         bg, fg, mid = pal.base().color(), pal.text().color(), pal.mid().color()
         for w in (self.loss, self.metric, self.lr, self.grads):
             _style_plot(w, bg, fg, mid)
-        fill = QColor(bg)
-        fill.setAlpha(200)
-        self.grads_legend.setBrush(pg.mkBrush(fill))
-        self.grads_legend.setLabelTextColor(fg)
 
     def add_run(self, run: RunRecord) -> None:
         self._runs[run.number] = run
@@ -240,9 +244,13 @@ class LivePlots(QWidget):
             self._clear_grads()
             self._grad_run = number
             if run is not None:
-                for i, layer in enumerate(sorted(run.grads)):
-                    pen = pg.mkPen(LAYER_COLOURS[i % len(LAYER_COLOURS)], width=1.5)
-                    self._grad_items.append((layer, self.grads.plot(pen=pen, name=layer)))
+                keys = []
+                for i, layer in enumerate(_layer_order(run.grads)):
+                    colour = LAYER_COLOURS[i % len(LAYER_COLOURS)]
+                    self._grad_items.append((layer, self.grads.plot(pen=pg.mkPen(colour, width=1.5))))
+                    keys.append(f"<span style='color:{colour}'>━</span>&nbsp;{layer}")
+                # A legend under the plot, not inside it, so it never hides a curve.
+                self.grads_key.setText("&nbsp;&nbsp; ".join(keys))
         if run is None:
             return
         for layer, item in self._grad_items:
@@ -256,7 +264,7 @@ class LivePlots(QWidget):
             self.grads.removeItem(item)
         self._grad_items = []
         self._grad_run = None
-        self.grads_legend.clear()
+        self.grads_key.clear()
 
     def _update_hint(self, run: RunRecord | None) -> None:
         text = overfitting_hint(list(run.epoch_column("train_loss")), list(run.epoch_column("val_loss"))) \
@@ -280,6 +288,11 @@ class LivePlots(QWidget):
                 top = max(top, float(np.nanmax(run.batches.col("lr"))))
         if top > 0:
             self.lr.getPlotItem().setYRange(0, top * 1.15, padding=0)
+
+
+def _layer_order(names) -> list[str]:
+    """conv2d2 before conv2d10; graph order is unknown here, names are good enough."""
+    return sorted(names, key=lambda n: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", n)])
 
 
 def colour_icon(colour: str, size: int = 12) -> QIcon:

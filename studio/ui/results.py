@@ -110,6 +110,8 @@ class TestImagePane(QWidget):
         v.addStretch(1)
         self.model = self.dataset = None
         self.normalize = True
+        self.picture.hide()  # until an image is tested
+        self.saliency.hide()
         self.button.clicked.connect(self.choose)
         self.button.setEnabled(False)
         self.last = None
@@ -139,6 +141,8 @@ class TestImagePane(QWidget):
             self.top.setText(f"<span style='color:#d03d3d'>Cannot test this file: {e}</span>")
             return None
         self.last = pred
+        self.picture.show()
+        self.saliency.show()
         self.picture.setPixmap(_scaled(pred.image))
         if pred.saliency is not None:
             self.saliency.setPixmap(_scaled(overlay(pred.image, pred.saliency)))
@@ -196,11 +200,19 @@ class ResultsView(QWidget):
         classes = ds.classes if ds is not None else []
         self.confusion.set_matrix(outcome.confusion, classes)
         self.samples.set_samples(validation_samples(outcome))
-        wrong = sum(s.wrong for s in self.samples.samples())
-        self.samples_title.setText(f"Validation samples ({wrong} misclassified shown first)"
+        wrong, total = misclassified(outcome)
+        self.samples_title.setText(f"Validation samples: {wrong} of {total} misclassified, shown first"
                                    if wrong else "Validation samples")
         normalize = outcome.project.data.normalize if outcome.project is not None else True
         self.test.set_model(outcome.model, ds, normalize)
+
+
+def misclassified(outcome) -> tuple[int, int]:
+    vp, ds = outcome.val_predictions, outcome.dataset
+    if not isinstance(vp, dict) or ds is None or ds.task != "classification":
+        return 0, 0
+    pred, target = np.asarray(vp["pred"]).reshape(-1), np.asarray(vp["target"]).reshape(-1)
+    return int((pred != target).sum()), len(target)
 
 
 def validation_samples(outcome, limit: int = MAX_SAMPLES) -> list[Sample]:
@@ -227,7 +239,7 @@ def validation_samples(outcome, limit: int = MAX_SAMPLES) -> list[Sample]:
             t, p = int(target.reshape(len(index), -1)[i, 0]), int(pred.reshape(len(index), -1)[i, 0])
             name = (lambda c: ds.classes[c] if 0 <= c < len(ds.classes) else str(c))
             out.append(Sample(image, f"✓ {name(p)}" if not wrong[i] else f"✗ {name(p)}",
-                              bool(wrong[i]), f"true: {name(t)}"))
+                              bool(wrong[i]), f"is {name(t)}"))
         else:
             t, p = np.ravel(target[i])[:1], np.ravel(pred[i])[:1]
             out.append(Sample(image, f"pred {float(p[0]):.3g}", False, f"true {float(t[0]):.3g}"))

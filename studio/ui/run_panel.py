@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QScrollArea, Q
 from studio.graph.validate import validate
 from studio.settings import to_dict
 
+from . import icons
 from . import run_history as history
 from .plots import LivePlots, RunList
 from .results import ResultsView
@@ -27,7 +28,7 @@ from .run_samples import Sample, SampleGrid
 from .run_settings import RunSettingsForm
 from .worker import RunSession
 
-LOCKED_TEXT = "🔒 Editing is locked while training"
+LOCKED_TEXT = "Editing is locked while training"
 
 
 class RunPanel(QWidget):
@@ -75,7 +76,7 @@ class RunPanel(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(True)
         self.progress.setFormat("Idle")
-        self.progress.setMinimumWidth(260)
+        self.progress.setMinimumWidth(150)
         self.speed_label = QLabel()
         self.speed_label.setProperty("role", "muted")
         self.val_label = QLabel()
@@ -90,8 +91,17 @@ class RunPanel(QWidget):
         top.addSpacing(8)
         top.addWidget(self.val_label)
 
-        self.lock_label = QLabel(LOCKED_TEXT)
-        self.lock_label.setProperty("role", "muted")
+        self.lock_label = QWidget()
+        lock_row = QHBoxLayout(self.lock_label)
+        lock_row.setContentsMargins(0, 0, 0, 0)
+        lock_row.setSpacing(4)
+        lock_icon = QLabel()
+        lock_icon.setPixmap(icons.icon("lock").pixmap(14, 14))
+        lock_text = QLabel(LOCKED_TEXT)
+        lock_text.setProperty("role", "muted")
+        lock_row.addWidget(lock_icon)
+        lock_row.addWidget(lock_text)
+        lock_row.addStretch(1)
         self.check_label = QLabel()
         self.check_label.setProperty("role", "caption")
         self.check_label.setWordWrap(True)
@@ -193,7 +203,8 @@ class RunPanel(QWidget):
             return False
         problems = validate(self.project.model)
         if problems:
-            first = problems[0]
+            # A missing wire also makes everything upstream "not used": point at the cause.
+            first = min(problems, key=lambda p: "not used" in p.message or "No data reaches" in p.message)
             if first.node and self.window is not None and hasattr(self.window, "canvas"):
                 self.window.canvas.select_nodes([first.node])
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

@@ -57,7 +57,7 @@ class SampleGrid(QWidget):
 
     def _cell(self) -> QSize:
         lines = 2 if any(s.detail for s in self._samples) else 1
-        return QSize(self.thumb + 16, self.thumb + 6 + 14 * lines)
+        return QSize(self.thumb + 26, self.thumb + 6 + 14 * lines)
 
     def _columns(self, width: int) -> int:
         return max(1, width // self._cell().width())

@@ -1,0 +1,64 @@
+"""File ▸ Export after a run: disabled until trained, then safetensors and ONNX
+written through the menu (file dialog patched), verified and reloaded."""
+import numpy as np
+import pytest
+import torch
+from PySide6.QtWidgets import QFileDialog
+
+from studio.graph.compile import compile_graph
+from studio.ui import run_testkit, testkit
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    w = testkit.make_window(qtbot, tmp_path, monkeypatch)
+    assert w.open_path(run_testkit.shapes_project_file(tmp_path / "proj"), confirm=False)
+    yield w
+    w.run_panel.shutdown(10000)
+    w.undo_stack.clear()  # see test_run_panel: main_actions' undo lambdas outlive the stack
+
+
+def test_export_from_menu_and_reload(window, qtbot, tmp_path, monkeypatch):
+    panel, ex = window.run_panel, window.run_panel.export_actions
+    menu_actions = window.menu_export.actions()
+    assert len(menu_actions) == 6
+    assert not any(a.isEnabled() for a in menu_actions)
+    assert "Train the model first" in menu_actions[0].toolTip()
+
+    run_testkit.quick(panel, samples=300, epochs=1)
+    with qtbot.waitSignal(panel.run_finished, timeout=90000) as blocker:
+        panel.train()
+    outcome = blocker.args[0]
+    assert outcome.status == "finished"
+    assert all(a.isEnabled() for a in menu_actions)
+
+    failures = []
+    monkeypatch.setattr(ex, "show_failure", failures.append)
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        expected = outcome.model(x)
+
+    for fmt in ("safetensors", "onnx"):
+        target = tmp_path / f"exported{'.safetensors' if fmt == 'safetensors' else '.onnx'}"
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, t=target, **k: (str(t), ""))
+        with qtbot.waitSignal(ex.export_finished, timeout=120000) as done:
+            ex.actions[fmt].trigger()
+        result, error = done.args
+        assert error == "" and result.verified, (error, result)
+        assert target.exists()
+        assert str(target) in window.statusBar().currentMessage()
+
+        if fmt == "safetensors":
+            from safetensors.torch import load_file
+            model = compile_graph(outcome.project.model)
+            model.load_state_dict(load_file(str(target)))
+            with torch.no_grad():
+                got = model.eval()(x).numpy()
+        else:
+            import onnx
+            from onnx.reference import ReferenceEvaluator
+            proto = onnx.load(str(target))
+            sess = ReferenceEvaluator(proto)
+            got = sess.run(None, {proto.graph.input[0].name: x.numpy()})[0]
+        np.testing.assert_allclose(got, expected.numpy(), atol=1e-4)
+    assert failures == []
