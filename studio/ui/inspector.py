@@ -289,7 +289,7 @@ class Inspector(QScrollArea):
         title, lab = self._dyn["problems_title"], self._dyn["problems"]
         title.setVisible(bool(problems))
         lab.setVisible(bool(problems))
-        lines = [f"• {html.escape(str(p) if self.node_id is None else p.message)}" for p in problems]
+        lines = [f"• {html.escape(str(p) if self.node_id is None else p.message, quote=False)}" for p in problems]
         if more > 0:
             lines.append(f"… and {more} more")
         lab.setText("<br>".join(lines))

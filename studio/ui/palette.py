@@ -83,7 +83,7 @@ class Palette(QWidget):
                 item = QTreeWidgetItem([s.title])
                 item.setData(0, TYPE_ROLE, s.type)
                 item.setIcon(0, icons.layer_icon(s))
-                item.setToolTip(0, f"<b>{html.escape(s.title)}</b><br>{html.escape(s.description)}"
+                item.setToolTip(0, f"<b>{html.escape(s.title)}</b><br>{html.escape(s.description, quote=False)}"
                                    "<br><i>Drag onto the canvas, or double-click to add.</i>")
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
                               | Qt.ItemFlag.ItemIsDragEnabled)

@@ -1,0 +1,123 @@
+"""The inspector: typed editors from the Param schema, undoable edits,
+refused values, shapes, cost, problems and the graph overview."""
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
+
+from studio.graph.layers import LAYERS
+from studio.ui import testkit
+from studio.ui.param_editors import parse_ints
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    return testkit.make_window(qtbot, tmp_path, monkeypatch)
+
+
+def _add(window, type_):
+    nid = window.canvas.add_layer(type_)
+    window.canvas.select_nodes([nid])
+    return nid
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "cifar10_cnn.studio.json"
+WIDGET = {"int": QSpinBox, "float": QDoubleSpinBox, "bool": QCheckBox, "choice": QComboBox,
+          "ints": QLineEdit}
+
+
+def test_every_layer_gets_typed_editors_with_help(window):
+    insp = window.inspector
+    for type_, spec in sorted(LAYERS.items()):
+        nid = _add(window, type_)
+        assert insp.node_id == nid
+        assert set(insp.editors) == {p.name for p in spec.params}
+        for p in spec.params:
+            w = insp.editors[p.name].widget
+            assert isinstance(w, WIDGET[p.kind]) and w.toolTip() == p.help, (type_, p.name)
+            if p.kind == "int" and p.maximum is not None:
+                assert (w.minimum(), w.maximum()) == (p.minimum, min(p.maximum, 2**31 - 1))
+
+
+def test_edit_is_one_undo_step_and_undo_updates_the_editor(window):
+    conv = _add(window, "Conv2d")
+    testkit.edit_param(window, conv, "out_channels", 48)
+    m = window.project.model
+    assert m.params(conv)["out_channels"] == 48
+    assert window.undo_stack.undoText() == "Set out_channels"
+    window.actions_.undo.trigger()
+    assert m.params(conv)["out_channels"] == 32
+    assert window.inspector.editors["out_channels"].widget.value() == 32
+    testkit.edit_param(window, conv, "bias", False)
+    testkit.edit_param(window, conv, "stride", 2)
+    assert m.params(conv)["bias"] is False and m.params(conv)["stride"] == 2
+
+
+def test_float_editor_shows_short_numbers(window):
+    drop = _add(window, "LeakyReLU")
+    w = window.inspector.editors["negative_slope"].widget
+    assert w.text() == "0.01"
+    testkit.edit_param(window, drop, "negative_slope", "0.2")
+    assert window.project.model.params(drop)["negative_slope"] == pytest.approx(0.2)
+    assert w.text() == "0.2"
+
+
+def test_bad_ints_are_refused_with_a_visible_message(window):
+    r = _add(window, "Reshape")
+    before = window.project.model.params(r)["shape"]
+    depth = window.undo_stack.count()
+    testkit.edit_param(window, r, "shape", "-1, two, 3")
+    err = window.inspector.errors["shape"]
+    assert not err.isHidden() and "two" in err.text()
+    assert window.project.model.params(r)["shape"] == before and window.undo_stack.count() == depth
+    assert "Not changed" in window.statusBar().currentMessage()
+    testkit.edit_param(window, r, "shape", "-1, 28, 28")
+    assert window.project.model.params(r)["shape"] == (-1, 28, 28) and err.isHidden()
+    assert parse_ints("4×7 x 2") == [4, 7, 2]
+
+
+def test_input_shows_only_the_fields_of_its_kind(window):
+    nid = _add(window, "Input")
+    insp = window.inspector
+    visible = lambda: {n for n, (lab, field) in insp.rows.items() if not field.isHidden()}  # noqa: E731
+    assert visible() == {"kind", "channels", "height", "width"}
+    testkit.edit_param(window, nid, "kind", "sequence")
+    assert visible() == {"kind", "length", "features"}
+    assert insp._dyn["Out"].text().startswith("T×")
+    text = " ".join(lab.text() for lab in insp.widget().findChildren(type(insp._dyn["Out"])))
+    assert "dataset sets this shape" in text
+
+
+def test_shapes_cost_and_problems(window):
+    window.open_path(SAMPLE)
+    insp = window.inspector
+    window.canvas.select_nodes(["linear1"])
+    window.inspector.refresh()
+    assert insp._dyn["In"].text() == "1024" and insp._dyn["Out"].text() == "64"
+    assert insp._dyn["Parameters"].text() == "65,600" and insp._dyn["problems"].isHidden()
+    testkit.edit_param(window, "conv2d3", "kernel_size", 9)  # larger than its 6×6 input
+    insp.refresh()
+    assert not insp._dyn["problems"].isHidden() and "kernel" in insp._dyn["problems"].text()
+
+
+def test_overview_when_nothing_is_selected(window):
+    window.open_path(SAMPLE)
+    window.canvas.select_nodes([])
+    insp = window.inspector
+    insp.refresh()
+    assert insp.node_id is None
+    assert insp._dyn["Layers"].text() == "14" and insp._dyn["Problems"].text() == "0"
+    assert insp._dyn["Parameters"].text() == "123 k"
+    window.canvas.select_nodes(["relu1", "relu2"])
+    assert insp.node_id is None and "2 layers selected" in insp.widget().findChildren(
+        type(insp._dyn["Layers"]))[0].text()
+
+
+def test_locked_inspector_refuses_edits(window):
+    nid = _add(window, "Linear")
+    window.set_editing_locked(True)
+    assert not window.inspector.editors["out_features"].widget.isEnabled()
+    window.set_editing_locked(False)
+    testkit.edit_param(window, nid, "out_features", 7)
+    assert window.project.model.params(nid)["out_features"] == 7
+
