@@ -51,3 +51,21 @@ def cnn_project(classes: int = 10, **train) -> Project:
     for k, v in train.items():
         setattr(p.train, k, v)
     return p
+
+
+def sine_data(n: int = 256) -> Dataset:
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(n, 1, generator=g) * 6 - 3
+    y = torch.sin(x)
+    cut = n * 3 // 4
+    return Dataset("Sine", "vector", "regression", x[:cut], y[:cut], x[cut:], y[cut:])
+
+
+def sine_project(**train) -> Project:
+    m, _ = sequential([("Linear", {"out_features": 32}), "Tanh", ("Linear", {"out_features": 1})],
+                      {"kind": "vector", "features": 1}, {"loss": "mse", "task": "regression"})
+    p = Project(model=m, name="sine")
+    p.train.batch_size, p.train.epochs, p.train.lr = 32, 10, 0.01
+    for k, v in train.items():
+        setattr(p.train, k, v)
+    return p
