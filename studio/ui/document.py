@@ -78,11 +78,12 @@ class Document(QObject):
     def new(self) -> None:
         self.replace(Project())
 
-    def open(self, path: str | Path) -> None:
+    def open(self, path: str | Path, remember: bool = True) -> None:
         """Load `path`; raises ProjectError and leaves the document untouched on failure."""
         project = projects.load(path)
         self.replace(project)
-        self.add_recent(project.path)
+        if remember:
+            self.add_recent(project.path)
 
     def save(self, path: str | Path | None = None) -> Path:
         """Save (to `path` if given); raises ProjectError and stays dirty on failure."""

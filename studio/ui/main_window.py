@@ -217,7 +217,7 @@ class MainWindow(QMainWindow):
         if confirm and (self._locked or not self.confirm_discard()):
             return False
         try:
-            self.document.open(path)
+            self.document.open(path, remember=not as_copy)
         except ProjectError as e:
             self.show_error("Cannot open project", str(e))
             return False

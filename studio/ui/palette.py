@@ -6,17 +6,18 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
 from studio.graph.layers import by_category
 
-from . import icons
+from . import icons, theme
 
 from .canvas import LAYER_MIME
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
+CATEGORY_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class LayerTree(QTreeWidget):
@@ -51,7 +52,7 @@ class Palette(QWidget):
 
         self.tree = LayerTree()
         self.tree.setHeaderHidden(True)
-        self.tree.setIndentation(10)
+        self.tree.setIndentation(6)
         self.tree.setRootIsDecorated(False)
         self.tree.setIconSize(QSize(18, 18))
         self.tree.setDragEnabled(True)
@@ -69,15 +70,19 @@ class Palette(QWidget):
         lay.addWidget(self.tree)
 
     def _populate(self) -> None:
-        bold = QFont(self.font())
-        bold.setBold(True)
+        head_font = QFont(self.font())
+        head_font.setBold(True)
+        head_font.setPointSizeF(max(7.0, head_font.pointSizeF() - 1.5))
+        head_font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, 106)
         for category, specs in by_category().items():
             if not specs:
                 continue
-            head = QTreeWidgetItem([category])
-            head.setFont(0, bold)
+            head = QTreeWidgetItem([category.upper()])
+            head.setData(0, CATEGORY_ROLE, category)
+            head.setFont(0, head_font)
+            head.setForeground(0, QColor(theme.colors().muted))
+            head.setSizeHint(0, QSize(0, 30))
             head.setFlags(Qt.ItemFlag.ItemIsEnabled)  # a header: not selectable or draggable
-            head.setIcon(0, icons.category_icon(category))
             self.tree.addTopLevelItem(head)
             for s in specs:
                 item = QTreeWidgetItem([s.title])
@@ -95,8 +100,7 @@ class Palette(QWidget):
         """Re-tint icons after a theme change."""
         from studio.graph.layers import spec
         for i in range(self.tree.topLevelItemCount()):
-            head = self.tree.topLevelItem(i)
-            head.setIcon(0, icons.category_icon(head.text(0)))
+            self.tree.topLevelItem(i).setForeground(0, QColor(theme.colors().muted))
         for type_, item in self._items.items():
             item.setIcon(0, icons.layer_icon(spec(type_)))
         self.search.actions()[0].setIcon(icons.icon("search"))
@@ -116,7 +120,7 @@ class Palette(QWidget):
             any_shown = False
             for j in range(head.childCount()):
                 item = head.child(j)
-                hay = f"{item.text(0)} {item.data(0, TYPE_ROLE)} {head.text(0)}".lower()
+                hay = f"{item.text(0)} {item.data(0, TYPE_ROLE)} {head.data(0, CATEGORY_ROLE)}".lower()
                 shown = all(w in hay for w in words)
                 item.setHidden(not shown)
                 any_shown |= shown

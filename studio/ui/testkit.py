@@ -24,6 +24,9 @@ def use_temp_settings(folder) -> None:
 def make_window(qtbot, tmp_path, monkeypatch, dark: bool = False, size=(1400, 900)):
     """A shown MainWindow with temp settings; dialogs are recorded, not shown."""
     from .main_window import MainWindow
+    # Windows of earlier tests wait for deferred deletion; restyling them too
+    # (a theme switch) would cost seconds.
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     use_temp_settings(tmp_path / "settings")
     errors: list[tuple[str, str]] = []
     monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: errors.append(a[1:3]))

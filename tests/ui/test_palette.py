@@ -14,12 +14,12 @@ def window(qtbot, tmp_path, monkeypatch):
 
 def test_every_layer_is_listed_under_its_category(window):
     tree = window.palette.tree
-    heads = [tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount())]
-    assert heads == [c for c, specs in by_category().items() if specs]
+    heads = [tree.topLevelItem(i).text(0).title() for i in range(tree.topLevelItemCount())]
+    assert heads == [c.title() for c, specs in by_category().items() if specs]
     assert set(window.palette.visible_types()) == set(LAYERS)
     for type_, spec in LAYERS.items():
         item = window.palette.item_for(type_)
-        assert item.parent().text(0) == spec.category
+        assert item.parent().text(0) == spec.category.upper()
         assert spec.description[:30] in item.toolTip(0)
         assert not item.icon(0).isNull()
 
