@@ -281,8 +281,13 @@ class Inspector(QScrollArea):
         self._dyn["Parameters"].setToolTip(f"{weights:,} trainable parameters")
         self._dyn["Mult-adds"].setText(human(macs))
         self._dyn["Mult-adds"].setToolTip(f"{macs:,} multiply-adds per example")
-        self._dyn["Problems"].setText(str(len(problems)))
-        self._dyn["Problems"].setProperty("role", "stat")
+        stat = self._dyn["Problems"]
+        stat.setText(str(len(problems)))
+        role = "stat_error" if problems else "stat"
+        if stat.property("role") != role:  # re-polish only when the colour changes
+            stat.setProperty("role", role)
+            stat.style().unpolish(stat)
+            stat.style().polish(stat)
         self._set_problems(problems[:12], more=len(problems) - 12)
 
     def _set_problems(self, problems, more: int = 0) -> None:

@@ -55,6 +55,7 @@ def test_samples_dialog_lists_every_sample_with_a_preview(window, qtbot):
         assert dlg.title.text() == p.name and dlg.selected_path() == path
         assert dlg.stats.text().startswith(f"{len(p.model)} layers")
         assert dlg.description.text() == (p.description or "No description.")
+        assert len(dlg.preview.model) == len(p.model)
     empty = SamplesDialog(ROOT / "no-such-folder", window)
     qtbot.addWidget(empty)
     assert empty.selected_path() is None and "No samples" in empty.title.text()
