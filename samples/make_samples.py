@@ -129,7 +129,7 @@ def waves_lstm() -> Project:
         "sawtooth or noise. Shows the T×F sequence shapes on the wires; trains offline on a CPU in "
         "well under two minutes to over 90% validation accuracy.",
         m, dict(dataset="waves", samples=2000, use_test_split=False, val_split=0.2),
-        dict(optimizer="adam", lr=5e-3, batch_size=32, epochs=10))
+        dict(optimizer="adam", lr=5e-3, batch_size=32, epochs=15))
 
 
 def spiral_mlp() -> Project:
@@ -142,7 +142,7 @@ def spiral_mlp() -> Project:
         "straight line can split. Trains in seconds; try removing a hidden layer or swapping ReLU "
         "for Sigmoid and watch it struggle.",
         m, dict(dataset="spiral", samples=2000, use_test_split=False, val_split=0.2),
-        dict(optimizer="adam", lr=1e-2, batch_size=32, epochs=40))
+        dict(optimizer="adam", lr=1e-2, batch_size=32, epochs=20))
 
 
 def sine_regression() -> Project:
