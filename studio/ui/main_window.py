@@ -319,7 +319,8 @@ class MainWindow(QMainWindow):
 
     def _default_dock_sizes(self) -> None:
         self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 330], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.run_dock], [max(240, self.height() // 3)], Qt.Orientation.Vertical)
+        if self.run_dock.widget() is self.run_placeholder:  # the run panel sizes its own dock
+            self.resizeDocks([self.run_dock], [120], Qt.Orientation.Vertical)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

@@ -185,3 +185,12 @@ def test_screenshot(qtbot, tmp_path, monkeypatch, dark):
     out = ARTIFACTS / f"main_{'dark' if dark else 'light'}.png"
     assert w.grab().save(str(out))
     assert out.stat().st_size > 20_000
+
+
+def test_window_works_without_the_training_panel(qtbot, tmp_path, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "studio.ui.run_dock", None)  # import fails as if absent
+    w = testkit.make_window(qtbot, tmp_path, monkeypatch)
+    assert w.run_dock.widget() is w.run_placeholder
+    assert w.run_placeholder.text() == "Training panel is not available in this build"
+    assert w.open_path(SAMPLES[0]) and len(w.project.model) > 0
