@@ -46,6 +46,7 @@ class Actions:
         self.layout = self._act("Auto-&layout", c.auto_layout, "layout", QKeySequence("Ctrl+L"),
                                 "Arrange the layers left to right (Ctrl+L)")
         self.dark = self._act("&Dark Theme", w.set_dark, "theme", None, "Switch between light and dark")
+        self.shortcuts = self._act("&Keyboard and Mouse", w.show_shortcuts, "", QKeySequence("F1"))
 
         # Editing shortcuts must not steal keys from the inspector's text fields:
         # they only fire while the canvas (or the window itself) has focus.
@@ -137,6 +138,9 @@ class Actions:
         view.addSeparator()
         w.menu_view = view
         w.menu_file = file
+        help_ = bar.addMenu("&Help")
+        help_.addAction(self.shortcuts)
+        w.menu_help = help_
 
     def build_toolbar(self) -> QToolBar:
         w = self.w

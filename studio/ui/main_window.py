@@ -153,7 +153,7 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._update_stats()
         self.canvas.fit()
-        QTimer.singleShot(0, self.canvas.fit)  # again once the view has its final size
+        QTimer.singleShot(0, self.canvas, self.canvas.fit)  # again once the view has its final size
         self.project_replaced.emit()
 
     def _on_model_event(self, event: str, **_kw) -> None:
@@ -289,6 +289,10 @@ class MainWindow(QMainWindow):
         if nid:
             self.canvas.select_nodes([nid])
 
+    def show_shortcuts(self) -> None:
+        from .help_dialog import HelpDialog
+        HelpDialog(self).exec()
+
     # -- theme and settings ------------------------------------------------------------------
     def set_dark(self, dark: bool) -> None:
         app = QApplication.instance()
@@ -328,8 +332,8 @@ class MainWindow(QMainWindow):
             self._sized = True
             if not self._restored_state:
                 self._default_dock_sizes()
-                QTimer.singleShot(0, self._default_dock_sizes)  # once the layout has settled
-            QTimer.singleShot(0, self.canvas.fit)
+                QTimer.singleShot(0, self, self._default_dock_sizes)  # once the layout has settled
+            QTimer.singleShot(0, self.canvas, self.canvas.fit)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.confirm_discard():

@@ -194,3 +194,11 @@ def test_window_works_without_the_training_panel(qtbot, tmp_path, monkeypatch):
     assert w.run_dock.widget() is w.run_placeholder
     assert w.run_placeholder.text() == "Training panel is not available in this build"
     assert w.open_path(SAMPLES[0]) and len(w.project.model) > 0
+
+
+def test_help_lists_the_gestures(window, monkeypatch):
+    from studio.ui import help_dialog
+    shown = []
+    monkeypatch.setattr(help_dialog.HelpDialog, "exec", lambda self: shown.append(self) or 0)
+    window.actions_.shortcuts.trigger()
+    assert shown and "Alt-click a port" in shown[0].findChild(help_dialog.QLabel).text()
