@@ -35,6 +35,7 @@ Btn = QMessageBox.StandardButton
 
 class MainWindow(QMainWindow):
     project_replaced = Signal()
+    theme_changed = Signal(bool)  # dark?
 
     def __init__(self, dark: bool | None = None) -> None:
         super().__init__()
@@ -263,8 +264,9 @@ class MainWindow(QMainWindow):
         menu = self.menu_recent
         menu.clear()
         recent = self.document.recent_files()
-        for p in recent:
-            a = menu.addAction(Path(p).name)
+        for i, p in enumerate(recent):
+            path = Path(p)
+            a = menu.addAction(f"&{i + 1 if i < 9 else 0}  {path.name}  —  {path.parent.name or path.parent}")
             a.setToolTip(p)
             a.setStatusTip(p)
             a.triggered.connect(lambda _c=False, p=p: self._open_recent(p))
@@ -304,6 +306,7 @@ class MainWindow(QMainWindow):
         if self.actions_.dark.isChecked() != dark:
             self.actions_.dark.setChecked(dark)
         settings().setValue("theme", "dark" if dark else "light")
+        self.theme_changed.emit(dark)
 
     def restore_settings(self, dark: bool | None) -> None:
         s = settings()

@@ -140,7 +140,7 @@ def test_recent_files_and_theme_persist(qtbot, window, tmp_path, monkeypatch):
     assert again.actions_.dark.isChecked()
     assert again.document.recent_files()[0] == str(SAMPLES[0].resolve())
     again.fill_recent_menu()
-    assert again.menu_recent.actions()[0].text() == SAMPLES[0].name
+    assert SAMPLES[0].name in again.menu_recent.actions()[0].text()
     assert settings().fileName().startswith(str(tmp_path))
     assert settings().value("window/geometry") is not None
 
