@@ -72,8 +72,12 @@ def dumps(project: Project) -> str:
 def save(project: Project, path: str | os.PathLike) -> Path:
     """Atomic save: write a temporary file beside the target, fsync, then rename."""
     path = Path(path)
-    text = dumps(project)
-    write_atomic(path, text.encode("utf-8"))
+    try:
+        data = dumps(project).encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate, which JSON escapes allow but UTF-8 cannot hold
+        raise ProjectError(f"Cannot save {path}: the project holds text that is not valid Unicode "
+                           f"({e.object[e.start:e.end]!r}); edit its name or description") from None
+    write_atomic(path, data)
     project.path = path
     return path
 
