@@ -32,6 +32,8 @@ class _Stopped(Exception):
 
 
 class Trainer:
+    GRAD_NORM_EVERY = 20  # steps between per-layer gradient norms (~20 small ops and a sync each)
+
     def __init__(self, project, dataset, *, out_dir=None, callbacks=(), device=None, resume=False,
                  log_interval: float = 0.1):
         self.project, self.dataset = project, dataset
@@ -59,6 +61,7 @@ class Trainer:
         self._stop, self._go = threading.Event(), threading.Event()
         self._go.set()
         self._train_images, self._train_seconds = 0, 0.0
+        self._norms_step = -1
 
     # -- control, from any thread ------------------------------------------------
     def stop(self) -> None:
@@ -216,8 +219,11 @@ class Trainer:
                 now = time.perf_counter()
                 images_since += images
                 ips = images_since / max(now - last_log, 1e-9)
+                norms = None
+                if self.step - self._norms_step >= self.GRAD_NORM_EVERY or self._norms_step < 0:
+                    norms, self._norms_step = self._grad_norms(), self.step
                 self._emit("on_batch_end", BatchEvent(epoch, b + 1, nb, self.step, loss_mean, metric_mean,
-                                                      lr, ips, self._grad_norms()))
+                                                      lr, ips, norms))
                 last_log, images_since = now, 0
                 window_loss, window_metric, window_n = [], [], []
                 tick = time.perf_counter()
