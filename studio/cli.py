@@ -31,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     gui.set_defaults(func=_gui)
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_commands(sub)
+    for command in sub.choices.values():  # --debug after any subcommand too, not only some
+        try:
+            command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                                 help="show tracebacks on errors")
+        except argparse.ArgumentError:  # the command declares it itself
+            pass
     return parser
 
 
