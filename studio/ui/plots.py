@@ -14,12 +14,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (QGridLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QSizePolicy, QVBoxLayout, QWidget)
 
 from .run_history import RunRecord, overfitting_hint
 
-REDRAW_MS = 100
+HINT_STYLE = "color:#8a4b00;background:#fff4e0;border:1px solid #f0c080;border-radius:4px;padding:1px 6px;"
+REDRAW_MS = 50   # one of four plots per tick: each plot redraws at most 5×/s
+GROUPS = ("loss", "metric", "lr", "grads")
 LAYER_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                  "#7f7f7f", "#bcbd22", "#17becf")
 
@@ -82,22 +84,25 @@ class _RunCurves:
                       self.metric_train_ep, self.metric_val_ep, self.lr]
         self._owners = [plots.loss] * 4 + [plots.metric] * 3 + [plots.lr]
 
-    def update(self, run: RunRecord, percent: bool) -> None:
+    def update(self, run: RunRecord, percent: bool, group: str) -> None:
+        """setData for one plot ("loss", "metric" or "lr")."""
         b = run.batches
         x = b.col("x")
-        self.loss_raw.setData(x, b.col("loss"))
-        self.loss.setData(x, b.col("loss_smooth"))
-        scale = 100.0 if percent else 1.0
-        self.metric.setData(x, b.col("metric_smooth") * scale)
-        self.lr.setData(x, b.col("lr"))
         ex = run.epoch_column("epoch")
-        self.loss_train_ep.setData(ex, run.epoch_column("train_loss"))
-        self.metric_train_ep.setData(ex, run.epoch_column("train_metric") * scale)
-        val_loss, val_metric = run.epoch_column("val_loss"), run.epoch_column("val_metric")
-        keep = np.isfinite(val_loss)
-        self.loss_val_ep.setData(ex[keep], val_loss[keep])
-        keep = np.isfinite(val_metric)
-        self.metric_val_ep.setData(ex[keep], val_metric[keep] * scale)
+        if group == "loss":
+            self.loss_raw.setData(x, b.col("loss"))
+            self.loss.setData(x, b.col("loss_smooth"))
+            self.loss_train_ep.setData(ex, run.epoch_column("train_loss"))
+            val = run.epoch_column("val_loss")
+            self.loss_val_ep.setData(ex[np.isfinite(val)], val[np.isfinite(val)])
+        elif group == "metric":
+            scale = 100.0 if percent else 1.0
+            self.metric.setData(x, b.col("metric_smooth") * scale)
+            self.metric_train_ep.setData(ex, run.epoch_column("train_metric") * scale)
+            val = run.epoch_column("val_metric")
+            self.metric_val_ep.setData(ex[np.isfinite(val)], val[np.isfinite(val)] * scale)
+        elif group == "lr":
+            self.lr.setData(x, b.col("lr"))
 
     def set_visible(self, on: bool) -> None:
         for item in self.items:
@@ -127,6 +132,9 @@ class LivePlots(QWidget):
         self.grads_key = QLabel()
         self.grads_key.setWordWrap(True)
         self.grads_key.setProperty("role", "caption")
+        self.grads_key.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+        # Two lines reserved up front: filling it must not resize the plots (see run_panel).
+        self.grads_key.setFixedHeight(2 * self.grads_key.fontMetrics().lineSpacing() + 2)
         grads_box = QWidget()
         gv = QVBoxLayout(grads_box)
         gv.setContentsMargins(0, 0, 0, 0)
@@ -134,10 +142,8 @@ class LivePlots(QWidget):
         gv.addWidget(self.grads, 1)
         gv.addWidget(self.grads_key)
         self.hint = QLabel()
-        self.hint.setWordWrap(True)
-        self.hint.setStyleSheet("color:#8a4b00;background:#fff4e0;border:1px solid #f0c080;"
-                                "border-radius:4px;padding:3px 6px;")
-        self.hint.hide()
+        self.hint.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+        self.hint.setFixedHeight(self.hint.fontMetrics().lineSpacing() + 6)
 
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
@@ -148,8 +154,10 @@ class LivePlots(QWidget):
         grid.addWidget(grads_box, 1, 1)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(self.key)
-        outer.addWidget(self.hint)
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.key)
+        key_row.addWidget(self.hint, 1)
+        outer.addLayout(key_row)
         outer.addLayout(grid, 1)
         self.apply_palette(self.palette())
 
@@ -158,7 +166,8 @@ class LivePlots(QWidget):
         self._curves: dict[int, _RunCurves] = {}
         self._grad_items: list = []
         self._grad_run: int | None = None
-        self._dirty: set[int] = set()
+        self._dirty: dict[str, set[int]] = {g: set() for g in GROUPS}
+        self._turn = 0
         self.redraws = 0
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
@@ -167,10 +176,13 @@ class LivePlots(QWidget):
 
     # -- runs -------------------------------------------------------------------------
     def set_metric_name(self, name: str) -> None:
+        if name == self.metric_name:
+            return  # restyling repaints the plot: only when it changes
         self.metric_name = name
         self.metric.titles = ("Accuracy", "accuracy (%)") if name == "accuracy" else ("Mean absolute error", "MAE")
-        self.apply_palette(self.palette())
-        self._dirty |= set(self._runs)
+        pal = self.palette()
+        _style_plot(self.metric, pal.base().color(), pal.text().color(), pal.mid().color())
+        self._mark(*self._runs)
 
     def apply_palette(self, pal) -> None:
         bg, fg, mid = pal.base().color(), pal.text().color(), pal.mid().color()
@@ -181,14 +193,15 @@ class LivePlots(QWidget):
         self._runs[run.number] = run
         self._curves[run.number] = _RunCurves(self, run)
         self._curves[run.number].set_visible(run.visible)
-        self._dirty.add(run.number)
+        self._mark(run.number)
         self._relegend()
+        self._fit_x()
 
     def remove_run(self, number: int) -> None:
         if number in self._curves:
             self._curves.pop(number).remove()
             self._runs.pop(number, None)
-            self._dirty.add(-1)  # redraw gradients and hint for the new focus
+            self._mark(-1)  # redraw gradients and hint for the new focus
             self._relegend()
 
     def remove_all(self) -> None:
@@ -196,12 +209,16 @@ class LivePlots(QWidget):
             self._curves.pop(number).remove()
         self._runs.clear()
         self._clear_grads()
-        self.hint.hide()
+        self._update_hint(None)
         self._relegend()
 
     def run_changed(self, number: int) -> None:
-        """New data in a run; drawn on the next timer tick, not now."""
-        self._dirty.add(number)
+        """New data in a run; drawn on the next timer ticks, not now."""
+        self._mark(number)
+
+    def _mark(self, *numbers: int) -> None:
+        for dirty in self._dirty.values():
+            dirty.update(numbers)
 
     def set_run_visible(self, number: int, on: bool) -> None:
         run = self._runs.get(number)
@@ -209,7 +226,8 @@ class LivePlots(QWidget):
             return
         run.visible = on
         self._curves[number].set_visible(on)
-        self._dirty.add(number)
+        self._mark(number)
+        self._fit_x()
         self._relegend()
 
     def focus_run(self) -> RunRecord | None:
@@ -219,24 +237,33 @@ class LivePlots(QWidget):
 
     # -- drawing -----------------------------------------------------------------------
     @Slot()
-    def _redraw(self) -> None:
-        if not self._dirty:
-            return
-        dirty, self._dirty = self._dirty, set()
+    def _redraw(self, groups=None) -> None:
+        """One plot per tick, round-robin: Qt paints every dirty widget in one
+        pass, and four pyqtgraph plots painted together while the trainer holds
+        the GIL stalled the event loop for over 100 ms. One at a time stays short."""
+        if groups is None:
+            self._turn = (self._turn + 1) % len(GROUPS)
+            groups = [GROUPS[self._turn]]
         percent = self.metric_name == "accuracy"
-        for number in dirty:
-            run = self._runs.get(number)
-            if run is not None and run.visible:
-                self._curves[number].update(run, percent)
-        self._fit_lr()
-        focus = self.focus_run()
-        self._update_grads(focus)
-        self._update_hint(focus)
-        self.redraws += 1
+        for group in groups:
+            dirty, self._dirty[group] = self._dirty[group], set()
+            if not dirty:
+                continue
+            if group == "grads":
+                focus = self.focus_run()
+                self._update_grads(focus)
+                self._update_hint(focus)
+                continue
+            for number in dirty:
+                run = self._runs.get(number)
+                if run is not None and run.visible:
+                    self._curves[number].update(run, percent, group)
+            self._fit_y(group)
+            self.redraws += 1
 
     def flush(self) -> None:
         """Draw pending data now (end of a run, screenshots, tests)."""
-        self._redraw()
+        self._redraw(GROUPS)
 
     def _update_grads(self, run: RunRecord | None) -> None:
         number = run.number if run else None
@@ -253,11 +280,14 @@ class LivePlots(QWidget):
                 self.grads_key.setText("&nbsp;&nbsp; ".join(keys))
         if run is None:
             return
+        logs = []
         for layer, item in self._grad_items:
             s = run.grads[layer]
             norms = s.col("norm")
             ok = norms > 0  # log scale: zero norms (dead layers) cannot be drawn
-            item.setData(s.col("x")[ok], np.log10(norms[ok]))
+            logs.append(np.log10(norms[ok]))
+            item.setData(s.col("x")[ok], logs[-1])
+        self._fit_grads(logs)
 
     def _clear_grads(self) -> None:
         for _layer, item in self._grad_items:
@@ -269,8 +299,10 @@ class LivePlots(QWidget):
     def _update_hint(self, run: RunRecord | None) -> None:
         text = overfitting_hint(list(run.epoch_column("train_loss")), list(run.epoch_column("val_loss"))) \
             if run else ""
-        self.hint.setText(text)
-        self.hint.setVisible(bool(text))
+        if text != self.hint.text():
+            self.hint.setText(text)
+            self.hint.setToolTip(text)
+            self.hint.setStyleSheet(HINT_STYLE if text else "")
 
     def _relegend(self) -> None:
         """Only the newest visible run's raw batch loss is drawn: several faint
@@ -279,15 +311,55 @@ class LivePlots(QWidget):
         for number, curves in self._curves.items():
             curves.loss_raw.setVisible(focus is not None and number == focus.number)
 
-    def _fit_lr(self) -> None:
-        """A constant learning rate would autorange to ±something around it;
-        show it from 0 so a schedule's shape and scale read at a glance."""
-        top = 0.0
-        for run in self._runs.values():
-            if run.visible and run.batches.n:
-                top = max(top, float(np.nanmax(run.batches.col("lr"))))
-        if top > 0:
-            self.lr.getPlotItem().setYRange(0, top * 1.15, padding=0)
+    # -- ranges: fixed x, sticky y ------------------------------------------------------
+    # Autorange changed both axes on every update, and pyqtgraph regenerates an
+    # axis (the costliest part of a paint) whenever its range changes. The x axis
+    # spans the planned epochs, so it never moves during a run; the y range only
+    # moves when the data leave it or shrink to under a third of it.
+    def _visible(self):
+        return [r for r in self._runs.values() if r.visible]
+
+    def _fit_x(self) -> None:
+        top = 1.0
+        for run in self._visible():
+            top = max(top, float(run.train.get("epochs") or 0), float(run.batches.col("x")[-1:].max(initial=0)))
+        for w in (self.loss, self.metric, self.lr, self.grads):
+            w.getPlotItem().setXRange(0, top, padding=0.02)
+
+    def _fit_y(self, group: str) -> None:
+        runs = self._visible()
+        if group == "lr":
+            tops = [float(np.nanmax(r.batches.col("lr"))) for r in runs if r.batches.n]
+            if tops and max(tops) > 0:  # from 0, so a schedule's shape and scale read at a glance
+                _sticky(self.lr, 0.0, max(tops), floor=0.0)
+            return
+        scale = 100.0 if group == "metric" and self.metric_name == "accuracy" else 1.0
+        cols = {"loss": (("loss",), ("train_loss", "val_loss")),
+                "metric": (("metric_smooth",), ("train_metric", "val_metric"))}[group]
+        values = [r.batches.col(c) for r in runs for c in cols[0]]
+        values += [r.epoch_column(c) for r in runs for c in cols[1]]
+        values = [v[np.isfinite(v)] for v in values]
+        values = [v for v in values if v.size]
+        if values:
+            _sticky(self.loss if group == "loss" else self.metric,
+                    min(float(v.min()) for v in values) * scale, max(float(v.max()) for v in values) * scale)
+
+    def _fit_grads(self, values: list[np.ndarray]) -> None:
+        values = [v for v in values if v.size]
+        if values:
+            _sticky(self.grads, min(float(v.min()) for v in values), max(float(v.max()) for v in values))
+
+
+def _sticky(w: pg.PlotWidget, lo: float, hi: float, floor: float | None = None) -> None:
+    vb = w.getPlotItem().getViewBox()
+    (vlo, vhi) = vb.viewRange()[1]
+    span = max(hi - lo, abs(hi) * 1e-3, 1e-12)
+    inside = vlo <= lo and hi <= vhi
+    if inside and span >= 0.3 * (vhi - vlo) and vb.state["autoRange"][1] is False:
+        return
+    pad = 0.15 * span
+    new_lo = lo - pad if floor is None else floor
+    w.getPlotItem().setYRange(new_lo, hi + pad, padding=0)
 
 
 def _layer_order(names) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QDockWidget
 
+from . import run_gc
 from .export_actions import ExportActions
 from .run_panel import RunPanel
 
@@ -53,6 +54,7 @@ def install(window) -> RunPanel:
     if hasattr(window, "project_replaced"):
         window.project_replaced.connect(panel.set_project_from_window)
     panel.set_project(window.project)
+    run_gc.start_preload()
     # A taller dock than the window's default so four plots have room.
     if hasattr(window, "resizeDocks"):
         window.resizeDocks([dock], [380], Qt.Vertical)

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QPixmap
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QScrollArea, QSplitter, QStyle,
                                QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
@@ -91,29 +91,32 @@ class RunPanel(QWidget):
         top.addSpacing(8)
         top.addWidget(self.val_label)
 
-        self.lock_label = QWidget()
-        lock_row = QHBoxLayout(self.lock_label)
-        lock_row.setContentsMargins(0, 0, 0, 0)
-        lock_row.setSpacing(4)
-        lock_icon = QLabel()
-        lock_icon.setPixmap(icons.icon("lock").pixmap(14, 14))
-        lock_text = QLabel(LOCKED_TEXT)
-        lock_text.setProperty("role", "muted")
-        lock_row.addWidget(lock_icon)
-        lock_row.addWidget(lock_text)
-        lock_row.addStretch(1)
+        # The info area has a fixed height and its labels are never shown or
+        # hidden, only filled or emptied: a layout change resizes the four plots,
+        # and repainting them all at once is the longest GUI stall while training.
+        self.lock_icon = QLabel()
+        self.lock_label = QLabel()
+        self.lock_label.setProperty("role", "muted")
         self.check_label = QLabel()
         self.check_label.setProperty("role", "caption")
-        self.check_label.setWordWrap(True)
         self.message = QLabel()
         self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.message.setProperty("role", "error")
-        info = QVBoxLayout()
-        info.setSpacing(2)
-        info.addWidget(self.message)
-        info.addWidget(self.check_label)
-        info.addWidget(self.lock_label)
+        row = QHBoxLayout()
+        row.setSpacing(4)
+        row.addWidget(self.check_label, 1)
+        row.addWidget(self.lock_icon)
+        row.addWidget(self.lock_label)
+        info_box = QWidget()
+        info = QVBoxLayout(info_box)
+        info.setContentsMargins(0, 0, 0, 0)
+        info.setSpacing(1)
+        info.addLayout(row)
+        info.addWidget(self.message, 1)
+        line = self.fontMetrics().lineSpacing()
+        info_box.setFixedHeight(3 * line + 8)
 
         self.plots = LivePlots()
         self.run_list = RunList()
@@ -157,7 +160,7 @@ class RunPanel(QWidget):
         rv.setContentsMargins(6, 4, 4, 0)
         rv.setSpacing(4)
         rv.addLayout(top)
-        rv.addLayout(info)
+        rv.addWidget(info_box)
         rv.addWidget(self.tabs, 1)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(form_scroll)
@@ -268,7 +271,8 @@ class RunPanel(QWidget):
         self.pause_action.setEnabled(running)
         self.stop_action.setEnabled(running)
         self.form.setEnabled(not running)
-        self.lock_label.setVisible(running)
+        self.lock_label.setText(LOCKED_TEXT if running else "")
+        self.lock_icon.setPixmap(icons.icon("lock").pixmap(14, 14) if running else QPixmap())
         if not running:
             self.pause_action.blockSignals(True)
             self.pause_action.setChecked(False)
@@ -344,7 +348,7 @@ class RunPanel(QWidget):
         self.plots.flush()
         if outcome.error is not None:
             self.message.setText(f"Training failed: {outcome.error.message}")
-            self.message.setToolTip(outcome.error.detail[-2000:] if outcome.error.detail else "")
+            self.message.setToolTip(f"{outcome.error.message}\n\n{outcome.error.detail[-2000:]}".strip())
             self.progress.setFormat("Failed")
             self._status("Training failed", 8000)
         else:

@@ -23,6 +23,8 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from studio.graph import project as project_io
 from studio.train.events import RunResult, TrainError
 
+from . import run_gc
+
 EMIT_INTERVAL_S = 0.1
 
 
@@ -219,6 +221,7 @@ class RunSession(QObject):
         t.done.connect(self._on_done)
         t.finished.connect(self._on_thread_finished)
         self._thread = t
+        run_gc.quiet_enter()  # no full GC pauses while training: see run_gc
         t.start()
 
     def stop(self) -> None:
@@ -263,6 +266,7 @@ class RunSession(QObject):
     @Slot()
     def _on_thread_finished(self) -> None:
         t, self._thread = self._thread, None
+        run_gc.quiet_leave()
         outcome = self._outcome or RunOutcome(error=TrainError("other", "The training thread ended unexpectedly."))
         self.paused = False
         if t is not None:

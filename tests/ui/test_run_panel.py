@@ -28,21 +28,22 @@ def _train(qtbot, panel, timeout=90000):
     return blocker.args[0]
 
 
-def test_train_two_epochs_curves_results(window, qtbot):
+def test_train_two_epochs_curves_results(window, qtbot, tmp_path):
     panel = window.run_panel
     run_testkit.quick(panel, samples=2000, epochs=2)
     assert window.isWindowModified()  # settings edits dirty the document
     shot = {}
 
-    def snap_running(ev):
-        if "running" not in shot:
-            assert window.editing_locked and panel.lock_label.isVisible()
+    def snap_running(_events):
+        # On the first report after epoch 1, when the epoch's labels are laid out.
+        if "running" not in shot and panel.current.epochs:
+            assert window.editing_locked and panel.lock_label.text() == "Editing is locked while training"
             panel.plots.flush()
             ARTIFACTS.mkdir(exist_ok=True)
             window.grab().save(str(ARTIFACTS / "train_running.png"))
             shot["running"] = True
 
-    panel.session.epoch_ended.connect(snap_running)
+    panel.session.batches_arrived.connect(snap_running)
     outcome = _train(qtbot, panel)
     assert outcome.error is None, outcome.error
     assert outcome.status == "finished"
@@ -68,6 +69,17 @@ def test_train_two_epochs_curves_results(window, qtbot):
     assert samples and samples[0].image is not None
     wrong = [s.wrong for s in samples]
     assert wrong == sorted(wrong, reverse=True), "misclassified first"
+
+    # "Test an image…" on a file of the user's: top-5 and a saliency map.
+    from PIL import Image
+    picture = tmp_path / "mine.png"
+    Image.fromarray(samples[-1].image).resize((64, 64)).save(picture)
+    pred = panel.results.test.test_file(str(picture))
+    assert pred is not None and len(pred.top) == 4
+    assert sum(p for _, p in pred.top) == pytest.approx(1.0, abs=1e-4)
+    assert [p for _, p in pred.top] == sorted((p for _, p in pred.top), reverse=True)
+    assert pred.saliency.shape == (32, 32) and pred.saliency.max() == pytest.approx(1.0)
+    assert "Top 4" in panel.results.test.top.text()
 
     # The run is saved beside the project and comes back when it is reopened.
     folder = window.project.path.with_name("shapes_cnn.runs")
