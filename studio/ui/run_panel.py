@@ -8,7 +8,6 @@ because the run trains a snapshot and edits would silently not apply.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QPixmap
@@ -20,7 +19,8 @@ from studio.settings import to_dict
 
 from . import icons
 from . import run_history as history
-from .plots import LivePlots, RunList
+from .plots import LivePlots
+from .run_list import RunList
 from .results import ResultsView
 from .run_precheck import precheck
 from .run_progress import Progress
@@ -409,6 +409,3 @@ def metric_text(name: str, val, train) -> str:
         return f"{which} accuracy {value * 100:.1f}%"
     return f"{which} MAE {value:.4g}"
 
-
-def runs_folder(project) -> Path | None:
-    return history.runs_dir(project.path if project else None)
