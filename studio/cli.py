@@ -22,8 +22,16 @@ class RunFailed(Exception):
     """A validation or run that failed: exit 1."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line; argparse would print the whole usage block first.
+    Subcommand parsers inherit this class."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="studio", description="Draw, train and export neural networks.")
+    parser = _Parser(prog="studio", description="Draw, train and export neural networks.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     gui = sub.add_parser("gui", help="open the desktop app (the default)")
