@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 
 class CompileError(ValueError):
+    exit_code = 2  # the CLI's "bad input", as for train (SetupError) and the other loaders
+
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         lines = [str(p) for p in problems[:8]]
