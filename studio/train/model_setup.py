@@ -82,7 +82,24 @@ def check_head(project, dataset: Dataset) -> None:
                      f"set its size to {need}")
 
 
+def check_labels(dataset: Dataset) -> None:
+    """Class ids must be int64 in 0..K-1, or cross-entropy fails mid-epoch with a cryptic error."""
+    if dataset.task != "classification":
+        return
+    k = len(dataset.classes)
+    for name, y in (("training", dataset.y_train), ("validation", dataset.y_val)):
+        if y.numel() == 0:
+            continue
+        if y.dtype != torch.long or y.dim() != 1:
+            raise SetupError(f"{dataset.name}'s {name} labels must be one class id per example", "data")
+        lo, hi = int(y.min()), int(y.max())
+        if lo < 0 or hi >= k:
+            raise SetupError(f"{dataset.name} has {name} labels from {lo} to {hi}, but only {k} classes "
+                             f"(0 to {k - 1})", "data")
+
+
 def build_model(project, dataset: Dataset) -> fx.GraphModule:
+    check_labels(dataset)
     match_input(project, dataset)
     try:
         check_head(project, dataset)

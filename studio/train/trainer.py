@@ -18,7 +18,7 @@ import torch
 from studio.data.batches import Batcher
 
 from . import run_files
-from .checkpoint import load_checkpoint, save_checkpoint, split, unflatten_optimizer
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint, split, unflatten_optimizer
 from .events import BatchEvent, EpochEvent, RunResult, TrainError
 from .model_setup import build_model, has_conv, make_objective, trainable_layers
 from .optim import Schedule, l1_penalty, make_optimizer
@@ -351,7 +351,11 @@ class Trainer:
 
     def _restore(self) -> None:
         tensors, doc = load_checkpoint(self.out_dir)
-        self.model.load_state_dict(split(tensors, "model."))
+        try:
+            self.model.load_state_dict(split(tensors, "model."))
+        except RuntimeError as e:
+            raise CheckpointError(f"The checkpoint in {self.out_dir} does not fit this network (was it changed "
+                                  f"since?): {str(e).splitlines()[-1].strip()}. Train without resuming.") from None
         self.optimizer.load_state_dict(unflatten_optimizer(split(tensors, "optim."), doc["optimizer"]))
         rng = split(tensors, "rng.")
         torch.set_rng_state(rng["torch"])

@@ -130,3 +130,19 @@ def test_regression_reports_mae_and_schedules_run():
     for schedule, opt in (("cosine", "adamw"), ("onecycle", "sgd"), ("constant", "rmsprop")):
         r = Trainer(sine_project(schedule=schedule, optimizer=opt, grad_clip=1.0, l1=1e-5), sine_data()).run()
         assert r.status == "finished" and r.metric_name == "mae" and r.val_metric < 0.5, (schedule, r)
+
+
+def test_labels_outside_the_classes_are_a_data_error():
+    data = blobs()
+    data.y_train[0] = 7
+    rec = Recorder()
+    r = Trainer(mlp_project(), data, callbacks=[rec]).run()
+    assert r.status == "failed" and rec.errors[0].kind == "data" and "labels from 0 to 7" in r.message
+
+
+def test_resume_into_a_changed_network_says_so(tmp_path):
+    Trainer(mlp_project(epochs=1), blobs(), out_dir=tmp_path).run()
+    p = mlp_project(epochs=2)
+    p.model.set_param("linear1", "out_features", 8)
+    r = Trainer(p, blobs(), out_dir=tmp_path, resume=True).run()
+    assert r.status == "failed" and "does not fit this network" in r.message
