@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QPixmap
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QScrollArea, QSplitter, QStyle,
-                               QTabWidget, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtGui import QAction, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QScrollArea, QSplitter, QTabWidget,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from studio.graph.validate import validate
 from studio.settings import to_dict
@@ -55,13 +55,13 @@ class RunPanel(QWidget):
 
     # -- layout -------------------------------------------------------------------------
     def _build(self) -> None:
-        style = self.style()
-        self.train_action = QAction(style.standardIcon(QStyle.SP_MediaPlay), "Train", self)
+        self.train_action = QAction("Train", self)
         self.train_action.setShortcut("Ctrl+T")
         self.train_action.setToolTip("Train the network (Ctrl+T)")
-        self.pause_action = QAction(style.standardIcon(QStyle.SP_MediaPause), "Pause", self)
+        self.pause_action = QAction("Pause", self)
         self.pause_action.setCheckable(True)
-        self.stop_action = QAction(style.standardIcon(QStyle.SP_MediaStop), "Stop", self)
+        self.stop_action = QAction("Stop", self)
+        self._refresh_icons()
         self.train_action.triggered.connect(self.train)
         self.pause_action.toggled.connect(self._on_pause_toggled)
         self.stop_action.triggered.connect(self.stop)
@@ -250,7 +250,7 @@ class RunPanel(QWidget):
             return
         self.session.set_paused(paused)
         self.pause_action.setText("Resume" if paused else "Pause")
-        self.pause_action.setIcon(self.style().standardIcon(QStyle.SP_MediaPlay if paused else QStyle.SP_MediaPause))
+        self._refresh_icons()
         if self.progress_state is not None:
             self.progress_state.pause(paused)
         if paused:
@@ -277,7 +277,7 @@ class RunPanel(QWidget):
             self.pause_action.blockSignals(True)
             self.pause_action.setChecked(False)
             self.pause_action.setText("Pause")
-            self.pause_action.setIcon(self.style().standardIcon(QStyle.SP_MediaPause))
+            self._refresh_icons()
             self.pause_action.blockSignals(False)
         if self.window is not None and hasattr(self.window, "set_editing_locked"):
             self.window.set_editing_locked(running)
@@ -394,10 +394,32 @@ class RunPanel(QWidget):
         from studio.data.load import preview
         self.preview.set_samples([Sample(img, label) for img, label in preview(dataset, 32)])
 
+    def _refresh_icons(self) -> None:
+        """Theme-coloured icons (the app's own SVGs; a drawn pause sign)."""
+        self.train_action.setIcon(icons.icon("train"))
+        self.stop_action.setIcon(icons.icon("stop"))
+        paused = self.pause_action.isChecked()
+        self.pause_action.setIcon(icons.icon("train") if paused else _pause_icon(self.palette()))
+
     def changeEvent(self, event) -> None:
         if event.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange):
             self.plots.apply_palette(self.palette())
+            self._refresh_icons()
         super().changeEvent(event)
+
+
+def _pause_icon(pal) -> QIcon:
+    icon = QIcon()
+    for mode, group in ((QIcon.Normal, QPalette.Active), (QIcon.Disabled, QPalette.Disabled)):
+        pm = QPixmap(20, 20)
+        pm.fill(Qt.transparent)
+        p = QPainter(pm)
+        colour = pal.color(group, QPalette.ButtonText)
+        p.fillRect(5, 4, 3, 12, colour)
+        p.fillRect(12, 4, 3, 12, colour)
+        p.end()
+        icon.addPixmap(pm, mode)
+    return icon
 
 
 def metric_text(name: str, val, train) -> str:
