@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QUndoCommand
+from PySide6.QtGui import QUndoCommand, QValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
                                QSpinBox, QVBoxLayout, QWidget)
@@ -66,7 +66,6 @@ class SciSpinBox(QDoubleSpinBox):
             return self.value()
 
     def validate(self, text, pos):
-        from PySide6.QtGui import QValidator
         try:
             v = float(text)
             return (QValidator.Acceptable if self.minimum() <= v <= self.maximum() else QValidator.Intermediate,
@@ -148,15 +147,24 @@ class RunSettingsForm(QWidget):
         tf.addRow("Optimizer", self._choice("train", "optimizer", [(o, o.upper() if len(o) < 5 else o.title())
                                                                    for o in OPTIMIZERS]))
         tf.addRow("Learning rate", self._sci("train", "lr", 0.0, 1e9))
+        tf.addRow("Momentum", self._float("train", "momentum", 0.0, 1.0, 0.05, 3))
         tf.addRow("Schedule", self._choice("train", "schedule", [(s, s.title()) for s in SCHEDULES]))
+        tf.addRow("Step every", self._int("train", "step_size", 1, 100000, tip="Epochs between decays (Step)"))
+        tf.addRow("Decay factor", self._float("train", "gamma", 0.0, 10.0, 0.05, 3))
         tf.addRow("Batch size", self._int("train", "batch_size", 1, 1 << 20))
         tf.addRow("Epochs", self._int("train", "epochs", 0, 100000))
         tf.addRow("Weight decay", self._sci("train", "weight_decay", 0.0, 10.0))
         tf.addRow("L1", self._sci("train", "l1", 0.0, 10.0))
+        tf.addRow("Gradient clip", self._sci("train", "grad_clip", 0.0, 1e9))
+        tf.addRow("Label smoothing", self._float("train", "label_smoothing", 0.0, 0.99, 0.05, 2))
+        tf.addRow("Early stopping", self._int("train", "early_stopping", 0, 100000, special="off",
+                                              tip="Stop after N epochs without a better validation score"))
         tf.addRow("Seed", self._int("train", "seed", 0, 2**31 - 1))
         tf.addRow("Device", self._choice("train", "device", device_choices()))
         tf.addRow("Mixed precision", self._choice("train", "amp", [(a, {"off": "Off"}.get(a, a)) for a in AMP]))
 
+        self._widgets[("train", "grad_clip")].setToolTip("Maximum gradient norm (0 = off): tames exploding losses")
+        self._train_form = tf
         self._widgets[("data", "use_test_split")].setToolTip(
             "Use the dataset's own test split for validation when it has one; otherwise the split above")
         layout = QVBoxLayout(self)
@@ -305,6 +313,10 @@ class RunSettingsForm(QWidget):
         f.setRowVisible(self.target, key == "csv")
         f.setRowVisible(self._widgets[("data", "image_size")], key == "image_folder")
         f.setRowVisible(self._widgets[("data", "samples")], offline and not needs_path)
+        t = self.project.train
+        self._train_form.setRowVisible(self._widgets[("train", "momentum")], t.optimizer in ("sgd", "rmsprop"))
+        for key in ("step_size", "gamma"):
+            self._train_form.setRowVisible(self._widgets[("train", key)], t.schedule == "step")
         self.path.setPlaceholderText("a CSV file" if key == "csv" else "a folder with one subfolder per class")
         self.path_browse.setToolTip("Choose the CSV file" if key == "csv" else "Choose the image folder")
 

@@ -171,6 +171,15 @@ def test_settings_edits_are_undoable(window, qtbot):
     assert lr_box.value() == pytest.approx(before)
     assert not window.isWindowModified()
 
+    form = panel.form
+    momentum = form._widgets[("train", "momentum")]
+    run_testkit.set_setting(panel, "train", "optimizer", "adam")
+    assert not form._train_form.isRowVisible(momentum)
+    run_testkit.set_setting(panel, "train", "optimizer", "sgd")
+    assert form._train_form.isRowVisible(momentum)
+    combo = form._widgets[("train", "optimizer")]
+    assert combo.currentData() == "sgd"
+
 
 def test_close_during_run_stops_cleanly(window, qtbot):
     panel = window.run_panel
@@ -181,3 +190,21 @@ def test_close_during_run_stops_cleanly(window, qtbot):
     window.close()
     assert time.monotonic() - t0 < 5
     assert not panel.session._thread or panel.session._thread.isFinished()
+
+
+def test_dataset_preview_and_load_error(window, qtbot):
+    panel, form = window.run_panel, window.run_panel.form
+    run_testkit.set_setting(panel, "data", "samples", 200)
+    with qtbot.waitSignal(form.dataset_loaded, timeout=30000):
+        form.preview_button.click()
+    grid = panel.preview.samples()
+    assert len(grid) == 32 and grid[0].image is not None and grid[0].caption
+    assert panel.tabs.currentIndex() == 2
+    qtbot.waitUntil(lambda: form.preview_button.isEnabled())
+
+    run_testkit.set_setting(panel, "data", "dataset", "csv")
+    assert form._data_form.isRowVisible(form.path_row) and not form._data_form.isRowVisible(form.root_row)
+    run_testkit.set_setting(panel, "data", "path", "/nonexistent/table.csv")
+    form.preview_button.click()
+    qtbot.waitUntil(lambda: form.preview_button.isEnabled(), timeout=30000)
+    assert "table.csv" in form.load_message.text()
