@@ -8,9 +8,9 @@ epoch on the same random CIFAR-shaped uint8 images, batch 32, Adam:
   B  hand-written: nn.Sequential + DataLoader(TensorDataset(normalized float32), shuffle=True),
      the idiomatic tutorial loop with loss.item() each batch
 
-Rounds run A B A B ... and the medians and their ratio (A/B) are printed.
+Rounds run A B, B A, A B, ... and the medians and their ratio (A/B) are printed.
 
-    python bench/train_throughput.py                 # CPU, 10k images, 3 rounds
+    python bench/train_throughput.py                 # CPU, 10k images, 4 rounds
     python bench/train_throughput.py --device cuda   # Studio uses channels_last + bf16 autocast
 """
 from __future__ import annotations
@@ -86,7 +86,7 @@ def hand_round(x_float: torch.Tensor, y: torch.Tensor, device: str, batch: int) 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=10_000)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda", "mps"))
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0 = torch's default)")
@@ -103,8 +103,11 @@ def main(argv=None) -> int:
     hand_round(x_float[:512], data.y_train[:512], args.device, args.batch)
     a, b = [], []
     for r in range(1, args.rounds + 1):
-        a.append(studio_round(data, args.device, args.batch))
-        b.append(hand_round(x_float, data.y_train, args.device, args.batch))
+        # A B, then B A: alternating who goes first cancels slow drifts in machine load.
+        runs = [("a", lambda: studio_round(data, args.device, args.batch)),
+                ("b", lambda: hand_round(x_float, data.y_train, args.device, args.batch))]
+        for name, fn in (runs if r % 2 else runs[::-1]):
+            (a if name == "a" else b).append(fn())
         print(f"round {r}: studio {a[-1]:8.0f} img/s   hand-written {b[-1]:8.0f} img/s", flush=True)
     ma, mb = statistics.median(a), statistics.median(b)
     print(f"median: studio {ma:.0f} img/s, hand-written {mb:.0f} img/s, ratio {ma / mb:.3f}")
