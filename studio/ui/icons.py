@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QIconEngine, QPainter, QPixmap
+from PySide6.QtGui import QColor, QIcon, QIconEngine, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
 import studio
@@ -115,3 +115,18 @@ def app_icon() -> QIcon:
     for s in (16, 24, 32, 48, 64, 128, 256):
         ic.addPixmap(pixmap("app", s))
     return ic
+
+
+def pause_icon(pal) -> QIcon:
+    """A drawn pause sign (no SVG asset) in the palette's button-text colour."""
+    icon = QIcon()
+    for mode, group in ((QIcon.Normal, QPalette.Active), (QIcon.Disabled, QPalette.Disabled)):
+        pm = QPixmap(20, 20)
+        pm.fill(Qt.transparent)
+        p = QPainter(pm)
+        colour = pal.color(group, QPalette.ButtonText)
+        p.fillRect(5, 4, 3, 12, colour)
+        p.fillRect(12, 4, 3, 12, colour)
+        p.end()
+        icon.addPixmap(pm, mode)
+    return icon

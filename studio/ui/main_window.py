@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QUndoStack
+from PySide6.QtGui import QCloseEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox)
 
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 SAMPLES_DIR = Path(studio.__file__).resolve().parents[1] / "samples"
 FILE_FILTER = "Studio projects (*.studio.json);;JSON files (*.json);;All files (*)"
 Btn = QMessageBox.StandardButton
+STATE_VERSION = 2  # of the dock layout in saveState: 2 = canvas-first sizes
 
 
 class MainWindow(QMainWindow):
@@ -52,9 +53,9 @@ class MainWindow(QMainWindow):
         self.canvas = CanvasView(self)
         self.setCentralWidget(self.canvas)
         self.palette = Palette()
-        self.palette.setMinimumWidth(190)
+        self.palette.setMinimumWidth(180)
         self.inspector = Inspector()
-        self.inspector.setMinimumWidth(280)
+        self.inspector.setMinimumWidth(250)
         self.palette_dock = self._dock("Layers", "palette_dock", self.palette,
                                        Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", "inspector_dock", self.inspector,
@@ -73,7 +74,12 @@ class MainWindow(QMainWindow):
         self.toolbar = self.actions_.build_toolbar()
         self.menu_view.addAction(self.palette_dock.toggleViewAction())
         self.menu_view.addAction(self.inspector_dock.toggleViewAction())
-        self.menu_view.addAction(self.run_dock.toggleViewAction())
+        toggle = self.run_dock.toggleViewAction()
+        toggle.setText("&Training Panel")
+        toggle.setShortcut(QKeySequence("Ctrl+J"))  # as the bottom panel of code editors
+        toggle.setStatusTip("Show or hide the training panel (Ctrl+J)")
+        self.menu_view.addAction(toggle)
+        self.addAction(toggle)  # the shortcut works while the menu bar is hidden too
         self.stats_label = QLabel()
         self.stats_label.setProperty("role", "muted")
         self.statusBar().addPermanentWidget(self.stats_label)
@@ -178,6 +184,16 @@ class MainWindow(QMainWindow):
         if answer == Btn.Save:
             return self.save()
         return answer == Btn.Discard
+
+    def ask_stop_training(self) -> bool:
+        """Stop the run in flight and close? Tests replace this method."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Training is running",
+                          "Training is running — stop it and close?", parent=self)
+        stop = box.addButton("Stop and Close", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(Btn.Cancel)
+        box.setDefaultButton(Btn.Cancel)
+        box.exec()
+        return box.clickedButton() is stop
 
     def ask_save_changes(self) -> Btn:
         """The Save / Discard / Cancel question; tests replace this method."""
@@ -315,19 +331,23 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1400, 900)
-        self._restored_state = isinstance(state, QByteArray) and self.restoreState(state)
+        # A state saved by an older layout (another version) is ignored: new defaults apply.
+        self._restored_state = isinstance(state, QByteArray) and self.restoreState(state, STATE_VERSION)
         self.set_dark(bool(dark))
 
     def save_settings(self) -> None:
         s = settings()
         s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
+        s.setValue("window/state", self.saveState(STATE_VERSION))
         s.sync()
 
     def _default_dock_sizes(self) -> None:
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 330], Qt.Orientation.Horizontal)
-        if self.run_dock.widget() is self.run_placeholder:  # the run panel sizes its own dock
-            self.resizeDocks([self.run_dock], [120], Qt.Orientation.Vertical)
+        """The canvas gets most of the window: narrow side docks and a training
+        dock of a third of the height (300 px at 900), Ctrl+J to hide it."""
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 300], Qt.Orientation.Horizontal)
+        height = 120 if self.run_dock.widget() is self.run_placeholder else \
+            max(200, min(420, self.height() // 3))
+        self.resizeDocks([self.run_dock], [height], Qt.Orientation.Vertical)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -339,8 +359,16 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.canvas, self.canvas.fit)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        """A run in flight first (stop it?), then unsaved changes (save?); Cancel
+        at either question keeps the window open and training running."""
+        panel = getattr(self, "run_panel", None)
+        if panel is not None and panel.session.running and not self.ask_stop_training():
+            event.ignore()
+            return
         if not self.confirm_discard():
             event.ignore()
             return
+        if panel is not None:  # join the run's thread: a QThread outliving its window aborts
+            panel.shutdown()
         self.save_settings()
         event.accept()

@@ -14,11 +14,15 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from .run_history import RunRecord, overfitting_hint
 
 HINT_STYLE = "color:#8a4b00;background:#fff4e0;border:1px solid #f0c080;border-radius:4px;padding:1px 6px;"
+# Below this height the four plots share one row: a short training dock (the
+# canvas is the heart of the window) still shows every curve at a readable size.
+ONE_ROW_BELOW = 360
+PLOT_MIN_W, PLOT_MIN_H = 150, 100
 REDRAW_MS = 50   # one of four plots per tick: each plot redraws at most 5×/s
 GROUPS = ("loss", "metric", "lr", "grads")
 LAYER_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -45,7 +49,7 @@ def _new_plot(title: str, y_label: str, log_y: bool = False) -> pg.PlotWidget:
     item.hideButtons()
     w.titles = (title, y_label)
     _style_plot(w, QColor("#ffffff"), QColor("#333333"), QColor("#999999"))
-    w.setMinimumSize(220, 150)
+    w.setMinimumSize(PLOT_MIN_W, PLOT_MIN_H)
     return w
 
 
@@ -121,43 +125,42 @@ class LivePlots(QWidget):
         self.loss = _new_plot("Loss", "loss")
         self.metric = _new_plot("Accuracy", "accuracy (%)")
         self.lr = _new_plot("Learning rate", "lr")
-        self.grads = _new_plot("Gradient norm per layer (log scale)", "grad norm", log_y=True)
-        # Line styles are explained once, above the plots, so no legend hides a curve;
-        # the run list explains the colours. Only the layer plot needs a legend.
-        self.key = QLabel("<span style='letter-spacing:-2px'>━━</span> train, smoothed per batch"
-                          "&nbsp;&nbsp;&nbsp;● train, per epoch&nbsp;&nbsp;&nbsp;"
+        self.grads = _new_plot("Gradient norm per layer", "grad norm (log)", log_y=True)
+        # Line styles are explained once, beside the plots, so no legend hides a curve;
+        # the run list explains the colours. Only the layer plot needs its own key.
+        # `legend` is placed by the container (next to the run list), so the plots
+        # keep the full height of a short dock.
+        line = self.fontMetrics().lineSpacing()
+        self.key = QLabel("<span style='letter-spacing:-2px'>━━</span> train, smoothed per batch<br>"
+                          "● train, per epoch<br>"
                           "<span style='letter-spacing:-1px'>╌▽╌</span> validation, per epoch")
         self.key.setProperty("role", "caption")
         self.grads_key = QLabel()
         self.grads_key.setWordWrap(True)
         self.grads_key.setProperty("role", "caption")
         self.grads_key.setAlignment(Qt.AlignLeft | Qt.AlignTop)
-        # Two lines reserved up front: filling it must not resize the plots (see run_panel).
-        self.grads_key.setFixedHeight(2 * self.grads_key.fontMetrics().lineSpacing() + 2)
-        grads_box = QWidget()
-        gv = QVBoxLayout(grads_box)
-        gv.setContentsMargins(0, 0, 0, 0)
-        gv.setSpacing(0)
-        gv.addWidget(self.grads, 1)
-        gv.addWidget(self.grads_key)
+        self.grads_key.setToolTip("Layers in the gradient-norm plot")
         self.hint = QLabel()
-        self.hint.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
-        self.hint.setFixedHeight(self.hint.fontMetrics().lineSpacing() + 6)
+        self.hint.setWordWrap(True)
+        self.hint.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+        # Heights reserved up front: filling these must not resize the plots (see run_checkbar).
+        self.grads_key.setFixedHeight(2 * line + 2)
+        self.hint.setFixedHeight(2 * line + 2)
+        for label in (self.grads_key, self.hint):
+            label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+        self.legend = _FixedLegend()
+        lv = QVBoxLayout(self.legend)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.setSpacing(0)
+        for label in (self.key, self.grads_key, self.hint):
+            lv.addWidget(label)
 
-        grid = QGridLayout()
+        self._grid = grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(4)
-        grid.addWidget(self.loss, 0, 0)
-        grid.addWidget(self.metric, 0, 1)
-        grid.addWidget(self.lr, 1, 0)
-        grid.addWidget(grads_box, 1, 1)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        key_row = QHBoxLayout()
-        key_row.addWidget(self.key)
-        key_row.addWidget(self.hint, 1)
-        outer.addLayout(key_row)
-        outer.addLayout(grid, 1)
+        self._cells = (self.loss, self.metric, self.lr, self.grads)
+        self.one_row: bool | None = None
+        self.arrange(one_row=True)
         self.apply_palette(self.palette())
 
         self.metric_name = "accuracy"
@@ -172,6 +175,21 @@ class LivePlots(QWidget):
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self._redraw)
         self._timer.start()
+
+    # -- layout ------------------------------------------------------------------------
+    def arrange(self, one_row: bool) -> None:
+        """Four plots in one row (short dock) or two by two (tall dock); the
+        container decides, from the height it can show without scrolling."""
+        if one_row == self.one_row:
+            return
+        self.one_row = one_row
+        for w in self._cells:
+            self._grid.removeWidget(w)
+        for i, w in enumerate(self._cells):
+            self._grid.addWidget(w, 0 if one_row else i // 2, i if one_row else i % 2)
+        for i in range(4):  # equal widths and heights whatever the previous arrangement left
+            self._grid.setColumnStretch(i, 1 if one_row or i < 2 else 0)
+            self._grid.setRowStretch(i, 1 if (i == 0 or not one_row and i < 2) else 0)
 
     # -- runs -------------------------------------------------------------------------
     def set_metric_name(self, name: str) -> None:
@@ -347,6 +365,15 @@ class LivePlots(QWidget):
         values = [v for v in values if v.size]
         if values:
             _sticky(self.grads, min(float(v.min()) for v in values), max(float(v.max()) for v in values))
+
+
+class _FixedLegend(QWidget):
+    """Its word-wrapped labels have fixed heights; without this their
+    height-for-width reached the scroll area around the plots, which then made
+    the whole Curves page as tall as the text would be in one narrow column."""
+
+    def hasHeightForWidth(self) -> bool:
+        return False
 
 
 def _sticky(w: pg.PlotWidget, lo: float, hi: float, floor: float | None = None) -> None:

@@ -1,27 +1,15 @@
 """Plugs the training panel into the main window: the bottom dock, the
-Train/Pause/Stop toolbar actions, File ▸ Export, and a clean stop on close."""
+Train/Pause/Stop toolbar actions and File ▸ Export. Closing the window during
+a run is the window's business (MainWindow.closeEvent asks, then shuts the
+panel down)."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget
 
 from . import run_gc
 from .export_actions import ExportActions
 from .run_panel import RunPanel
-
-
-class _CloseGuard(QObject):
-    """Watches the window's Close event: a run in flight is stopped and its
-    thread joined first, so no QThread outlives its window (which aborts)."""
-
-    def __init__(self, window, panel: RunPanel):
-        super().__init__(window)
-        self.panel = panel
-
-    def eventFilter(self, obj, event) -> bool:
-        if event.type() == QEvent.Close and self.panel.session.running:
-            self.panel.shutdown()
-        return False
 
 
 def install(window) -> RunPanel:
@@ -50,12 +38,8 @@ def install(window) -> RunPanel:
     if menu is not None:
         panel.export_actions = ExportActions(window, menu, panel)
 
-    window.installEventFilter(_CloseGuard(window, panel))
     if hasattr(window, "project_replaced"):
         window.project_replaced.connect(panel.set_project_from_window)
     panel.set_project(window.project)
     run_gc.start_preload()
-    # A taller dock than the window's default so four plots have room.
-    if hasattr(window, "resizeDocks"):
-        window.resizeDocks([dock], [380], Qt.Vertical)
     return panel

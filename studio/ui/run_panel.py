@@ -7,10 +7,8 @@ because the run trains a snapshot and edits would silently not apply.
 """
 from __future__ import annotations
 
-import math
-
-from PySide6.QtCore import QEvent, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtCore import QEvent, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QScrollArea, QSplitter, QTabWidget,
                                QToolButton, QVBoxLayout, QWidget)
 
@@ -18,17 +16,20 @@ from studio.graph.validate import validate
 from studio.settings import to_dict
 
 from . import icons
+from . import run_datafit as datafit
 from . import run_history as history
-from .plots import LivePlots
+from .plots import ONE_ROW_BELOW, LivePlots
 from .run_list import RunList
 from .results import ResultsView
+from .run_checkbar import CheckBar
 from .run_precheck import precheck
-from .run_progress import Progress
+from .run_progress import Progress, metric_text
 from .run_samples import Sample, SampleGrid
 from .run_settings import RunSettingsForm
 from .worker import RunSession
 
-LOCKED_TEXT = "Editing is locked while training"
+DOCK_HEIGHT = 275  # plus the dock's title bar: about 300 px
+
 
 
 class RunPanel(QWidget):
@@ -46,6 +47,7 @@ class RunPanel(QWidget):
         self.progress_state: Progress | None = None
         self.export_actions = None       # set by run_dock
         self._build()
+        self.fit = datafit.FitWatcher(self)
         self.session.batches_arrived.connect(self._on_batches)
         self.session.epoch_ended.connect(self._on_epoch)
         self.session.loading.connect(self._on_loading)
@@ -79,6 +81,8 @@ class RunPanel(QWidget):
         self.progress.setMinimumWidth(150)
         self.speed_label = QLabel()
         self.speed_label.setProperty("role", "muted")
+        # Room for the widest figure up front: a label that grows would re-lay the row.
+        self.speed_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("999,999 examples/s") + 4)
         self.val_label = QLabel()
         self.val_label.setProperty("role", "stat")
         self.val_label.setToolTip("Validation metric of the last epoch")
@@ -91,59 +95,52 @@ class RunPanel(QWidget):
         top.addSpacing(8)
         top.addWidget(self.val_label)
 
-        # The info area has a fixed height and its labels are never shown or
-        # hidden, only filled or emptied: a layout change resizes the four plots,
-        # and repainting them all at once is the longest GUI stall while training.
-        self.lock_icon = QLabel()
-        self.lock_label = QLabel()
-        self.lock_label.setProperty("role", "muted")
-        self.check_label = QLabel()
-        self.check_label.setProperty("role", "caption")
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setAlignment(Qt.AlignLeft | Qt.AlignTop)
-        self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.message.setProperty("role", "error")
-        row = QHBoxLayout()
-        row.setSpacing(4)
-        row.addWidget(self.check_label, 1)
-        row.addWidget(self.lock_icon)
-        row.addWidget(self.lock_label)
-        info_box = QWidget()
-        info = QVBoxLayout(info_box)
-        info.setContentsMargins(0, 0, 0, 0)
-        info.setSpacing(1)
-        info.addLayout(row)
-        info.addWidget(self.message, 1)
-        line = self.fontMetrics().lineSpacing()
-        info_box.setFixedHeight(3 * line + 8)
+        self.checks = CheckBar()
+        self.message = self.checks.message          # tests and older callers read these
+        self.check_label = self.checks.check_label
+        self.lock_label = self.checks.lock_label
 
         self.plots = LivePlots()
         self.run_list = RunList()
-        self.run_list.setMaximumWidth(230)
+        self.run_list.setMinimumHeight(20)
         self.run_list.visibility_changed.connect(self._on_run_visibility)
         runs_title = QLabel("Runs")
         runs_title.setProperty("role", "section")
-        side = QVBoxLayout()
+        side_box = QWidget()  # the runs, then what the line styles and colours mean
+        side_box.setFixedWidth(180)
+        side = QVBoxLayout(side_box)
         side.setContentsMargins(0, 0, 0, 0)
+        side.setSpacing(0)
         side.addWidget(runs_title)
         side.addWidget(self.run_list, 1)
+        side.addWidget(self.plots.legend)
         curves = QWidget()
         ch = QHBoxLayout(curves)
-        ch.setContentsMargins(4, 4, 4, 4)
+        ch.setContentsMargins(2, 2, 2, 0)
         ch.addWidget(self.plots, 1)
-        ch.addLayout(side)
+        ch.addWidget(side_box)
+        # In a scroll area so the dock can be made very short; the plots then
+        # keep a readable minimum and scroll rather than squash.
+        curves_scroll = _CurvesScroll(self.plots)
+        curves_scroll.setWidgetResizable(True)
+        curves_scroll.setFrameShape(QScrollArea.NoFrame)
+        curves_scroll.setWidget(curves)
 
         self.results = ResultsView()
+        results_scroll = QScrollArea()  # its matrix and pictures need more height than a short dock
+        results_scroll.setWidgetResizable(True)
+        results_scroll.setFrameShape(QScrollArea.NoFrame)
+        results_scroll.setWidget(self.results)
         self.preview = SampleGrid(thumb=48)
         self.preview.empty_text = "Press “Preview samples” to see a few training examples"
         preview_scroll = QScrollArea()
         preview_scroll.setWidgetResizable(True)
+        preview_scroll.setFrameShape(QScrollArea.NoFrame)
         preview_scroll.setWidget(self.preview)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(curves, "Curves")
-        self.tabs.addTab(self.results, "Results")
+        self.tabs.addTab(curves_scroll, "Curves")
+        self.tabs.addTab(results_scroll, "Results")
         self.tabs.addTab(preview_scroll, "Dataset")
 
         undo = getattr(self.window, "undo_stack", None)
@@ -153,6 +150,7 @@ class RunPanel(QWidget):
         form_scroll.setWidgetResizable(True)
         form_scroll.setWidget(self.form)
         form_scroll.setMinimumWidth(self.form.minimumSizeHint().width() + 18)
+        form_scroll.setMinimumHeight(60)  # it scrolls: the dock may be short
         form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
 
         right = QWidget()
@@ -160,7 +158,7 @@ class RunPanel(QWidget):
         rv.setContentsMargins(6, 4, 4, 0)
         rv.setSpacing(4)
         rv.addLayout(top)
-        rv.addWidget(info_box)
+        rv.addWidget(self.checks)
         rv.addWidget(self.tabs, 1)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(form_scroll)
@@ -172,10 +170,15 @@ class RunPanel(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(split)
 
+    def sizeHint(self) -> QSize:
+        # The dock's first height: a third of a 900 px window; the canvas gets the rest.
+        return QSize(super().sizeHint().width(), DOCK_HEIGHT)
+
     # -- project --------------------------------------------------------------------------
     def set_project(self, project) -> None:
         """A (new) document: bind the form and reload the runs saved beside it."""
         self.project = project
+        self.fit.watch(project.model)
         self.form.set_project(project)
         self.runs, problems = history.load_runs(history.runs_dir(project.path))
         self.plots.remove_all()
@@ -185,7 +188,7 @@ class RunPanel(QWidget):
             self.plots.set_metric_name(self.runs[-1].metric_name)
         self.plots.flush()
         self.run_list.set_runs(self.runs)
-        self.message.setText("Some saved runs could not be read: " + "; ".join(problems) if problems else "")
+        self.checks.show_message("Some saved runs could not be read: " + "; ".join(problems) if problems else "")
         self.val_label.clear()
         self.check_label.clear()
 
@@ -211,13 +214,13 @@ class RunPanel(QWidget):
             if first.node and self.window is not None and hasattr(self.window, "canvas"):
                 self.window.canvas.select_nodes([first.node])
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            self.message.setText(f"Cannot train yet: {first}{more}")
+            self.checks.show_message(f"Cannot train yet: {first}{more}")
             self._status("The network is not valid yet")
             return False
         check = precheck(self.project)
         warn = check.warning()
         self.check_label.setText(check.text())
-        self.message.setText(f"⚠ {warn}" if warn else "")
+        self.checks.show_message(f"⚠ {warn}" if warn else "")
         number = max((r.number for r in self.runs), default=0) + 1
         run = history.RunRecord(number=number, colour=history.RUN_COLOURS[(number - 1) % len(history.RUN_COLOURS)],
                                 data=to_dict(self.project.data), train=to_dict(self.project.train))
@@ -271,8 +274,7 @@ class RunPanel(QWidget):
         self.pause_action.setEnabled(running)
         self.stop_action.setEnabled(running)
         self.form.setEnabled(not running)
-        self.lock_label.setText(LOCKED_TEXT if running else "")
-        self.lock_icon.setPixmap(icons.icon("lock").pixmap(14, 14) if running else QPixmap())
+        self.checks.set_locked(running)
         if not running:
             self.pause_action.blockSignals(True)
             self.pause_action.setChecked(False)
@@ -297,6 +299,8 @@ class RunPanel(QWidget):
         self.plots.set_metric_name("accuracy" if dataset.task == "classification" else "mae")
         self.progress.setFormat("Building the model…")
         self._show_preview(dataset)
+        # The run trains a snapshot fitted to this dataset; the editor's graph follows.
+        self.fit.learn(dataset, datafit.load_key(self.project.data) if self.project else None)
 
     @Slot(object)
     def _on_batches(self, events) -> None:
@@ -347,12 +351,11 @@ class RunPanel(QWidget):
             self._save_run(run)
         self.plots.flush()
         if outcome.error is not None:
-            self.message.setText(f"Training failed: {outcome.error.message}")
-            self.message.setToolTip(f"{outcome.error.message}\n\n{outcome.error.detail[-2000:]}".strip())
+            self.checks.show_message(f"Training failed: {outcome.error.message}",
+                                     f"{outcome.error.message}\n\n{outcome.error.detail[-2000:]}".strip())
             self.progress.setFormat("Failed")
             self._status("Training failed", 8000)
         else:
-            self.message.setToolTip("")
             done = {"finished": "Finished", "stopped": "Stopped", "early_stopped": "Stopped early"}
             text = done.get(outcome.status, outcome.status.title())
             if res is not None:
@@ -376,7 +379,7 @@ class RunPanel(QWidget):
         try:
             history.save_run(folder, run)
         except OSError as e:
-            self.message.setText(f"Could not save the run beside the project: {e}")
+            self.checks.show_message(f"Could not save the run beside the project: {e}")
 
     @Slot(int, bool)
     def _on_run_visibility(self, number: int, on: bool) -> None:
@@ -387,6 +390,7 @@ class RunPanel(QWidget):
 
     @Slot(object)
     def _on_preview_loaded(self, dataset) -> None:
+        self.fit.learn(dataset, self.form.data.loaded_key)
         self._show_preview(dataset)
         self.tabs.setCurrentIndex(2)
 
@@ -399,7 +403,7 @@ class RunPanel(QWidget):
         self.train_action.setIcon(icons.icon("train"))
         self.stop_action.setIcon(icons.icon("stop"))
         paused = self.pause_action.isChecked()
-        self.pause_action.setIcon(icons.icon("train") if paused else _pause_icon(self.palette()))
+        self.pause_action.setIcon(icons.icon("train") if paused else icons.pause_icon(self.palette()))
 
     def changeEvent(self, event) -> None:
         if event.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange):
@@ -408,26 +412,14 @@ class RunPanel(QWidget):
         super().changeEvent(event)
 
 
-def _pause_icon(pal) -> QIcon:
-    icon = QIcon()
-    for mode, group in ((QIcon.Normal, QPalette.Active), (QIcon.Disabled, QPalette.Disabled)):
-        pm = QPixmap(20, 20)
-        pm.fill(Qt.transparent)
-        p = QPainter(pm)
-        colour = pal.color(group, QPalette.ButtonText)
-        p.fillRect(5, 4, 3, 12, colour)
-        p.fillRect(12, 4, 3, 12, colour)
-        p.end()
-        icon.addPixmap(pm, mode)
-    return icon
+class _CurvesScroll(QScrollArea):
+    """Lays the plots out in one row when the dock is short, two by two when tall.
+    Only a user resize gets here: nothing in a run changes this widget's size."""
 
+    def __init__(self, plots: LivePlots):
+        super().__init__()
+        self.plots = plots
 
-def metric_text(name: str, val, train) -> str:
-    value = val if val is not None and not (isinstance(val, float) and math.isnan(val)) else train
-    which = "val" if value is val else "train"
-    if value is None:
-        return ""
-    if name == "accuracy":
-        return f"{which} accuracy {value * 100:.1f}%"
-    return f"{which} MAE {value:.4g}"
-
+    def resizeEvent(self, event) -> None:
+        self.plots.arrange(event.size().height() < ONE_ROW_BELOW)
+        super().resizeEvent(event)

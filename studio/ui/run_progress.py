@@ -2,6 +2,7 @@
 line, from BatchEvents. No Qt, so the maths is tested on its own."""
 from __future__ import annotations
 
+import math
 import time
 
 
@@ -66,3 +67,13 @@ class Progress:
         eta = self.eta()
         tail = f" · ETA {fmt_duration(eta)}" if eta is not None else ""
         return f"Epoch {ev.epoch}/{self.epochs} · batch {ev.batch}/{ev.batches}{tail}"
+
+
+def metric_text(name: str, val, train) -> str:
+    value = val if val is not None and not (isinstance(val, float) and math.isnan(val)) else train
+    which = "val" if value is val else "train"
+    if value is None:
+        return ""
+    if name == "accuracy":
+        return f"{which} accuracy {value * 100:.1f}%"
+    return f"{which} MAE {value:.4g}"

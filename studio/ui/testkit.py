@@ -33,6 +33,7 @@ def make_window(qtbot, tmp_path, monkeypatch, dark: bool = False, size=(1400, 90
     w = MainWindow(dark=dark)
     w.errors = errors
     monkeypatch.setattr(w, "ask_save_changes", lambda: QMessageBox.StandardButton.Discard)
+    monkeypatch.setattr(w, "ask_stop_training", lambda: True)
     qtbot.addWidget(w)
     w.resize(*size)
     w.show()
