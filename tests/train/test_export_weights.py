@@ -66,7 +66,7 @@ def test_pickled_objects_are_refused(tmp_path):
     import os
     import pickle
     # A reference to a function: harmless here, but torch.load(weights_only=True) must refuse it.
-    (tmp_path / "evil.pt").write_bytes(pickle.dumps({"w": os.getcwd}))
+    (tmp_path / "evil.pt").write_bytes(pickle.dumps({"w": os.getcwd}, protocol=2))
     with pytest.raises(WeightsError):
         load_weights(torch.nn.Linear(2, 2), tmp_path / "evil.pt")
 
