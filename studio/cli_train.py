@@ -1,6 +1,7 @@
 """`studio train`: train a project headless.
 
-stderr: data loading and a plain-text progress bar per epoch (only on a terminal).
+stderr: data loading and a plain-text progress bar per epoch (a line per quarter
+epoch when stderr is not a terminal).
 stdout: one line per epoch, then, as the LAST line, a JSON summary that
 scripts can parse. Ctrl+C once stops at the next batch and saves a checkpoint
 (`--resume` continues it); twice aborts.
@@ -72,7 +73,12 @@ class ConsoleReport:
         self.metric = metric
 
     def on_batch_end(self, e) -> None:
-        if not self.tty:
+        if not self.tty:  # a log file: a plain line at each quarter of the epoch instead of a bar
+            quarter = 4 * e.batch // e.batches
+            if 0 < quarter < 4 and (e.epoch, quarter) != getattr(self, "_quarter", None):
+                self._quarter = (e.epoch, quarter)
+                print(f"epoch {e.epoch}: {quarter * 25}% ({e.batch}/{e.batches}) loss {e.loss:.4f} "
+                      f"{e.images_per_second:,.0f} img/s", file=sys.stderr, flush=True)
             return
         done = int(BAR * e.batch / e.batches)
         m = "" if e.metric is None else f" {_fmt_metric(e.metric, self.metric)}"
