@@ -6,7 +6,7 @@ change the graph, which are disabled while training locks editing.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QObject, QSize, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
 
@@ -15,10 +15,16 @@ import shiboken6
 from . import icons
 
 
-class Actions:
+class Actions(QObject):
+    """A QObject child of the window, so Qt disconnects its slots when it goes:
+    lambdas on the undo stack's signals outlived the window and raised
+    "already deleted" when the stack emitted while being destroyed."""
+
     def __init__(self, w) -> None:
+        super().__init__(w)
         self.w = w
         self._icons: dict[QAction, str] = {}
+        self._slots: dict[QAction, object] = {}
         K = QKeySequence.StandardKey
         c = w.canvas
         self.new = self._act("&New", w.new_project, "new", K.New, "Start an empty project")
@@ -56,10 +62,9 @@ class Actions:
 
         self.structural = [self.new, self.open, self.open_sample, self.undo, self.redo, self.cut,
                            self.paste, self.duplicate, self.delete, self.layout]
-        w.undo_stack.canUndoChanged.connect(lambda _v: self.update_undo())
-        w.undo_stack.canRedoChanged.connect(lambda _v: self.update_undo())
-        w.undo_stack.undoTextChanged.connect(lambda _t: self.update_undo())
-        w.undo_stack.redoTextChanged.connect(lambda _t: self.update_undo())
+        for signal in (w.undo_stack.canUndoChanged, w.undo_stack.canRedoChanged,
+                       w.undo_stack.undoTextChanged, w.undo_stack.redoTextChanged):
+            signal.connect(self.update_undo)
         self.locked = False
         self.update_undo()
 
@@ -81,16 +86,25 @@ class Actions:
             a.setCheckable(True)
             a.toggled.connect(slot)
         else:
-            a.triggered.connect(lambda _checked=False: slot())
+            self._slots[a] = slot
+            a.triggered.connect(self._triggered)
         return a
+
+    @Slot()
+    def _triggered(self) -> None:
+        """Every plain action: calls its slot without `triggered`'s checked flag."""
+        slot = self._slots.get(self.sender())
+        if slot is not None:
+            slot()
 
     def refresh_icons(self) -> None:
         for a, name in self._icons.items():
             a.setIcon(icons.icon(name))
 
+    @Slot()
     def update_undo(self) -> None:
         s = self.w.undo_stack
-        if not shiboken6.isValid(s):  # the stack announces its own destruction
+        if not (shiboken6.isValid(s) and shiboken6.isValid(self.undo)):  # the window is going
             return
         self.undo.setEnabled(s.canUndo() and not self.locked)
         self.redo.setEnabled(s.canRedo() and not self.locked)

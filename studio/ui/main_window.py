@@ -12,7 +12,7 @@ import importlib
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox)
@@ -285,12 +285,19 @@ class MainWindow(QMainWindow):
             a = menu.addAction(f"&{i + 1 if i < 9 else 0}  {path.name}  —  {path.parent.name or path.parent}")
             a.setToolTip(p)
             a.setStatusTip(p)
-            a.triggered.connect(lambda _c=False, p=p: self._open_recent(p))
+            a.setData(p)
+            a.triggered.connect(self._open_recent_action)
         if not recent:
             menu.addAction("No recent projects").setEnabled(False)
         else:
             menu.addSeparator()
             menu.addAction("Clear Recent", self.document.clear_recent)
+
+    @Slot()
+    def _open_recent_action(self) -> None:
+        action = self.sender()
+        if action is not None:
+            self._open_recent(action.data())
 
     def _open_recent(self, path: str) -> None:
         if not Path(path).exists():

@@ -4,12 +4,19 @@ Full (generation-2) garbage collections hold the GIL for the whole heap walk.
 With torch, PySide and pyqtgraph loaded that took 300-700 ms on the 2-core
 machines, and a training run (or importing torch._dynamo, which the first
 optimizer step does) triggers one every few seconds: the window froze
-(measured with bench/ui_latency.py). While anything heavy runs, objects alive
-at the start are frozen (gc.freeze is O(1)) and the gen-2 threshold raised;
-young generations are still collected, so short-lived cycles are freed.
+(measured with bench/ui_latency.py). So:
+
+- While anything heavy runs (a run, the preload), the gen-2 threshold is raised
+  so no full collection starts; young generations are still collected, so
+  short-lived cycles are freed. Leaving restores the thresholds exactly.
+- Once, after the preload, everything alive is frozen (gc.freeze is O(1)):
+  that is the modules and classes of torch, PySide and pyqtgraph, which live as
+  long as the app, and made up most of the 300-700 ms walk.
+- Runs do not freeze. Freezing at each run start moved whatever was alive then
+  (the previous run's model, an fx GraphModule full of cycles) out of the
+  collector's reach for good: a leak per run.
+
 The GIL switch interval is shortened meanwhile too (see SWITCH_INTERVAL).
-Objects stay frozen afterwards: unfreezing hands the next full collection the
-whole heap again, a half-second freeze just as the results appear.
 """
 from __future__ import annotations
 
@@ -38,7 +45,6 @@ def quiet_enter() -> None:
         _users += 1
         if _users == 1:
             _saved = gc.get_threshold()
-            gc.freeze()
             gc.set_threshold(_saved[0], _saved[1], 1_000_000)
             global _saved_switch
             _saved_switch = sys.getswitchinterval()
@@ -65,6 +71,7 @@ def _preload() -> None:
             except Exception:  # noqa: BLE001 - a missing optional module only costs time later
                 pass
     finally:
+        gc.freeze()  # the app's long-lived heap, now imported: never walk it again
         quiet_leave()
         preloaded.set()
 

@@ -17,9 +17,6 @@ def window(qtbot, tmp_path, monkeypatch):
     assert w.open_path(run_testkit.shapes_project_file(tmp_path / "proj"), confirm=False)
     yield w
     w.run_panel.shutdown(10000)
-    # main_actions' lambdas on undo_stack signals fire from ~QUndoStack when it
-    # still holds commands and raise "already deleted" in the next test: empty it.
-    w.undo_stack.clear()
 
 
 def _train(qtbot, panel, timeout=90000):
@@ -181,15 +178,39 @@ def test_settings_edits_are_undoable(window, qtbot):
     assert combo.currentData() == "sgd"
 
 
-def test_close_during_run_stops_cleanly(window, qtbot):
+def test_close_during_run_cancel_keeps_training(window, qtbot, monkeypatch):
+    """Stop-and-close? Cancel; or stop, then Cancel at Save/Discard: the run goes on."""
+    from PySide6.QtWidgets import QMessageBox
     panel = window.run_panel
     run_testkit.quick(panel, samples=2000, epochs=50)
     with qtbot.waitSignal(panel.session.batches_arrived, timeout=60000):
         panel.train()
+    asked = []
+    monkeypatch.setattr(window, "ask_stop_training", lambda: asked.append("stop") or False)
+    monkeypatch.setattr(window, "ask_save_changes", lambda: asked.append("save") or QMessageBox.StandardButton.Save)
+    assert not window.close()
+    assert asked == ["stop"], "the unsaved-changes question only comes after stopping is confirmed"
+    monkeypatch.setattr(window, "ask_stop_training", lambda: asked.append("stop") or True)
+    monkeypatch.setattr(window, "ask_save_changes", lambda: asked.append("save") or QMessageBox.StandardButton.Cancel)
+    assert not window.close()
+    assert asked == ["stop", "stop", "save"]
+    assert window.isVisible() and panel.session.running and window.editing_locked
+    n = panel.current.batches.n
+    with qtbot.waitSignal(panel.session.batches_arrived, timeout=10000):
+        pass
+    assert panel.current.batches.n > n, "still training"
+
+
+def test_close_during_run_confirmed_stops_cleanly(window, qtbot, monkeypatch):
+    panel = window.run_panel
+    run_testkit.quick(panel, samples=2000, epochs=50)
+    with qtbot.waitSignal(panel.session.batches_arrived, timeout=60000):
+        panel.train()
+    thread = panel.session._thread
     t0 = time.monotonic()
-    window.close()
+    assert window.close()  # testkit answers "Stop and close", then "Discard"
     assert time.monotonic() - t0 < 5
-    assert not panel.session._thread or panel.session._thread.isFinished()
+    assert thread.isFinished()
 
 
 def test_dataset_preview_and_load_error(window, qtbot):
