@@ -2,19 +2,22 @@
 
     python samples/make_samples.py
 
-Nodes are laid out as cards in rows: 190 px apart, at most 7 per row, rows
-220 px apart, as cifar10_cnn.studio.json does.
+Nodes are laid out as cards in rows: 250 px apart (a 160 px card plus room for
+the shape label on its wire), at most 5 per row, rows 170 px apart. The seed
+CNN keeps its graph; only its positions are re-laid out the same way.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+import networkx as nx
+
 from studio.graph.model import GraphModel
-from studio.graph.project import Project, save
+from studio.graph.project import Project, load, save
 from studio.settings import DataSettings, TrainSettings
 
 HERE = Path(__file__).resolve().parent
-STEP_X, STEP_Y, PER_ROW = 190.0, 220.0, 7
+STEP_X, STEP_Y, PER_ROW = 250.0, 170.0, 5
 
 
 class Layout:
@@ -163,7 +166,19 @@ SAMPLES = {"cifar10_resnet": cifar10_resnet, "cifar10_mlp": cifar10_mlp, "cifar1
            "sine_regression": sine_regression}
 
 
+def relayout_seed_cnn() -> None:
+    """Positions only: the seed CNN's graph and settings stay exactly as they are."""
+    path = HERE / "cifar10_cnn.studio.json"
+    proj = load(path)
+    m = proj.model
+    order = list(nx.topological_sort(m.g))
+    for i, nid in enumerate(order):
+        m.move(nid, ((i % PER_ROW) * STEP_X, (i // PER_ROW) * STEP_Y))
+    save(proj, path)
+
+
 def main() -> None:
+    relayout_seed_cnn()
     for name, make in SAMPLES.items():
         path = save(make(), HERE / f"{name}.studio.json")
         print(f"wrote {path.relative_to(HERE.parent)}")

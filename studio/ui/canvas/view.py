@@ -215,6 +215,8 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
         rect = QRectF()
         for item in self._scene.nodes.values():
             rect = rect.united(item.sceneBoundingRect())
+        for wire in self._scene.wires.values():  # wrap-around wires bulge past the cards
+            rect = rect.united(wire.mapRectToScene(wire.path().boundingRect()))
         if rect.isNull():
             self.resetTransform()
             self.centerOn(0, 0)
