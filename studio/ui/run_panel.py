@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QScrollArea, QSplitter, QTabWidget,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QScrollArea, QSplitter,
                                QToolButton, QVBoxLayout, QWidget)
 
 from studio.graph.validate import validate
@@ -18,12 +18,13 @@ from studio.settings import to_dict
 from . import icons
 from . import run_datafit as datafit
 from . import run_history as history
-from .plots import ONE_ROW_BELOW, LivePlots
+from .plots import LivePlots
 from .run_list import RunList
 from .results import ResultsView
 from .run_checkbar import CheckBar
 from .run_precheck import precheck
 from .run_progress import Progress, metric_text
+from .run_tabs import build_tabs
 from .run_samples import Sample, SampleGrid
 from .run_settings import RunSettingsForm
 from .worker import RunSession
@@ -104,44 +105,10 @@ class RunPanel(QWidget):
         self.run_list = RunList()
         self.run_list.setMinimumHeight(20)
         self.run_list.visibility_changed.connect(self._on_run_visibility)
-        runs_title = QLabel("Runs")
-        runs_title.setProperty("role", "section")
-        side_box = QWidget()  # the runs, then what the line styles and colours mean
-        side_box.setFixedWidth(180)
-        side = QVBoxLayout(side_box)
-        side.setContentsMargins(0, 0, 0, 0)
-        side.setSpacing(0)
-        side.addWidget(runs_title)
-        side.addWidget(self.run_list, 1)
-        side.addWidget(self.plots.legend)
-        curves = QWidget()
-        ch = QHBoxLayout(curves)
-        ch.setContentsMargins(2, 2, 2, 0)
-        ch.addWidget(self.plots, 1)
-        ch.addWidget(side_box)
-        # In a scroll area so the dock can be made very short; the plots then
-        # keep a readable minimum and scroll rather than squash.
-        curves_scroll = _CurvesScroll(self.plots)
-        curves_scroll.setWidgetResizable(True)
-        curves_scroll.setFrameShape(QScrollArea.NoFrame)
-        curves_scroll.setWidget(curves)
-
         self.results = ResultsView()
-        results_scroll = QScrollArea()  # its matrix and pictures need more height than a short dock
-        results_scroll.setWidgetResizable(True)
-        results_scroll.setFrameShape(QScrollArea.NoFrame)
-        results_scroll.setWidget(self.results)
         self.preview = SampleGrid(thumb=48)
         self.preview.empty_text = "Press “Preview samples” to see a few training examples"
-        preview_scroll = QScrollArea()
-        preview_scroll.setWidgetResizable(True)
-        preview_scroll.setFrameShape(QScrollArea.NoFrame)
-        preview_scroll.setWidget(self.preview)
-        self.tabs = QTabWidget()
-        self.tabs.setDocumentMode(True)
-        self.tabs.addTab(curves_scroll, "Curves")
-        self.tabs.addTab(results_scroll, "Results")
-        self.tabs.addTab(preview_scroll, "Dataset")
+        self.tabs = build_tabs(self.plots, self.run_list, self.results, self.preview)
 
         undo = getattr(self.window, "undo_stack", None)
         self.form = RunSettingsForm(undo)
@@ -411,15 +378,3 @@ class RunPanel(QWidget):
             self._refresh_icons()
         super().changeEvent(event)
 
-
-class _CurvesScroll(QScrollArea):
-    """Lays the plots out in one row when the dock is short, two by two when tall.
-    Only a user resize gets here: nothing in a run changes this widget's size."""
-
-    def __init__(self, plots: LivePlots):
-        super().__init__()
-        self.plots = plots
-
-    def resizeEvent(self, event) -> None:
-        self.plots.arrange(event.size().height() < ONE_ROW_BELOW)
-        super().resizeEvent(event)
