@@ -94,6 +94,12 @@ def main(argv=None) -> int:
     window.resize(1400, 900)
     window.show()
     app.processEvents()
+    # The run panel imports the trainer (and torch._dynamo) in the background at
+    # start-up; measure once that is done, as a user opening a file a few seconds
+    # after launch would see it.
+    from studio.ui import run_gc
+    run_gc.preloaded.wait(120)
+    app.processEvents()
 
     path = os.path.join(tmp, "big.studio.json")
     projects.save(Project(model=residual_graph(args.nodes), name="Scale test"), path)
@@ -125,8 +131,11 @@ def main(argv=None) -> int:
         print(f"{label}: median {meds[label]:.1f} ms of {len(times)}  "
               f"(min {min(times) * 1e3:.1f}, max {max(times) * 1e3:.1f}; target < 20 ms)")
     med = meds["typical edit (late layer)"]
+    worst = meds["worst edit (first layer)"]
     ok = total < 1.0 and med < 20
-    print("PASS" if ok else "SLOWER THAN TARGET")
+    print(("PASS" if ok else "SLOWER THAN TARGET") + ": load+render and the typical edit"
+          + ("" if worst < 20 else f"; the worst-case edit ({worst:.0f} ms, every wire relabelled) "
+                                   "is still over 20 ms"))
     window.document.undo_stack.setClean()
     window.close()
     QApplication.processEvents()

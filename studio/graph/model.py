@@ -84,6 +84,9 @@ class GraphModel:
         # Wire order into merge ports matters (Concat). An edge id keeps its rank
         # after removal, so undo restores a wire to its old place, not the end.
         self._rank: dict[str, int] = {}
+        # Bumped on every structural edit (not on params or moves), so analyses of
+        # the wiring alone (validation's reachability) can be cached between edits.
+        self.structure_version = 0
         self._rank_seq = itertools.count()
         self.shapes = ShapeTable(self)
 
@@ -172,6 +175,7 @@ class GraphModel:
             except ValueError as e:
                 raise GraphError(str(e)) from None
         self.g.add_node(nid, type=type_, params=full, pos=(float(pos[0]), float(pos[1])))
+        self.structure_version += 1
         self._emit("node_added", id=nid)
         self._reshape([nid])
         return nid
@@ -182,6 +186,7 @@ class GraphModel:
         for e in self.in_edges(nid) + self.out_edges(nid):
             self._drop_edge(e)
         self.g.remove_node(nid)
+        self.structure_version += 1
         self.shapes.forget(nid)
         self._emit("node_removed", id=nid)
         self._reshape(downstream)
@@ -207,6 +212,7 @@ class GraphModel:
         if eid not in self._rank:
             self._rank[eid] = next(self._rank_seq)
         self.g.add_edge(src, dst, key=eid, src_port=src_port, dst_port=dst_port)
+        self.structure_version += 1
         self._emit("edge_added", edge=e)
         self._reshape([dst])
         return eid
@@ -262,6 +268,7 @@ class GraphModel:
 
     def _drop_edge(self, e: Edge) -> None:
         self.g.remove_edge(e.src, e.dst, key=e.id)
+        self.structure_version += 1
         del self._edges[e.id]
         self._emit("edge_removed", edge=e)
 

@@ -46,6 +46,28 @@ def _fix_for(model: "GraphModel", nid: str, message: str) -> Fix | None:
     return None
 
 
+def _structure(model: "GraphModel", inputs: list[str], outputs: list[str]):
+    """Topological order and reachability depend on the wiring only; a parameter
+    edit (the common case) reuses them."""
+    cached = getattr(model, "_validate_structure", None)
+    if cached is not None and cached[0] == model.structure_version:
+        return cached[1]
+    g = model.g
+    try:
+        order = list(nx.topological_sort(g))
+    except nx.NetworkXUnfeasible:
+        order = sorted(g)
+    reach_in: set[str] = set(inputs)
+    for n in inputs:
+        reach_in |= nx.descendants(g, n)
+    reach_out: set[str] = set(outputs)
+    for n in outputs:
+        reach_out |= nx.ancestors(g, n)
+    result = (order, frozenset(reach_in), frozenset(reach_out))
+    model._validate_structure = (model.structure_version, result)
+    return result
+
+
 def validate(model: "GraphModel") -> list[Problem]:
     g = model.g
     problems: list[Problem] = []
@@ -58,16 +80,7 @@ def validate(model: "GraphModel") -> list[Problem]:
     for extra in outputs[1:]:
         problems.append(Problem(extra, "Only one Output is supported; remove the extra one"))
 
-    try:
-        order = list(nx.topological_sort(g))
-    except nx.NetworkXUnfeasible:
-        order = sorted(g)
-    reach_in: set[str] = set(inputs)
-    for n in inputs:
-        reach_in |= nx.descendants(g, n)
-    reach_out: set[str] = set(outputs)
-    for n in outputs:
-        reach_out |= nx.ancestors(g, n)
+    order, reach_in, reach_out = _structure(model, inputs, outputs)
 
     for nid in order:
         s = spec(model.type_of(nid))

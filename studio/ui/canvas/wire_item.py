@@ -39,9 +39,13 @@ class ShapeLabel(QGraphicsItem):
         self.wire = wire
         self.text = ""
         self._rect = QRectF()
+        self._shape: "Shape | None | bool" = False  # False: never set
         self.setZValue(2)
 
     def set_shape(self, shape: "Shape | None") -> None:
+        if shape == self._shape:
+            return  # most re-inferences leave most wires as they were
+        self._shape = shape
         self.prepareGeometryChange()
         if shape is None:
             self.text = ""
