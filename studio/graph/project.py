@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -225,8 +224,9 @@ def _check_node(n: Any, where: str):
         except ValueError as e:
             raise ProjectError(f"{where}: {e}") from None
     pos = n.get("pos", [0, 0])
+    # abs() < 1e7 also rejects NaN, inf, and ints too big for a float.
     _need(isinstance(pos, list) and len(pos) == 2
-          and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+          and all(isinstance(x, (int, float)) and not isinstance(x, bool)
                   and abs(x) < 1e7 for x in pos), where, '"pos" must be two numbers')
     return nid, type_, out, (float(pos[0]), float(pos[1]))
 
