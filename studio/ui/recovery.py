@@ -221,9 +221,14 @@ class Autosaver(QObject):
 
     @Slot()
     def finish(self) -> None:
-        """Clean exit: the user saved or chose to discard, so nothing is kept."""
+        """The app is quitting. After the window closed, the user saved or chose Discard,
+        so nothing is kept. A quit that skipped that question (Ctrl+C in the terminal
+        while the window is open) keeps the unsaved work for the next launch."""
         self.timer.stop()
-        self.discard()
+        if self.document.dirty and self.window.isVisible():
+            self.autosave()
+        else:
+            self.discard()
         if self._lock is not None:
             self._lock.unlock()
             self._lock = None
