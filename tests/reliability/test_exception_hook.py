@@ -25,16 +25,16 @@ def hook(tmp_path, monkeypatch):
 def test_an_exception_in_a_slot_is_logged_and_shown(window, hook, qtbot, monkeypatch):
     def broken_add(layer_type, *a, **k):
         raise RuntimeError(f"boom while adding {layer_type}")
-    monkeypatch.setattr(window.canvas, "add_layer", broken_add)
-    window.palette.layer_activated.emit("Dropout")   # the palette's signal runs the window's slot
-    qtbot.waitUntil(lambda: bool(hook.shown), timeout=5000)
+    with monkeypatch.context() as broken:  # (monkeypatch.undo() would drop the fixtures' patches too)
+        broken.setattr(window.canvas, "add_layer", broken_add)
+        window.palette.layer_activated.emit("Dropout")   # the palette's signal runs the window's slot
+        qtbot.waitUntil(lambda: bool(hook.shown), timeout=5000)
     log = hook.path.read_text()
     assert "Traceback" in log and "RuntimeError: boom while adding Dropout" in log
     (text, informative, details), = hook.shown
     assert str(hook.path) in informative and "boom while adding Dropout" in informative
     assert "Traceback" in details and "saving now is a good idea" in text
     # Still alive and editable.
-    monkeypatch.undo()
     from studio.ui.canvas.commands import AddNode
     window.undo_stack.push(AddNode(window.project.model, "ReLU", nid="relu9"))
     assert "relu9" in window.project.model.nodes()

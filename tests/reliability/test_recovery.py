@@ -160,3 +160,18 @@ def test_a_failing_autosave_is_reported_never_raised(opened, tmp_path, monkeypat
     assert w.document.dirty
     assert list((tmp_path / "rec").glob(".*.tmp")) == []   # no temp file left behind
     assert saver.autosave()                                # and it recovers once there is room
+
+
+def test_a_quit_without_the_save_question_keeps_the_work(opened, tmp_path, qtbot):
+    """Ctrl+C in the terminal quits with the window still open and no question asked."""
+    w, _ = opened
+    w.show()
+    qtbot.waitExposed(w)
+    saver = _saver(w, tmp_path / "rec")
+    _edit(w)
+    saver.finish()
+    assert saver.entry.data.exists()
+    orphans = recovery.find_orphans(tmp_path / "rec")   # the next launch will offer it
+    assert [e.key for e in orphans] == [saver.entry.key]
+    for e in orphans:
+        e.release()
