@@ -22,7 +22,7 @@ from studio.graph.validate import validate
 SAMPLES = sorted((Path(__file__).resolve().parents[2] / "samples").glob("*.studio.json"))
 PER_SAMPLE = {"truncate": 25, "flip": 35, "bytes": 10, "structure": 90}
 DEEP = 100_000
-ODD_VALUES = [None, True, False, 0, -1, 1.5, -0.0, 2**63, -(2**63), 10**300, 1e308, -1e308, 5e-324,
+ODD_VALUES = [None, True, False, 0, -1, 1.5, -0.0, 2**63, -(2**63), 10**300, 10**400, 1e308, -1e308, 5e-324,
               "", "x" * 5000, "\ud800", "Input", "out", [], {}, [1, 2], [[]], {"id": "x"}, [None]]
 HOLE = "\u0000HOLE\u0000"  # replaced by raw text json.dumps cannot write (deep nesting, 1e999, NaN)
 RAW = ["[" * DEEP + "]" * DEEP, "{\"a\":" * DEEP + "1" + "}" * DEEP, "1e999", "-1e999", "NaN", "Infinity",
