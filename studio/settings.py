@@ -87,6 +87,8 @@ def from_dict(cls, data: Any, where: str):
 def check(cls, key: str, value: Any, where: str = "settings") -> Any:
     f = {f.name: f for f in dataclasses.fields(cls)}[key]
     default = f.default
+    # A command-line flag names itself ("--epochs"); a file place gets the key ("training.lr").
+    name = where if where.startswith("--") else f"{where}.{key}"
     kind = type(default)
     if kind is bool:
         ok = isinstance(value, bool)
@@ -102,14 +104,14 @@ def check(cls, key: str, value: Any, where: str = "settings") -> Any:
     else:
         ok = isinstance(value, str)
     if not ok:
-        raise SettingsError(f"{where}.{key} must be a {kind.__name__}, got {value!r}")
+        raise SettingsError(f"{name} must be a {kind.__name__}, got {value!r}")
     choices = cls._choices.get(key)
     if choices and value not in choices:
-        raise SettingsError(f"{where}.{key} must be one of {', '.join(choices)}, got {value!r}")
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     if key in _RANGES and kind in (int, float):
         lo, hi = _RANGES[key]
         if not lo <= value <= hi:
-            raise SettingsError(f"{where}.{key} must be between {lo:g} and {hi:g}, got {value}")
+            raise SettingsError(f"{name} must be between {lo:g} and {hi:g}, got {value}")
     return value
 
 

@@ -124,7 +124,8 @@ def load(path: str | os.PathLike) -> Project:
 
 def loads(raw: bytes | str, where: str = "<project>") -> Project:
     try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        # utf-8-sig: editors on Windows often prepend a byte-order mark.
+        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
         doc = json.loads(text, parse_constant=_reject_constant)
     except UnicodeDecodeError as e:
         raise ProjectError(f"{where}: not UTF-8 text (byte {e.start})") from None

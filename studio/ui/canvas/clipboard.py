@@ -3,6 +3,7 @@ between them, as JSON on the system clipboard under our own MIME type (so a
 second Studio window can paste), with an in-process copy as a fallback."""
 from __future__ import annotations
 
+import atexit
 import json
 
 from PySide6.QtCore import QMimeData
@@ -31,6 +32,21 @@ def put(clip: dict) -> None:
     data.setData(CLIP_MIME, json.dumps(clip).encode("utf-8"))
     data.setText(", ".join(n["type"] for n in clip["nodes"]))
     QApplication.clipboard().setMimeData(data)
+    if not getattr(put, "_cleanup", False):
+        put._cleanup = True
+        atexit.register(_release)
+
+
+def _release() -> None:
+    """Take our data back off the clipboard before the interpreter shuts down:
+    left there, Qt frees it during teardown after its Python wrapper is gone,
+    and the process segfaults on exit."""
+    app = QApplication.instance()
+    if app is not None:
+        cb = app.clipboard()
+        data = cb.mimeData()
+        if data is not None and data.hasFormat(CLIP_MIME):
+            cb.clear()
 
 
 def get() -> dict | None:
