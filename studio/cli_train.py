@@ -136,6 +136,7 @@ def cmd_train(args) -> int:
     out = run_folder(args, path)
     if args.resume and not (out / "checkpoint.safetensors").exists():
         raise UsageError(f"--resume: there is no checkpoint in {out}; train without --resume first")
+    _check_wiring(project)
     dataset = load_dataset(project.data, _data_progress)
     report = ConsoleReport()
     trainer = Trainer(project, dataset, out_dir=out, callbacks=[report], resume=args.resume)
@@ -148,6 +149,17 @@ def cmd_train(args) -> int:
     if err.epoch is None and err.kind in ("shape", "data"):
         raise UsageError(err.message)  # the project or data does not fit: bad input
     raise RunFailed(err.message)
+
+
+def _check_wiring(project) -> None:
+    """Fail before a possibly long dataset load when the graph's wiring is wrong.
+    Shape problems wait: the Input node takes the dataset's shape first."""
+    from studio.graph.compile import CompileError
+    from studio.graph.validate import validate
+    shapes = project.model.shapes
+    wiring = [p for p in validate(project.model) if p.node is None or p.message != shapes.error(p.node)]
+    if wiring:
+        raise CompileError(wiring)
 
 
 class _stop_on_ctrl_c:
