@@ -156,8 +156,7 @@ def _check_wiring(project) -> None:
     Shape problems wait: the Input node takes the dataset's shape first."""
     from studio.graph.compile import CompileError
     from studio.graph.validate import validate
-    shapes = project.model.shapes
-    wiring = [p for p in validate(project.model) if p.node is None or p.message != shapes.error(p.node)]
+    wiring = [p for p in validate(project.model) if not p.shape]
     if wiring:
         raise CompileError(wiring)
 

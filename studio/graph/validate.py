@@ -27,12 +27,10 @@ class Problem:
     node: str | None  # None: the graph as a whole
     message: str
     fix: Fix | None = None
+    shape: bool = False  # from shape inference, so it may change with the Input's shape
 
     def __str__(self) -> str:
         return f"{self.node}: {self.message}" if self.node else self.message
-
-
-_FIXES = (("Insert a Flatten", "Flatten"), ("Image rows", "ImageRows"))
 
 
 def _fix_for(model: "GraphModel", nid: str, message: str) -> Fix | None:
@@ -96,7 +94,7 @@ def validate(model: "GraphModel") -> list[Problem]:
                 wiring = True
         err = model.shapes.error(nid)
         if err:
-            problems.append(Problem(nid, err, _fix_for(model, nid, err)))
+            problems.append(Problem(nid, err, _fix_for(model, nid, err), shape=True))
             continue
         if wiring:
             continue
