@@ -21,9 +21,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from studio.graph import project as projects  # noqa: E402
+from studio.project import file as projects  # noqa: E402
 from studio.graph.model import GraphModel  # noqa: E402
-from studio.graph.project import Project  # noqa: E402
+from studio.project.file import Project  # noqa: E402
 
 
 def residual_graph(n_nodes: int) -> GraphModel:
@@ -84,12 +84,12 @@ def main(argv=None) -> int:
     ap.add_argument("--edits", type=int, default=30)
     args = ap.parse_args(argv)
 
-    from studio.ui import testkit
-    from studio.ui.app import create_app
+    from tests.ui import testkit
+    from studio.ui.shell.app import create_app
     tmp = tempfile.mkdtemp(prefix="studio-bench-")
     testkit.use_temp_settings(tmp)
     app = create_app([])
-    from studio.ui.main_window import MainWindow
+    from studio.ui.shell.main_window import MainWindow
     window = MainWindow(dark=False)
     window.resize(1400, 900)
     window.show()
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     # The run panel imports the trainer (and torch._dynamo) in the background at
     # start-up; measure once that is done, as a user opening a file a few seconds
     # after launch would see it.
-    from studio.ui import run_gc
+    from studio.ui.run import gc as run_gc
     run_gc.preloaded.wait(120)
     app.processEvents()
 

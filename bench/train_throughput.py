@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from studio.data.dataset import Dataset  # noqa: E402
-from studio.graph.project import load  # noqa: E402
+from studio.project.file import load  # noqa: E402
 from studio.train.trainer import Trainer  # noqa: E402
 
 SAMPLE = ROOT / "samples" / "cifar10_cnn.studio.json"

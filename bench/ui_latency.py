@@ -31,8 +31,9 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    from studio.ui import run_testkit, testkit
-    from studio.ui.main_window import MainWindow
+    from tests.ui import run_testkit
+    from tests.ui import testkit
+    from studio.ui.shell.main_window import MainWindow
 
     tmp = Path(tempfile.mkdtemp(prefix="studio-latency-"))
     testkit.use_temp_settings(tmp / "settings")
@@ -44,7 +45,7 @@ def main() -> int:
     # The panel imports what training needs (torch._dynamo: seconds) in the
     # background at start-up; a user presses Train after that. Wait for it so
     # the numbers describe training, and say how long it took.
-    from studio.ui import run_gc
+    from studio.ui.run import gc as run_gc
     t_pre = time.perf_counter()
     while not run_gc.preloaded.is_set():
         app.processEvents()

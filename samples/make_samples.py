@@ -13,7 +13,7 @@ from pathlib import Path
 import networkx as nx
 
 from studio.graph.model import GraphModel
-from studio.graph.project import Project, load, save
+from studio.project.file import Project, load, save
 from studio.settings import DataSettings, TrainSettings
 
 HERE = Path(__file__).resolve().parent

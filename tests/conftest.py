@@ -29,7 +29,7 @@ def _never_block_on_dialogs() -> None:
     QFileDialog.getSaveFileName = staticmethod(lambda *a, **k: ("", ""))
     QFileDialog.getExistingDirectory = staticmethod(lambda *a, **k: "")
     try:
-        from studio.ui.main_window import MainWindow
+        from studio.ui.shell.main_window import MainWindow
     except ImportError:
         return
     MainWindow.ask_save_changes = lambda self: Btn.Discard

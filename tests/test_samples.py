@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from studio.graph.compile import compile_graph, example_inputs
-from studio.graph.project import load
+from studio.project.file import load
 from studio.graph.validate import validate
 
 SAMPLES = sorted((Path(__file__).resolve().parents[1] / "samples").glob("*.studio.json"))

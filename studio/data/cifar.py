@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import download
-from .common import Progress, offline_error, data_root, report, split_and_finish
-from .dataset import DataError, Dataset
+from studio.data import download
+from studio.data.common import Progress, offline_error, data_root, report, split_and_finish
+from studio.data.dataset import DataError, Dataset
 
 BASE_FOLDER = "cifar-10-batches-py"
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"

@@ -12,7 +12,7 @@ from typing import Callable
 
 import torch
 
-from .dataset import DataError, Dataset
+from studio.data.dataset import DataError, Dataset
 
 SEED = 0
 Progress = Callable[[float, str], None] | None

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .common import Progress, report, split_and_finish
-from .dataset import DataError, Dataset
+from studio.data.common import Progress, report, split_and_finish
+from studio.data.dataset import DataError, Dataset
 
 MAX_AUTO_CLASSES = 20      # integer targets with at most this many values are classes
 MAX_CLASSES = 1000

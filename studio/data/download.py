@@ -8,7 +8,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from .common import Progress, report
+from studio.data.common import Progress, report
 
 # Without a timeout, urllib waits forever on a half-open connection; the GUI
 # would show "Downloading…" until the user killed the app.

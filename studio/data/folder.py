@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .common import SEED, Progress, cache_root, report, split_and_finish
-from .dataset import DataError, Dataset
+from studio.data.common import SEED, Progress, cache_root, report, split_and_finish
+from studio.data.dataset import DataError, Dataset
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 VAL_NAMES = ("val", "valid", "validation", "test")

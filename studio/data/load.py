@@ -10,8 +10,8 @@ import importlib
 
 import numpy as np
 
-from .common import Progress, report
-from .dataset import DataError, Dataset
+from studio.data.common import Progress, report
+from studio.data.dataset import DataError, Dataset
 
 # key: (title, one-line description, needs_path, offline, "module:function")
 _SOURCES = {

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import download
-from .common import Progress, data_root, offline_error, report, split_and_finish
-from .dataset import DataError, Dataset
+from studio.data import download
+from studio.data.common import Progress, data_root, offline_error, report, split_and_finish
+from studio.data.dataset import DataError, Dataset
 
 FILES = {"train_x": "train-images-idx3-ubyte", "train_y": "train-labels-idx1-ubyte",
          "test_x": "t10k-images-idx3-ubyte", "test_y": "t10k-labels-idx1-ubyte"}

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .common import SEED, split_and_finish
-from .dataset import Dataset
+from studio.data.common import SEED, split_and_finish
+from studio.data.dataset import Dataset
 
 SHAPE_CLASSES = ["circle", "square", "triangle", "cross"]
 WAVE_CLASSES = ["sine", "square", "sawtooth", "noise"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .model import GraphModel
+from studio.graph.model import GraphModel
 
 STEP_X = 260.0  # 160 px cards plus room for a wire label
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING
 
-from . import modules as helper_modules
-from .compile import input_args, plan
-from .layers import spec
+from studio.graph import modules as helper_modules
+from studio.graph.compile import input_args, plan
+from studio.graph.layers import spec
 
 if TYPE_CHECKING:
-    from .model import GraphModel
+    from studio.graph.model import GraphModel
 
 
 def _arg(v) -> str:

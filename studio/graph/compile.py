@@ -8,13 +8,13 @@ import networkx as nx
 import torch
 from torch import fx, nn
 
-from . import modules as helper_modules
-from .layers import spec
-from .spec import Ctor
-from .validate import Problem, validate
+from studio.graph import modules as helper_modules
+from studio.graph.layers import spec
+from studio.graph.spec import Ctor
+from studio.graph.validate import Problem, validate
 
 if TYPE_CHECKING:
-    from .model import GraphModel
+    from studio.graph.model import GraphModel
 
 
 class CompileError(ValueError):

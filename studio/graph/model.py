@@ -14,8 +14,8 @@ from typing import Any, Callable
 
 import networkx as nx
 
-from .layers import spec
-from .shapes import ShapeTable
+from studio.graph.layers import spec
+from studio.graph.shapes import ShapeTable
 
 Listener = Callable[..., None]
 

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Iterable
 
 import networkx as nx
 
-from .layers import spec
-from .spec import Shape, ShapeError
+from studio.graph.layers import spec
+from studio.graph.spec import Shape, ShapeError
 
 if TYPE_CHECKING:
-    from .model import Edge, GraphModel
+    from studio.graph.model import Edge, GraphModel
 
 LOOP_MSG = "This layer is part of a loop: data must flow one way, from Input to Output"
 

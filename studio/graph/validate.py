@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from .layers import spec
-from .layers_io import TASK_OF_LOSS
+from studio.graph.layers import spec
+from studio.graph.layers.io import TASK_OF_LOSS
 
 if TYPE_CHECKING:
-    from .model import GraphModel
+    from studio.graph.model import GraphModel
 
 
 @dataclass(frozen=True)

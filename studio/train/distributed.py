@@ -33,7 +33,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from studio.data.batches import Batcher
 
-from .trainer import Trainer
+from studio.train.trainer import Trainer
 
 DEFAULT_TIMEOUT_S = 60.0
 SETUP_TIMEOUT_S = 600.0   # loading data and joining may take long; training steps must not

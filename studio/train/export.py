@@ -22,9 +22,9 @@ from safetensors.torch import load_file
 from studio.graph.codegen import generate
 from studio.graph.compile import compile_graph, example_inputs
 
-from .checkpoint import save_weights, write_atomic
-from .formats import FORMATS
-from .weights import load_weights, read_state
+from studio.train.checkpoint import save_weights, write_atomic
+from studio.train.formats import FORMATS
+from studio.train.weights import load_weights, read_state
 
 TOLERANCE = 1e-4
 

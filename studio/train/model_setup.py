@@ -15,7 +15,7 @@ from torch import fx
 from studio.data.dataset import Dataset
 from studio.graph.compile import CompileError, compile_graph
 from studio.graph.model import GraphError
-from studio.graph.layers_io import TASK_OF_LOSS
+from studio.graph.layers.io import TASK_OF_LOSS
 
 
 class SetupError(Exception):

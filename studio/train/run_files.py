@@ -11,10 +11,10 @@ from pathlib import Path
 
 import torch
 
-from studio.graph.project import dumps
+from studio.project.file import dumps
 
-from .checkpoint import save_weights, write_atomic
-from .events import EpochEvent
+from studio.train.checkpoint import save_weights, write_atomic
+from studio.train.events import EpochEvent
 
 META_NAME = "meta.json"
 PROJECT_NAME = "project.studio.json"

@@ -7,9 +7,9 @@ import torch
 
 from studio.data.dataset import DataError
 
-from .checkpoint import CheckpointError
-from .events import TrainError
-from .model_setup import SetupError
+from studio.train.checkpoint import CheckpointError
+from studio.train.events import TrainError
+from studio.train.model_setup import SetupError
 
 
 def available_devices() -> list[str]:

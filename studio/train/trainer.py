@@ -17,12 +17,12 @@ import torch
 
 from studio.data.batches import Batcher
 
-from . import run_files
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint, split, unflatten_optimizer
-from .events import BatchEvent, EpochEvent, RunResult, TrainError
-from .model_setup import build_model, has_conv, make_objective, trainable_layers
-from .optim import Schedule, l1_penalty, make_optimizer
-from .runtime import NonFiniteLoss, classify, pick_device
+from studio.train import run_files
+from studio.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, split, unflatten_optimizer
+from studio.train.events import BatchEvent, EpochEvent, RunResult, TrainError
+from studio.train.model_setup import build_model, has_conv, make_objective, trainable_layers
+from studio.train.optim import Schedule, l1_penalty, make_optimizer
+from studio.train.runtime import NonFiniteLoss, classify, pick_device
 
 CALLBACKS = ("on_batch_end", "on_epoch_end", "on_run_end", "on_error")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.cli import main
+from studio.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = "samples/spiral_mlp.studio.json"

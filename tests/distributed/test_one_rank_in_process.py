@@ -6,7 +6,7 @@ import torch.distributed as dist
 
 from studio.data.dataset import Dataset
 from studio.graph.builder import sequential
-from studio.graph.project import Project
+from studio.project.file import Project
 from studio.train.checkpoint import load_checkpoint
 from studio.train.distributed import DistEnv, DistributedTrainer
 from studio.train.trainer import Trainer

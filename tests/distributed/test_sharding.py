@@ -5,10 +5,10 @@ import signal
 import pytest
 import torch
 
-from studio.cli import main
+from studio.cli.main import main
 from studio.data.batches import Batcher
 from studio.train.distributed import DistEnv, ShardedBatcher, parse_fault
-from studio.train.launch import describe_failure, worker_argv
+from studio.cli.launch import describe_failure, worker_argv
 
 SAMPLE = "samples/spiral_mlp.studio.json"
 
@@ -47,7 +47,7 @@ def test_env_and_fault_parsing():
 
 
 def test_worker_argv_drops_launch_options():
-    from studio.cli import build_parser
+    from studio.cli.main import build_parser
     args = build_parser().parse_args(["--debug", "train", SAMPLE, "--nproc", "2", "--master-port", "1234",
                                       "--epochs", "3", "--resume", "--ddp-timeout", "5"])
     argv = worker_argv(args, "runs/x")

@@ -3,7 +3,7 @@ type, a valid default, a range or choices, and one line of help."""
 from __future__ import annotations
 
 from studio.graph.layers import LAYERS, by_category, spec
-from studio.graph.layers_io import INPUT_KINDS, LOSSES
+from studio.graph.layers.io import INPUT_KINDS, LOSSES
 from studio.graph.spec import CATEGORIES
 
 ISSUE = {"Input", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d",

@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import save_file
 from torch.utils.flop_counter import FlopCounterMode
 
-from graph_specimens import all_specimens
+from tests.graph.graph_specimens import all_specimens
 from studio.graph.codegen import generate
 from studio.graph.compile import build_module, compile_graph, example_inputs
 from studio.graph.layers import LAYERS
@@ -106,7 +106,7 @@ def _flops(mod, x) -> int:
 @pytest.mark.parametrize("params", [{"out_channels": 4}, {"out_channels": 6, "kernel_size": 5, "stride": 2,
                                                           "padding": 2}, {"out_channels": 3, "bias": False}])
 def test_conv_mult_adds_match_torch_flop_counter(params):
-    from graph_specimens import IMG, single
+    from tests.graph.graph_specimens import IMG, single
     m, (_, conv, _) = single(IMG, "Conv2d", params)
     info = m.shapes.info[conv]
     mod = build_module("Conv2d", m.params(conv), info.inputs)
@@ -115,7 +115,7 @@ def test_conv_mult_adds_match_torch_flop_counter(params):
 
 @pytest.mark.parametrize("inp", ["VEC", "SEQ"])
 def test_linear_mult_adds_match_torch_flop_counter(inp):
-    import graph_specimens as gs
+    from tests.graph import graph_specimens as gs
     m, (_, lin, _) = gs.single(getattr(gs, inp), "Linear", {"out_features": 9})
     info = m.shapes.info[lin]
     mod = build_module("Linear", m.params(lin), info.inputs)
@@ -123,7 +123,7 @@ def test_linear_mult_adds_match_torch_flop_counter(inp):
 
 
 def test_recurrent_mult_adds_by_hand():
-    from graph_specimens import SEQ, single  # T=5, F=6
+    from tests.graph.graph_specimens import SEQ, single  # T=5, F=6
     for kind, gates in (("RNN", 1), ("LSTM", 4), ("GRU", 3)):
         m, (_, r, _) = single(SEQ, kind, {"hidden_size": 8, "num_layers": 2, "bidirectional": True})
         # layer 1: 2 directions × gates × (8·6 + 8·8) per step; layer 2 reads 16 features.
@@ -132,7 +132,7 @@ def test_recurrent_mult_adds_by_hand():
 
 
 def test_pool_and_norm_mult_adds():
-    from graph_specimens import IMG, single
+    from tests.graph.graph_specimens import IMG, single
     m, (_, n, _) = single(IMG, "AvgPool2d", {"kernel_size": 2})
     assert m.shapes.info[n].macs == 3 * 4 * 4 * 4
     m, (_, n, _) = single(IMG, "MaxPool2d", {})

@@ -11,7 +11,7 @@ from torch import fx
 from studio.graph.builder import sequential
 from studio.graph.compile import CompileError, compile_graph, example_inputs
 
-from test_seed_cnn import SEED
+from tests.graph.test_seed_cnn import SEED
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph_strategies import params_for
+from tests.graph.graph_strategies import params_for
 from studio.graph.builder import chain, sequential
 from studio.graph.layers import LAYERS
 from studio.graph.model import GraphError, GraphModel
@@ -136,5 +136,5 @@ def test_incremental_table_equals_fresh_after_random_edits(data):
 
 
 def params_strategy(p):
-    from graph_strategies import param_value
+    from tests.graph.graph_strategies import param_value
     return param_value(p)

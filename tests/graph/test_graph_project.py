@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from studio.graph import project as project_mod
-from studio.graph.project import ProjectError, dumps, load, loads, save
+from studio.project import file as project_mod
+from studio.project.file import ProjectError, dumps, load, loads, save
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "cifar10_cnn.studio.json"
 DOC = json.loads(SAMPLE.read_text(encoding="utf-8"))

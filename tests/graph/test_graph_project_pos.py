@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.graph.project import ProjectError, loads
+from studio.project.file import ProjectError, loads
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "cifar10_cnn.studio.json"
 

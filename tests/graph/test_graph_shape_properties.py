@@ -7,7 +7,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph_strategies import grow_graph
+from tests.graph.graph_strategies import grow_graph
 from studio.graph.compile import build_module, input_args
 from studio.graph.shapes import infer_fresh
 

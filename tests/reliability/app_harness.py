@@ -1,4 +1,4 @@
-"""The real app (studio.cli.main, as `python -m studio` runs it) with a scripted
+"""The real app (studio.__main__.main, as `python -m studio` runs it) with a scripted
 user, for the crash-recovery subprocess test. Run as a script; environment:
 
   HARNESS_ADD=<layer type>  once the restore question is answered, add this layer
@@ -17,12 +17,12 @@ import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from studio.cli import main
-from studio.ui.app import create_app
+from studio.__main__ import main
+from studio.ui.shell.app import create_app
 
 
 def _window():
-    from studio.ui.main_window import MainWindow
+    from studio.ui.shell.main_window import MainWindow
     return next((w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)), None)
 
 

@@ -12,7 +12,7 @@ def window(qtbot, tmp_path, monkeypatch):
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QMessageBox
 
-    from studio.ui.main_window import MainWindow
+    from studio.ui.shell.main_window import MainWindow
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
     errors: list[tuple[str, str]] = []
     monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: errors.append(a[1:3]))

@@ -9,8 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from studio.cli import main as cli
-from studio.graph import project as projects
+from studio.cli.main import main as cli
+from studio.project import file as projects
 from studio.graph.compile import compile_graph
 from studio.train.checkpoint import save_weights
 

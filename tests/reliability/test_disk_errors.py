@@ -12,12 +12,12 @@ import shutil
 
 import pytest
 
-from studio.cli import main as cli
-from studio.graph import project as projects
+from studio.cli.main import main as cli
+from studio.project import file as projects
 from studio.graph.compile import compile_graph
 from studio.train import checkpoint
 from studio.train.checkpoint import save_weights
-from studio.ui.canvas.commands import AddNode
+from studio.ui.editor.canvas.commands import AddNode
 
 from .conftest import SAMPLES
 

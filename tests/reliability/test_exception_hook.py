@@ -1,5 +1,5 @@
 """An unexpected exception in a slot goes to the log file and a dialog that
-points to it; the app keeps running (ExceptionHook from studio.ui.app)."""
+points to it; the app keeps running (ExceptionHook from studio.ui.shell.app)."""
 from __future__ import annotations
 
 import sys
@@ -7,7 +7,7 @@ import sys
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from studio.ui.app import ExceptionHook
+from studio.ui.shell.app import ExceptionHook
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_an_exception_in_a_slot_is_logged_and_shown(window, hook, qtbot, monkeyp
     assert str(hook.path) in informative and "boom while adding Dropout" in informative
     assert "Traceback" in details and "saving now is a good idea" in text
     # Still alive and editable.
-    from studio.ui.canvas.commands import AddNode
+    from studio.ui.editor.canvas.commands import AddNode
     window.undo_stack.push(AddNode(window.project.model, "ReLU", nid="relu9"))
     assert "relu9" in window.project.model.nodes()
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from studio.cli import main as cli
-from studio.graph import project as projects
+from studio.cli.main import main as cli
+from studio.project import file as projects
 from studio.graph.compile import compile_graph
 from studio.train.checkpoint import save_weights
 from studio.train.weights import WeightsError, load_weights, read_state

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from studio.graph import project as projects
-from studio.graph.project import ProjectError
+from studio.project import file as projects
+from studio.project.file import ProjectError
 from studio.graph.validate import validate
 
 SAMPLES = sorted((Path(__file__).resolve().parents[2] / "samples").glob("*.studio.json"))

@@ -8,9 +8,9 @@ import shutil
 
 import pytest
 
-from studio.graph import project as projects
-from studio.ui import recovery
-from studio.ui.canvas.commands import AddNode
+from studio.project import file as projects
+from studio.ui.shell import recovery
+from studio.ui.editor.canvas.commands import AddNode
 
 from .conftest import SAMPLES
 

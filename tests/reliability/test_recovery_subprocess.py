@@ -1,6 +1,6 @@
 """Kill -9 the real app after an autosave; the next launch restores the edits.
 
-Two launches of studio.cli.main (what `python -m studio` runs, through
+Two launches of studio.__main__.main (what `python -m studio` runs, through
 app_harness.py) with an isolated HOME and XDG folders, so settings and recovery
 go to tmp: A edits a project, autosaves and is killed; B starts with the restore
 answer preset, reports the document and exits cleanly, which must leave no

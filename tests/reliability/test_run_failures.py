@@ -14,10 +14,10 @@ import pytest
 import torch
 from PIL import Image
 
-from studio.cli import main as cli
+from studio.cli.main import main as cli
 from studio.data.load import load_dataset
 from studio.graph.builder import sequential
-from studio.graph.project import Project
+from studio.project.file import Project
 from studio.train import trainer as trainer_mod
 from studio.train.checkpoint import load_checkpoint
 from studio.train.trainer import Trainer
@@ -88,7 +88,7 @@ def test_out_of_memory_is_reported_with_a_smaller_batch_suggested(tmp_path, isol
     assert "smaller batch size" in trainer.error.message and "now 4, e.g. 2" in trainer.error.message
     # The CLI says the same in one line and exits 1 (a failed run).
     path = tmp_path / "tiny.studio.json"
-    from studio.graph.project import save
+    from studio.project.file import save
     save(project, path)
     assert cli(["train", str(path), "--out", str(tmp_path / "cli-run")]) == 1
     torch.set_num_threads(1)

@@ -25,12 +25,12 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QApplication
 
-from studio.graph import project as projects
+from studio.project import file as projects
 from studio.graph.layers import LAYERS
 from studio.graph.model import GraphModel
 from studio.graph.shapes import infer_fresh
-from studio.ui.canvas.clipboard import subgraph
-from studio.ui.canvas.commands import (AddNode, Connect, Disconnect, MoveNodes, RemoveNodes, SetParam,
+from studio.ui.editor.canvas.clipboard import subgraph
+from studio.ui.editor.canvas.commands import (AddNode, Connect, Disconnect, MoveNodes, RemoveNodes, SetParam,
                                        add_and_connect, fresh_ids, insert_on_edge, paste)
 
 EXAMPLES = int(os.environ.get("STUDIO_FUZZ_EXAMPLES", "2000"))

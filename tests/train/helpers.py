@@ -7,7 +7,7 @@ import torch
 
 from studio.data.dataset import Dataset
 from studio.graph.builder import sequential
-from studio.graph.project import Project
+from studio.project.file import Project
 
 
 def blobs(n: int = 256, classes: int = 3, features: int = 2, seed: int = 0) -> Dataset:

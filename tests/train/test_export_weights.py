@@ -3,9 +3,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from studio.cli import main
+from studio.cli.main import main
 from studio.graph.compile import compile_graph
-from studio.graph.project import save
+from studio.project.file import save
 from studio.train.export import export_model
 from studio.train.weights import WeightsError, load_weights
 

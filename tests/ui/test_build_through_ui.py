@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from studio.graph import project as projects
+from studio.project import file as projects
 from studio.graph.builder import sequential
-from studio.ui import testkit
+from tests.ui import testkit
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 

@@ -6,10 +6,12 @@ import weakref
 import pytest
 
 from studio.graph.builder import sequential
-from studio.graph.project import Project
+from studio.project.file import Project
 from studio.settings import DataSettings
-from studio.ui import run_datafit as datafit
-from studio.ui import run_gc, run_testkit, testkit
+from studio.ui.run import datafit
+from studio.ui.run import gc as run_gc
+from tests.ui import run_testkit
+from tests.ui import testkit
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ import torch
 from PySide6.QtWidgets import QFileDialog
 
 from studio.graph.compile import compile_graph
-from studio.ui import run_testkit, testkit
+from tests.ui import run_testkit
+from tests.ui import testkit
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
 
 from studio.graph.layers import LAYERS
-from studio.ui import testkit
-from studio.ui.param_editors import parse_ints
+from tests.ui import testkit
+from studio.ui.editor.param_editors import parse_ints
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from studio.graph import project as projects
-from studio.ui import testkit
-from studio.ui.document import settings
+from studio.project import file as projects
+from tests.ui import testkit
+from studio.ui.shell.document import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "samples").glob("*.studio.json"))
@@ -45,7 +45,7 @@ def test_every_sample_survives_open_save_reopen(window, tmp_path):
 
 
 def test_samples_dialog_lists_every_sample_with_a_preview(window, qtbot):
-    from studio.ui.samples_dialog import SamplesDialog
+    from studio.ui.shell.samples_dialog import SamplesDialog
     dlg = SamplesDialog(ROOT / "samples", window)
     qtbot.addWidget(dlg)
     assert dlg.list.count() == len(SAMPLES)
@@ -62,14 +62,14 @@ def test_samples_dialog_lists_every_sample_with_a_preview(window, qtbot):
 
 
 def test_open_sample_action_opens_the_chosen_sample(window, monkeypatch):
-    from studio.ui import samples_dialog
+    from studio.ui.shell import samples_dialog
     monkeypatch.setattr(samples_dialog.SamplesDialog, "exec", lambda self: 1)
     window.actions_.open_sample.trigger()
     assert window.project.name == projects.load(SAMPLES[0]).name and window.project.path is None
 
 
 def test_exception_hook_logs_and_shows_a_dialog(tmp_path, qapp):
-    from studio.ui.app import ExceptionHook
+    from studio.ui.shell.app import ExceptionHook
     hook = ExceptionHook(tmp_path / "logs" / "studio.log")
     shown = []
     hook.show_dialog = lambda summary, details: shown.append(summary)
@@ -189,7 +189,7 @@ def test_screenshot(qtbot, tmp_path, monkeypatch, dark):
 
 def test_window_works_without_the_training_panel(qtbot, tmp_path, monkeypatch):
     import sys
-    monkeypatch.setitem(sys.modules, "studio.ui.run_dock", None)  # import fails as if absent
+    monkeypatch.setitem(sys.modules, "studio.ui.run.dock", None)  # import fails as if absent
     w = testkit.make_window(qtbot, tmp_path, monkeypatch)
     assert w.run_dock.widget() is w.run_placeholder
     assert w.run_placeholder.text() == "Training panel is not available in this build"
@@ -197,7 +197,7 @@ def test_window_works_without_the_training_panel(qtbot, tmp_path, monkeypatch):
 
 
 def test_help_lists_the_gestures(window, monkeypatch):
-    from studio.ui import help_dialog
+    from studio.ui.shell import help_dialog
     shown = []
     monkeypatch.setattr(help_dialog.HelpDialog, "exec", lambda self: shown.append(self) or 0)
     window.actions_.shortcuts.trigger()

@@ -3,8 +3,8 @@ double-click to add."""
 import pytest
 
 from studio.graph.layers import LAYERS, by_category
-from studio.ui import testkit
-from studio.ui.canvas import LAYER_MIME
+from tests.ui import testkit
+from studio.ui.editor.canvas import LAYER_MIME
 
 
 @pytest.fixture

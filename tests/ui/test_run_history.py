@@ -5,12 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from studio.graph import project as projects
+from studio.project import file as projects
 from studio.train.events import BatchEvent, EpochEvent
-from studio.ui import run_history as history
-from studio.ui.run_precheck import Precheck, activation_bytes, available_ram, human_bytes, precheck
-from studio.ui.run_progress import Progress, fmt_duration
-from studio.ui.run_testkit import SHAPES_SAMPLE
+from studio.ui.run import history
+from studio.ui.run.precheck import Precheck, activation_bytes, available_ram, human_bytes, precheck
+from studio.ui.run.progress import Progress, fmt_duration
+from tests.ui.run_testkit import SHAPES_SAMPLE
 
 
 def _batch(epoch, batch, batches=10, loss=1.0, grads=None):

@@ -6,7 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from studio.ui import run_testkit, testkit
+from tests.ui import run_testkit
+
+from tests.ui import testkit
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "_artifacts"
 

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QApplication
 
-from studio.ui import testkit
+from tests.ui import testkit
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def test_ctrl_j_collapses_and_restores_the_training_dock(window, qtbot):
 def test_a_deleted_window_with_edits_raises_nothing_later(qtbot, tmp_path, monkeypatch, delete):
     """Slots on the undo stack's signals must die with the window (no lambdas):
     the stack emits while it is destroyed, after the window's actions are gone."""
-    from studio.ui.main_window import MainWindow
+    from studio.ui.shell.main_window import MainWindow
     testkit.use_temp_settings(tmp_path / "settings")
     w = MainWindow(dark=False)  # not given to qtbot: it is deleted here, not at teardown
     w.show()

@@ -1,0 +1,110 @@
+"""`studio export` (weights to a verified file) and `studio predict` (top-3 classes of images).
+
+Both read meta.json beside the weights when there is one (a run folder has it),
+so the network gets the Input shape, class names and normalization it was
+trained with, even if the project file says otherwise.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from studio.cli.main import RunFailed, UsageError
+
+
+def add_commands(sub) -> None:
+    from studio.train.formats import FORMATS
+    p = sub.add_parser("export", help="export trained weights; each export is reloaded and checked")
+    p.add_argument("project")
+    p.add_argument("--weights", required=True, help="weights file (.safetensors or .pt), e.g. runs/x/best.safetensors")
+    p.add_argument("--format", required=True, choices=list(FORMATS),
+                   help="torchscript is legacy (deprecated in torch 2.14); pt2 is torch.export")
+    p.add_argument("-o", "--output", required=True, help="file to write")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("predict", help="classify images with trained weights; prints the top 3")
+    p.add_argument("project")
+    p.add_argument("--weights", required=True)
+    p.add_argument("images", nargs="+")
+    p.set_defaults(func=cmd_predict)
+
+
+def load_for_weights(project_path: str, weights: str):
+    """The project, with its Input set as recorded in meta.json beside the weights; and that meta."""
+    from studio.project.file import load
+    from studio.train.run_files import read_meta
+    project = load(project_path)
+    if not Path(weights).exists():
+        raise UsageError(f"No weights file at {weights}")
+    meta = read_meta(Path(weights)) or {}
+    m = project.model
+    inputs = [n for n in m.nodes() if m.type_of(n) == "Input"]
+    if isinstance(meta.get("input"), dict) and len(inputs) == 1:
+        for key, value in meta["input"].items():
+            try:
+                if m.params(inputs[0]).get(key) != value:
+                    m.set_param(inputs[0], key, value)
+            except Exception:  # noqa: BLE001 - a meta.json from elsewhere: keep the project's Input
+                break
+    return project, meta
+
+
+def cmd_export(args) -> int:
+    from studio.train.export import export_model
+    project, _ = load_for_weights(args.project, args.weights)
+    result = export_model(project, args.weights, args.format, args.output)
+    print(result.message)
+    for extra in result.extra_paths:
+        print(f"also wrote {extra}")
+    if not result.verified:
+        raise RunFailed(f"the {args.format} export could not be verified")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    import torch
+
+    from studio.graph.compile import compile_graph
+    from studio.train.weights import load_weights
+    project, meta = load_for_weights(args.project, args.weights)
+    m = project.model
+    inp = next(n for n in m.nodes() if m.type_of(n) == "Input")
+    params = m.params(inp)
+    if params["kind"] != "image":
+        raise UsageError("predict classifies images; this network's Input is not an image")
+    model = compile_graph(m)
+    load_weights(model, args.weights)
+    model.eval()
+    classes = meta.get("classes") or []
+    batch = torch.stack([load_image(p, params, meta) for p in args.images])
+    with torch.no_grad():
+        probs = model(batch).float().softmax(1)
+    k = min(3, probs.shape[1])
+    top = probs.topk(k, dim=1)
+    for path, values, ids in zip(args.images, top.values.tolist(), top.indices.tolist()):
+        names = [classes[i] if i < len(classes) else f"class {i}" for i in ids]
+        print(f"{path}: " + ", ".join(f"{n} {v * 100:.1f}%" for n, v in zip(names, values)))
+    return 0
+
+
+def load_image(path: str, params: dict, meta: dict):
+    """An image as the network saw its training data: resized, scaled to 0..1, normalized."""
+    import numpy as np
+    import torch
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(path) as im:
+            im = im.convert("RGB" if params["channels"] == 3 else "L")
+            im = im.resize((params["width"], params["height"]), Image.BILINEAR)
+            arr = np.asarray(im, dtype=np.uint8)
+    except FileNotFoundError:
+        raise UsageError(f"No image at {path}") from None
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
+        raise UsageError(f"{path} is not an image Pillow can read ({e})") from None
+    if params["channels"] not in (1, 3):
+        raise UsageError(f"predict reads RGB or grey images; this network wants {params['channels']} channels")
+    x = torch.from_numpy(arr.copy()).float().div_(255)
+    x = x.unsqueeze(0) if x.dim() == 2 else x.permute(2, 0, 1)
+    if meta.get("normalize", True) and meta.get("mean") and meta.get("std"):
+        mean = torch.tensor(meta["mean"], dtype=torch.float32).view(-1, 1, 1)
+        std = torch.tensor(meta["std"], dtype=torch.float32).view(-1, 1, 1)
+        x = (x - mean) / std
+    return x

@@ -1,0 +1,21 @@
+"""The layer catalogue: every layer type Studio knows, declared once in a module of this package."""
+# Import order is palette order within a category.
+from studio.graph.layers import (  # noqa: F401  (registers)
+    io, conv, pool, norm, activation, dense, seq, merge)
+from studio.graph.spec import CATEGORIES, LayerSpec, registry
+
+LAYERS: dict[str, LayerSpec] = registry()
+
+
+def spec(type_: str) -> LayerSpec:
+    try:
+        return LAYERS[type_]
+    except KeyError:
+        raise KeyError(f"unknown layer type {type_!r}") from None
+
+
+def by_category() -> dict[str, list[LayerSpec]]:
+    out: dict[str, list[LayerSpec]] = {c: [] for c in CATEGORIES}
+    for s in LAYERS.values():
+        out[s.category].append(s)
+    return out

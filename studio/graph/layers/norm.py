@@ -1,0 +1,66 @@
+"""Normalization layers."""
+from studio.graph.spec import Ctor, LayerSpec, Param, Port, Shape, ShapeError, register
+
+IN, OUT = (Port("in"),), (Port("out"),)
+from studio.graph.layers.conv import need_image
+
+
+def _bn2d_infer(p, ins) -> Shape:
+    (x,) = ins
+    need_image("BatchNorm2d", x)
+    return x
+
+
+BATCHNORM2D = register(LayerSpec(
+    type="BatchNorm2d", category="Normalization", title="BatchNorm2d",
+    description=("Normalizes each channel over the batch, then rescales it with two learned "
+                 "numbers. Keeps activations in a healthy range, which speeds up training and "
+                 "eases vanishing gradients in deep networks."),
+    params=(Param("momentum", "float", 0.1, "How fast the running statistics follow the batches", 0.0, 1.0),),
+    inputs=IN, outputs=OUT, infer=_bn2d_infer,
+    ctor=lambda p, ins: Ctor("nn.BatchNorm2d", dict(num_features=ins[0][0], momentum=p["momentum"])),
+    weights=lambda p, i, o: 2 * i[0][0], macs=lambda p, i, o: 2 * o.numel, icon="norm",
+))
+
+
+def _bn1d_infer(p, ins) -> Shape:
+    (x,) = ins
+    if x.dtype != "float":
+        raise ShapeError("BatchNorm1d needs numbers, not token ids: add an Embedding first")
+    if not (len(x) == 1 or (x.seq and len(x) == 2)):
+        raise ShapeError(f"BatchNorm1d needs a vector or a T×F sequence, got {x.full()}"
+                         + (". Use BatchNorm2d for images." if len(x) == 3 else ""))
+    return x
+
+
+BATCHNORM1D = register(LayerSpec(
+    type="BatchNorm1d", category="Normalization", title="BatchNorm1d",
+    description=("Normalizes each feature over the batch, for vectors and for the features of "
+                 "a sequence. Helps deep fully-connected networks train."),
+    params=(Param("momentum", "float", 0.1, "How fast the running statistics follow the batches", 0.0, 1.0),),
+    inputs=IN, outputs=OUT, infer=_bn1d_infer,
+    ctor=lambda p, ins: (Ctor("studio.SeqBatchNorm1d", dict(num_features=ins[0][-1],
+                                                                          momentum=p["momentum"])) if ins[0].seq
+                         else Ctor("nn.BatchNorm1d", dict(num_features=ins[0][0], momentum=p["momentum"]))),
+    weights=lambda p, i, o: 2 * i[0][-1], macs=lambda p, i, o: 2 * o.numel, icon="norm",
+))
+
+
+def _ln_infer(p, ins) -> Shape:
+    (x,) = ins
+    if x.dtype != "float":
+        raise ShapeError("LayerNorm needs numbers, not token ids: add an Embedding first")
+    return x
+
+
+LAYERNORM = register(LayerSpec(
+    type="LayerNorm", category="Normalization", title="LayerNorm",
+    description=("Normalizes the last dimension of each example on its own, independent of the "
+                 "batch. The usual choice for sequences and transformers."),
+    params=(),
+    inputs=IN, outputs=OUT, infer=_ln_infer,
+    ctor=lambda p, ins: Ctor("nn.LayerNorm", dict(normalized_shape=ins[0][-1])),
+    summary=lambda p: "", weights=lambda p, i, o: 2 * i[0][-1], macs=lambda p, i, o: 2 * o.numel,
+    icon="norm",
+))
+

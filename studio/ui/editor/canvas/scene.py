@@ -1,0 +1,160 @@
+"""GraphScene: the view side of a GraphModel.
+
+It subscribes to the model in `set_model` and creates, updates and removes
+items as events arrive; it never edits the model (commands do that). Wire
+labels follow `shapes_changed` at once; validation (error badges) is re-run
+once per batch of events, from `flush()`, which the view calls when the undo
+stack moves and a zero-timer calls for edits made outside the stack.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, QTimer
+from PySide6.QtWidgets import QGraphicsScene
+
+from studio.graph.model import Edge, GraphModel
+from studio.graph.validate import Problem, problems_by_node, validate
+
+from studio.ui.editor.canvas.node_item import NodeItem
+from studio.ui.editor.canvas.theme import CanvasTheme
+from studio.ui.editor.canvas.wire_item import WireItem
+
+HALF_EXTENT = 50000.0  # a large fixed scene: panning never hits an edge
+
+
+class GraphScene(QGraphicsScene):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.theme = CanvasTheme()
+        self.model: GraphModel | None = None
+        self.nodes: dict[str, NodeItem] = {}
+        self.wires: dict[str, WireItem] = {}
+        self.problems: list[Problem] = []
+        self.graph_problems: list[Problem] = []  # not tied to a node (no Input, ...)
+        self._dirty = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.flush)
+        self.setSceneRect(QRectF(-HALF_EXTENT, -HALF_EXTENT, 2 * HALF_EXTENT, 2 * HALF_EXTENT))
+
+    # -- document ------------------------------------------------------------------
+    def set_model(self, model: GraphModel | None) -> None:
+        if self.model is not None:
+            self.model.unsubscribe(self._on_event)
+        for w in self.wires.values():
+            w.detach()
+        self.clear()
+        self.nodes.clear()
+        self.wires.clear()
+        self.problems = []
+        self.model = model
+        if model is None:
+            return
+        for nid in model.nodes():
+            self._add_node(nid)
+        for e in model.edges():
+            self._add_wire(e)
+        model.subscribe(self._on_event)
+        self._dirty = True
+        self.flush()
+
+    # -- model events ------------------------------------------------------------------
+    def _on_event(self, event: str, **kw) -> None:
+        handler = getattr(self, f"_on_{event}", None)
+        if handler is not None:
+            handler(**kw)
+        self._dirty = True
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _on_node_added(self, id: str) -> None:
+        self._add_node(id)
+
+    def _on_node_removed(self, id: str) -> None:
+        item = self.nodes.pop(id, None)
+        if item is not None:
+            for w in list(item.wires):  # normally gone already: the model drops edges first
+                self._remove_wire(w.edge)
+            self.removeItem(item)
+
+    def _on_edge_added(self, edge: Edge) -> None:
+        self._add_wire(edge)
+
+    def _on_edge_removed(self, edge: Edge) -> None:
+        self._remove_wire(edge)
+
+    def _on_param_changed(self, id: str, name: str, value) -> None:
+        item = self.nodes.get(id)
+        if item is not None:
+            item.set_params(self.model.params(id))
+
+    def _on_node_moved(self, id: str, pos) -> None:
+        item = self.nodes.get(id)
+        if item is not None and (item.pos().x(), item.pos().y()) != tuple(pos):
+            item.move_to(*pos)
+
+    def _on_shapes_changed(self, ids) -> None:
+        m = self.model
+        for nid in ids:
+            if nid in m.g:
+                for e in m.out_edges(nid):
+                    w = self.wires.get(e.id)
+                    if w is not None:
+                        w.set_shape(m.shapes.edge_shape(e))
+
+    # -- items ---------------------------------------------------------------------------
+    def _add_node(self, nid: str) -> NodeItem:
+        m = self.model
+        item = NodeItem(nid, m.type_of(nid), m.params(nid), self.theme)
+        item.setPos(*m.pos(nid))
+        self.addItem(item)
+        self.nodes[nid] = item
+        return item
+
+    def _add_wire(self, e: Edge) -> None:
+        src, dst = self.nodes[e.src], self.nodes[e.dst]
+        w = WireItem(e, src, dst, self.theme)
+        self.addItem(w)
+        self.addItem(w.label)  # top-level, so it can stack above the cards
+        self.wires[e.id] = w
+        w.set_shape(self.model.shapes.edge_shape(e))
+        src.set_port_connected(e.src_port, "out", True)
+        dst.set_port_connected(e.dst_port, "in", True)
+
+    def _remove_wire(self, e: Edge) -> None:
+        w = self.wires.pop(e.id, None)
+        if w is None:
+            return
+        w.detach()
+        self.removeItem(w.label)
+        self.removeItem(w)
+        m = self.model
+        if e.src in self.nodes:
+            busy = any(o.src_port == e.src_port for o in m.out_edges(e.src)) if e.src in m.g else False
+            self.nodes[e.src].set_port_connected(e.src_port, "out", busy)
+        if e.dst in self.nodes:
+            busy = bool(m.in_edges(e.dst, e.dst_port)) if e.dst in m.g else False
+            self.nodes[e.dst].set_port_connected(e.dst_port, "in", busy)
+
+    # -- validation -----------------------------------------------------------------------
+    def flush(self) -> None:
+        """Re-validate now if anything changed since the last time."""
+        self._timer.stop()
+        if not self._dirty or self.model is None:
+            return
+        self._dirty = False
+        self.problems = validate(self.model)
+        by_node = problems_by_node(self.problems)
+        self.graph_problems = by_node.pop(None, [])
+        for nid, item in self.nodes.items():
+            item.set_problems(tuple(by_node.get(nid, ())))
+
+    # -- theme -----------------------------------------------------------------------------
+    def set_dark(self, dark: bool) -> None:
+        self.theme.set_dark(dark)
+        for item in self.items():
+            item.update()
+
+    def selected_node_ids(self) -> list[str]:
+        # creation order, not Qt's arbitrary selectedItems() order: stable for callers
+        return [nid for nid, item in self.nodes.items() if item.isSelected()]

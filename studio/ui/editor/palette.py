@@ -1,0 +1,139 @@
+"""The layer palette: every layer in the catalogue, grouped by category, with a
+search box. Drag a layer onto the canvas, or double-click (or press Enter) to
+add it at the centre of the view."""
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QMimeData, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from studio.graph.layers import by_category
+
+from studio.ui.style import icons
+
+from studio.ui.style import theme
+
+from studio.ui.editor.canvas import LAYER_MIME
+
+TYPE_ROLE = Qt.ItemDataRole.UserRole
+CATEGORY_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class LayerTree(QTreeWidget):
+    """Tree whose drags carry LAYER_MIME with the layer type as UTF-8 text."""
+
+    def mimeTypes(self) -> list[str]:
+        return [LAYER_MIME]
+
+    def mimeData(self, items) -> QMimeData:
+        data = QMimeData()
+        types = [it.data(0, TYPE_ROLE) for it in items if it.data(0, TYPE_ROLE)]
+        if types:
+            data.setData(LAYER_MIME, types[0].encode("utf-8"))
+            data.setText(types[0])
+        return data
+
+    def supportedDropActions(self):
+        return Qt.DropAction.CopyAction
+
+
+class Palette(QWidget):
+    layer_activated = Signal(str)  # double-click / Enter: add this layer type
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.search = QLineEdit(placeholderText="Search layers…")
+        self.search.setClearButtonEnabled(True)
+        self.search.setProperty("role", "field")
+        self.search.addAction(icons.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self.search.textChanged.connect(self.set_filter)
+        self.search.returnPressed.connect(self._activate_first_visible)
+
+        self.tree = LayerTree()
+        self.tree.setHeaderHidden(True)
+        self.tree.setIndentation(6)
+        self.tree.setRootIsDecorated(False)
+        self.tree.setIconSize(QSize(18, 18))
+        self.tree.setDragEnabled(True)
+        self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.itemActivated.connect(self._activated)
+        self.tree.itemDoubleClicked.connect(self._activated)
+        self._items: dict[str, QTreeWidgetItem] = {}
+        self._populate()
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 8, 4, 4)
+        lay.setSpacing(6)
+        lay.addWidget(self.search)
+        lay.addWidget(self.tree)
+
+    def _populate(self) -> None:
+        head_font = QFont(self.font())
+        head_font.setBold(True)
+        head_font.setPointSizeF(max(7.0, head_font.pointSizeF() - 1.5))
+        head_font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, 106)
+        for category, specs in by_category().items():
+            if not specs:
+                continue
+            head = QTreeWidgetItem([category.upper()])
+            head.setData(0, CATEGORY_ROLE, category)
+            head.setFont(0, head_font)
+            head.setForeground(0, QColor(theme.colors().muted))
+            head.setSizeHint(0, QSize(0, 30))
+            head.setFlags(Qt.ItemFlag.ItemIsEnabled)  # a header: not selectable or draggable
+            self.tree.addTopLevelItem(head)
+            for s in specs:
+                item = QTreeWidgetItem([s.title])
+                item.setData(0, TYPE_ROLE, s.type)
+                item.setIcon(0, icons.layer_icon(s))
+                item.setToolTip(0, f"<b>{html.escape(s.title)}</b><br>{html.escape(s.description, quote=False)}"
+                                   "<br><i>Drag onto the canvas, or double-click to add.</i>")
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                              | Qt.ItemFlag.ItemIsDragEnabled)
+                head.addChild(item)
+                self._items[s.type] = item
+        self.tree.expandAll()
+
+    def refresh_icons(self) -> None:
+        """Re-tint icons after a theme change."""
+        from studio.graph.layers import spec
+        for i in range(self.tree.topLevelItemCount()):
+            self.tree.topLevelItem(i).setForeground(0, QColor(theme.colors().muted))
+        for type_, item in self._items.items():
+            item.setIcon(0, icons.layer_icon(spec(type_)))
+        self.search.actions()[0].setIcon(icons.icon("search"))
+
+    # -- queries used by tests --------------------------------------------------------
+    def item_for(self, layer_type: str) -> QTreeWidgetItem:
+        return self._items[layer_type]
+
+    def visible_types(self) -> list[str]:
+        return [t for t, it in self._items.items() if not it.isHidden() and not it.parent().isHidden()]
+
+    # -- behaviour --------------------------------------------------------------------
+    def set_filter(self, text: str) -> None:
+        words = text.lower().split()
+        for i in range(self.tree.topLevelItemCount()):
+            head = self.tree.topLevelItem(i)
+            any_shown = False
+            for j in range(head.childCount()):
+                item = head.child(j)
+                hay = f"{item.text(0)} {item.data(0, TYPE_ROLE)} {head.data(0, CATEGORY_ROLE)}".lower()
+                shown = all(w in hay for w in words)
+                item.setHidden(not shown)
+                any_shown |= shown
+            head.setHidden(not any_shown)
+
+    def _activated(self, item: QTreeWidgetItem, _col: int = 0) -> None:
+        t = item.data(0, TYPE_ROLE)
+        if t:
+            self.layer_activated.emit(t)
+
+    def _activate_first_visible(self) -> None:
+        visible = self.visible_types()
+        if visible and self.search.text().strip():
+            self.layer_activated.emit(visible[0])

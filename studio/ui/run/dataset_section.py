@@ -1,0 +1,204 @@
+"""The Dataset group of the run settings form: which dataset, where its files
+are, how it is split and augmented, and Download / Preview, which load it in
+a thread (run_dataload.py) without starting a run.
+
+Numeric fields are made by the form's factories, so they share its binding to
+`project.data` and its undo commands; this module owns the fields that depend
+on the dataset kind and the loading.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QProgressBar, QPushButton, QWidget)
+
+DOWNLOADABLE = ("cifar10", "mnist", "fashion_mnist")
+
+
+class DatasetSection(QGroupBox):
+    loaded = Signal(object)    # a Dataset, from Download/Preview
+
+    def __init__(self, form):
+        super().__init__("Dataset")
+        self.form = form
+        self._loader = None
+        self.loaded_key: tuple | None = None  # run_datafit.load_key of the last load
+        from studio.data.load import describe_datasets
+        self.datasets = {key: (title, text, needs_path, offline)
+                         for key, title, text, needs_path, offline in describe_datasets()}
+
+        self.dataset = QComboBox()
+        for key, (title, _text, _np, offline) in self.datasets.items():
+            self.dataset.addItem(title if offline else f"{title} (download)", key)
+        self.about = QLabel()
+        self.about.setWordWrap(True)
+        self.about.setProperty("role", "muted")
+        self.root = QLineEdit()
+        self.root.setPlaceholderText("~/.studio/data")
+        self.root_browse = QPushButton("…")
+        self.root_browse.setToolTip("Choose the folder that holds the dataset")
+        self.download = QPushButton("Download")
+        self.download.setToolTip("Download the dataset now (it is also downloaded when training starts)")
+        self.path = QLineEdit()
+        self.path_browse = QPushButton("…")
+        self.target = QLineEdit()
+        for b in (self.root_browse, self.path_browse):  # leave the width to the path itself
+            b.setFixedWidth(32)
+        self.target.setPlaceholderText("last column")
+        self.load_bar = QProgressBar()
+        self.load_bar.setTextVisible(True)
+        self.load_bar.hide()
+        self.load_message = QLabel()
+        self.load_message.setWordWrap(True)
+        self.preview_button = QPushButton("Preview samples")
+
+        df = self.rows = QFormLayout(self)
+        df.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        df.addRow(self.dataset)
+        df.addRow(self.about)
+        self.root_row = _row(self.root, self.root_browse, self.download)
+        df.addRow("Folder", self.root_row)
+        self.path_row = _row(self.path, self.path_browse)
+        df.addRow("Path", self.path_row)
+        df.addRow("Target column", self.target)
+        df.addRow("Image size", form._int("data", "image_size", 4, 4096))
+        df.addRow("Examples", form._int("data", "samples", 10, 10**8, tip="Size of a generated dataset"))
+        df.addRow("Use only", form._int("data", "limit", 0, 10**9, special="all",
+                                        tip="Train on the first N examples only (0 = all): a quick try"))
+        df.addRow("Validation split", form._float("data", "val_split", 0.0, 0.9, 0.05, 2))
+        df.addRow("", form._check("data", "use_test_split", "Validate on the test split"))
+        form._widgets[("data", "use_test_split")].setToolTip(
+            "Use the dataset's own test split for validation when it has one; otherwise the split above")
+        df.addRow("Crop padding", form._int("data", "augment_crop", 0, 64, special="off",
+                                            tip="Random-crop augmentation: pad by N pixels, crop back"))
+        df.addRow("", form._check("data", "augment_flip", "Random horizontal flips"))
+        df.addRow(self.load_bar)
+        df.addRow(self.load_message)
+        df.addRow(self.preview_button)
+
+        self.dataset.currentIndexChanged.connect(self._on_dataset_picked)
+        self.root.editingFinished.connect(self._on_root_edited)
+        self.path.editingFinished.connect(self._on_path_edited)
+        self.target.editingFinished.connect(self._on_target_edited)
+        self.root_browse.clicked.connect(self._browse_root)
+        self.path_browse.clicked.connect(self._browse_path)
+        self.download.clicked.connect(self.load_preview)
+        self.preview_button.clicked.connect(self.load_preview)
+
+    # -- showing the project's values ------------------------------------------------------
+    def show_text(self, key: str, value: str) -> None:
+        """root / path / target, or the dataset choice, without re-emitting an edit."""
+        if key == "dataset":
+            self.dataset.blockSignals(True)
+            self.dataset.setCurrentIndex(max(0, self.dataset.findData(value)))
+            self.dataset.blockSignals(False)
+        else:
+            getattr(self, key).setText(value)
+
+    def update_visibility(self, data) -> None:
+        key = data.dataset
+        _title, text, needs_path, offline = self.datasets.get(key, (key, "", False, True))
+        self.about.setText(text)
+        w = self.form._widgets
+        self.rows.setRowVisible(self.root_row, key in DOWNLOADABLE)
+        self.rows.setRowVisible(self.path_row, needs_path)
+        self.rows.setRowVisible(self.target, key == "csv")
+        self.rows.setRowVisible(w[("data", "image_size")], key == "image_folder")
+        self.rows.setRowVisible(w[("data", "samples")], offline and not needs_path)
+        self.path.setPlaceholderText("a CSV file" if key == "csv" else "a folder with one subfolder per class")
+        self.path_browse.setToolTip("Choose the CSV file" if key == "csv" else "Choose the image folder")
+
+    # -- user edits --------------------------------------------------------------------------
+    @Slot(int)
+    def _on_dataset_picked(self, index: int) -> None:
+        self.form.set_value("data", "dataset", self.dataset.itemData(index))
+
+    @Slot()
+    def _on_root_edited(self) -> None:
+        self.form.set_value("data", "root", self.root.text().strip())
+
+    @Slot()
+    def _on_path_edited(self) -> None:
+        self.form.set_value("data", "path", self.path.text().strip())
+
+    @Slot()
+    def _on_target_edited(self) -> None:
+        self.form.set_value("data", "target", self.target.text().strip())
+
+    @Slot()
+    def _browse_root(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder for downloaded datasets", self.root.text())
+        if folder:
+            self.form.set_value("data", "root", folder)
+
+    @Slot()
+    def _browse_path(self) -> None:
+        start = self.path.text() or str(Path.home())
+        if self.form.project.data.dataset == "csv":
+            path, _ = QFileDialog.getOpenFileName(self, "CSV file", start, "CSV files (*.csv);;All files (*)")
+        else:
+            path = QFileDialog.getExistingDirectory(self, "Image folder (one subfolder per class)", start)
+        if path:
+            self.form.set_value("data", "path", path)
+
+    # -- preview / download ----------------------------------------------------------------
+    @Slot()
+    def load_preview(self) -> None:
+        """Load (downloading if needed) in a thread; `loaded` hands over the result."""
+        from studio.ui.run.dataload import DatasetLoader
+        if self.form.project is None or self._loader is not None:
+            return
+        self._loader = DatasetLoader(self.form.project.data, self)
+        self._loader.progress.connect(self._on_load_progress)
+        self._loader.loaded.connect(self._on_loaded)
+        self._loader.failed.connect(self._on_load_failed)
+        self._loader.finished.connect(self._on_loader_finished)
+        self.load_bar.setRange(0, 0)
+        self.load_bar.show()
+        self.load_message.setText("Loading…")
+        self.download.setEnabled(False)
+        self.preview_button.setEnabled(False)
+        self._loader.start()
+
+    @Slot(float, str)
+    def _on_load_progress(self, fraction: float, message: str) -> None:
+        self.load_bar.setRange(0, 1000)
+        self.load_bar.setValue(int(fraction * 1000))
+        self.load_message.setText(message)
+
+    @Slot(object)
+    def _on_loaded(self, dataset) -> None:
+        from studio.ui.run.datafit import load_key
+        self.load_message.setText(f"{dataset.name}: {len(dataset.x_train):,} training, "
+                                  f"{len(dataset.x_val):,} validation examples")
+        # What was loaded, which the user may have changed meanwhile.
+        self.loaded_key = load_key(self._loader.settings) if self._loader is not None else None
+        self.loaded.emit(dataset)
+
+    @Slot(str)
+    def _on_load_failed(self, message: str) -> None:
+        self.load_message.setText(f"<span style='color:#b00'>{message}</span>")
+
+    @Slot()
+    def _on_loader_finished(self) -> None:
+        self._loader.deleteLater()
+        self._loader = None
+        self.load_bar.hide()
+        self.download.setEnabled(True)
+        self.preview_button.setEnabled(True)
+
+    def shutdown(self) -> None:
+        if self._loader is not None:
+            self._loader.cancel()
+            self._loader.wait(5000)
+
+
+def _row(*widgets) -> QWidget:
+    w = QWidget()
+    h = QHBoxLayout(w)
+    h.setContentsMargins(0, 0, 0, 0)
+    for x in widgets:
+        h.addWidget(x, 1 if isinstance(x, QLineEdit) else 0)
+    return w

@@ -1,0 +1,45 @@
+"""Plugs the training panel into the main window: the bottom dock, the
+Train/Pause/Stop toolbar actions and File ▸ Export. Closing the window during
+a run is the window's business (MainWindow.closeEvent asks, then shuts the
+panel down)."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget
+
+from studio.ui.run import gc as run_gc
+from studio.ui.run.export_actions import ExportActions
+from studio.ui.run.panel import RunPanel
+
+
+def install(window) -> RunPanel:
+    """Build the panel into the window's bottom dock and return it."""
+    panel = RunPanel(window)
+    dock = getattr(window, "run_dock", None)
+    if isinstance(dock, QDockWidget):
+        dock.setWidget(panel)
+    else:
+        dock = QDockWidget("Training", window)
+        dock.setObjectName("run_dock")
+        dock.setWidget(panel)
+        window.addDockWidget(Qt.BottomDockWidgetArea, dock)
+        window.run_dock = dock
+    window.run_panel = panel
+
+    toolbar = getattr(window, "toolbar", None)
+    if toolbar is not None:
+        toolbar.addSeparator()
+        for action in (panel.train_action, panel.pause_action, panel.stop_action):
+            toolbar.addAction(action)
+    else:  # still reachable by shortcut
+        window.addActions([panel.train_action, panel.pause_action, panel.stop_action])
+
+    menu = getattr(window, "menu_export", None)
+    if menu is not None:
+        panel.export_actions = ExportActions(window, menu, panel)
+
+    if hasattr(window, "project_replaced"):
+        window.project_replaced.connect(panel.set_project_from_window)
+    panel.set_project(window.project)
+    run_gc.start_preload()
+    return panel

@@ -1,0 +1,380 @@
+"""The training panel: settings on the left; Train/Pause/Stop, progress and the
+Curves / Results / Dataset tabs on the right.
+
+It drives one RunSession at a time, records every run in a RunRecord (plots,
+run list, `<project>.runs/`) and locks graph editing while a run is in flight,
+because the run trains a snapshot and edits would silently not apply.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QScrollArea, QSplitter,
+                               QToolButton, QVBoxLayout, QWidget)
+
+from studio.graph.validate import validate
+from studio.settings import to_dict
+
+from studio.ui.style import icons
+from studio.ui.run import datafit
+from studio.ui.run import history
+from studio.ui.run.plots import LivePlots
+from studio.ui.run.list import RunList
+from studio.ui.run.results import ResultsView
+from studio.ui.run.checkbar import CheckBar
+from studio.ui.run.precheck import precheck
+from studio.ui.run.progress import Progress, metric_text
+from studio.ui.run.tabs import build_tabs
+from studio.ui.run.samples import Sample, SampleGrid
+from studio.ui.run.settings import RunSettingsForm
+from studio.ui.run.worker import RunSession
+
+DOCK_HEIGHT = 275  # plus the dock's title bar: about 300 px
+
+
+
+class RunPanel(QWidget):
+    run_started = Signal(int)            # run number
+    run_finished = Signal(object)       # RunOutcome
+
+    def __init__(self, window=None, parent=None):
+        super().__init__(parent)
+        self.window = window
+        self.project = None
+        self.session = RunSession(self)
+        self.runs: list[history.RunRecord] = []
+        self.current: history.RunRecord | None = None
+        self.outcome = None
+        self.progress_state: Progress | None = None
+        self.export_actions = None       # set by run_dock
+        self._build()
+        self.fit = datafit.FitWatcher(self)
+        self.session.batches_arrived.connect(self._on_batches)
+        self.session.epoch_ended.connect(self._on_epoch)
+        self.session.loading.connect(self._on_loading)
+        self.session.dataset_ready.connect(self._on_dataset_ready)
+        self.session.run_finished.connect(self._on_run_finished)
+        self._set_state("idle")
+
+    # -- layout -------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.train_action = QAction("Train", self)
+        self.train_action.setShortcut("Ctrl+T")
+        self.train_action.setToolTip("Train the network (Ctrl+T)")
+        self.pause_action = QAction("Pause", self)
+        self.pause_action.setCheckable(True)
+        self.stop_action = QAction("Stop", self)
+        self._refresh_icons()
+        self.train_action.triggered.connect(self.train)
+        self.pause_action.toggled.connect(self._on_pause_toggled)
+        self.stop_action.triggered.connect(self.stop)
+
+        def button(action):
+            b = QToolButton()
+            b.setDefaultAction(action)
+            b.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+            return b
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("Idle")
+        self.progress.setMinimumWidth(150)
+        self.speed_label = QLabel()
+        self.speed_label.setProperty("role", "muted")
+        # Room for the widest figure up front: a label that grows would re-lay the row.
+        self.speed_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("999,999 examples/s") + 4)
+        self.val_label = QLabel()
+        self.val_label.setProperty("role", "stat")
+        self.val_label.setToolTip("Validation metric of the last epoch")
+        top = QHBoxLayout()
+        top.setSpacing(6)
+        for a in (self.train_action, self.pause_action, self.stop_action):
+            top.addWidget(button(a))
+        top.addWidget(self.progress, 1)
+        top.addWidget(self.speed_label)
+        top.addSpacing(8)
+        top.addWidget(self.val_label)
+
+        self.checks = CheckBar()
+        self.message = self.checks.message          # tests and older callers read these
+        self.check_label = self.checks.check_label
+        self.lock_label = self.checks.lock_label
+
+        self.plots = LivePlots()
+        self.run_list = RunList()
+        self.run_list.setMinimumHeight(20)
+        self.run_list.visibility_changed.connect(self._on_run_visibility)
+        self.results = ResultsView()
+        self.preview = SampleGrid(thumb=48)
+        self.preview.empty_text = "Press “Preview samples” to see a few training examples"
+        self.tabs = build_tabs(self.plots, self.run_list, self.results, self.preview)
+
+        undo = getattr(self.window, "undo_stack", None)
+        self.form = RunSettingsForm(undo)
+        self.form.dataset_loaded.connect(self._on_preview_loaded)
+        form_scroll = QScrollArea()
+        form_scroll.setWidgetResizable(True)
+        form_scroll.setWidget(self.form)
+        form_scroll.setMinimumWidth(self.form.minimumSizeHint().width() + 18)
+        form_scroll.setMinimumHeight(60)  # it scrolls: the dock may be short
+        form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(6, 4, 4, 0)
+        rv.setSpacing(4)
+        rv.addLayout(top)
+        rv.addWidget(self.checks)
+        rv.addWidget(self.tabs, 1)
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(form_scroll)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        split.setSizes([330, 1000])
+        split.setChildrenCollapsible(False)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(split)
+
+    def sizeHint(self) -> QSize:
+        # The dock's first height: a third of a 900 px window; the canvas gets the rest.
+        return QSize(super().sizeHint().width(), DOCK_HEIGHT)
+
+    # -- project --------------------------------------------------------------------------
+    def set_project(self, project) -> None:
+        """A (new) document: bind the form and reload the runs saved beside it."""
+        self.project = project
+        self.fit.watch(project.model)
+        self.form.set_project(project)
+        self.runs, problems = history.load_runs(history.runs_dir(project.path))
+        self.plots.remove_all()
+        for run in self.runs:
+            self.plots.add_run(run)
+        if self.runs:
+            self.plots.set_metric_name(self.runs[-1].metric_name)
+        self.plots.flush()
+        self.run_list.set_runs(self.runs)
+        self.checks.show_message("Some saved runs could not be read: " + "; ".join(problems) if problems else "")
+        self.val_label.clear()
+        self.check_label.clear()
+
+    @Slot()
+    def set_project_from_window(self) -> None:
+        """The window opened another document: its runs, no trained model yet."""
+        self.set_project(self.window.project)
+        self.outcome = None
+        self.results.show_outcome(None)
+        if self.export_actions is not None:
+            self.export_actions.set_source(None, None)
+
+    # -- commands -------------------------------------------------------------------------
+    @Slot()
+    def train(self) -> bool:
+        """Validate, show the cost check and start a run. False when not started."""
+        if self.session.running or self.project is None:
+            return False
+        problems = validate(self.project.model)
+        if problems:
+            # A missing wire also makes everything upstream "not used": point at the cause.
+            first = min(problems, key=lambda p: "not used" in p.message or "No data reaches" in p.message)
+            if first.node and self.window is not None and hasattr(self.window, "canvas"):
+                self.window.canvas.select_nodes([first.node])
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            self.checks.show_message(f"Cannot train yet: {first}{more}")
+            self._status("The network is not valid yet")
+            return False
+        check = precheck(self.project)
+        warn = check.warning()
+        self.check_label.setText(check.text())
+        self.checks.show_message(f"⚠ {warn}" if warn else "")
+        number = max((r.number for r in self.runs), default=0) + 1
+        run = history.RunRecord(number=number, colour=history.RUN_COLOURS[(number - 1) % len(history.RUN_COLOURS)],
+                                data=to_dict(self.project.data), train=to_dict(self.project.train))
+        self.runs.append(run)
+        self.current = run
+        self.plots.add_run(run)
+        self.run_list.add_run(run)
+        self.progress_state = Progress(self.project.train.epochs)
+        folder = history.runs_dir(self.project.path)
+        out_dir = str(folder / f"run-{number:03d}") if folder is not None else None
+        self.outcome = None
+        self.session.start(self.project, out_dir)
+        self._set_state("running")
+        self.val_label.clear()
+        self.progress.setValue(0)
+        self.progress.setFormat("Loading data…")
+        self.run_started.emit(number)
+        return True
+
+    @Slot()
+    def stop(self) -> None:
+        if self.session.running:
+            self.session.stop()
+            self.progress.setFormat("Stopping…")
+            self.stop_action.setEnabled(False)
+
+    @Slot(bool)
+    def _on_pause_toggled(self, paused: bool) -> None:
+        if not self.session.running:
+            return
+        self.session.set_paused(paused)
+        self.pause_action.setText("Resume" if paused else "Pause")
+        self._refresh_icons()
+        if self.progress_state is not None:
+            self.progress_state.pause(paused)
+        if paused:
+            self.progress.setFormat("Paused · " + (self.progress_state.text() if self.progress_state else ""))
+
+    def shutdown(self, wait_ms: int = 15000) -> bool:
+        """Stop any run and wait for its thread (the window is closing)."""
+        self.form.shutdown()
+        if self.export_actions is not None:
+            self.export_actions.wait(wait_ms)
+        return self.session.wait(wait_ms)
+
+    # -- state ------------------------------------------------------------------------------
+    def _set_state(self, state: str) -> None:
+        running = state == "running"
+        self.state = state
+        self.train_action.setEnabled(not running)
+        self.pause_action.setEnabled(running)
+        self.stop_action.setEnabled(running)
+        self.form.setEnabled(not running)
+        self.checks.set_locked(running)
+        if not running:
+            self.pause_action.blockSignals(True)
+            self.pause_action.setChecked(False)
+            self.pause_action.setText("Pause")
+            self._refresh_icons()
+            self.pause_action.blockSignals(False)
+        if self.window is not None and hasattr(self.window, "set_editing_locked"):
+            self.window.set_editing_locked(running)
+
+    def _status(self, text: str, ms: int = 5000) -> None:
+        if self.window is not None and hasattr(self.window, "show_status"):
+            self.window.show_status(text, ms)
+
+    # -- session events (all in the GUI thread) -------------------------------------------
+    @Slot(float, str)
+    def _on_loading(self, fraction: float, message: str) -> None:
+        self.progress.setValue(int(fraction * 1000))
+        self.progress.setFormat(message[:120] or "Loading data…")
+
+    @Slot(object)
+    def _on_dataset_ready(self, dataset) -> None:
+        self.plots.set_metric_name("accuracy" if dataset.task == "classification" else "mae")
+        self.progress.setFormat("Building the model…")
+        self._show_preview(dataset)
+        # The run trains a snapshot fitted to this dataset; the editor's graph follows.
+        self.fit.learn(dataset, datafit.load_key(self.project.data) if self.project else None)
+
+    @Slot(object)
+    def _on_batches(self, events) -> None:
+        run = self.current
+        if run is None or not events:
+            return
+        for ev in events:
+            run.add_batch(ev)
+        self.plots.run_changed(run.number)
+        last = events[-1]
+        self.progress_state.batch(last)
+        self.progress.setValue(int(self.progress_state.fraction() * 1000))
+        if not self.pause_action.isChecked():
+            self.progress.setFormat(self.progress_state.text())
+        self.speed_label.setText(f"{last.images_per_second:,.0f} examples/s")
+
+    @Slot(object)
+    def _on_epoch(self, ev) -> None:
+        run = self.current
+        if run is None:
+            return
+        run.add_epoch(ev)
+        self.plots.run_changed(run.number)
+        self.val_label.setText(metric_text(ev.metric_name, ev.val_metric, ev.train_metric))
+
+    @Slot(object)
+    def _on_run_finished(self, outcome) -> None:
+        self.outcome = outcome
+        run = self.current
+        self._set_state("idle")
+        res = outcome.result
+        if run is not None and run.batches.n == 0 and not run.epochs:
+            # Nothing was trained (bad data, setup error, stopped while loading):
+            # the message says why; an empty run would only clutter the list.
+            self.runs.remove(run)
+            self.plots.remove_run(run.number)
+            self.run_list.remove_run(run.number)
+            self.current = run = None
+        if run is not None:
+            run.status = outcome.status
+            if res is not None:
+                run.result = {k: getattr(res, k) for k in ("status", "epochs", "best_epoch", "train_loss",
+                                                           "val_loss", "val_metric", "metric_name", "seconds",
+                                                           "images_per_second", "message")}
+                run.metric_name = res.metric_name or run.metric_name
+            run.message = outcome.error.message if outcome.error else ""
+            self.run_list.update_run(run)
+            self._save_run(run)
+        self.plots.flush()
+        if outcome.error is not None:
+            self.checks.show_message(f"Training failed: {outcome.error.message}",
+                                     f"{outcome.error.message}\n\n{outcome.error.detail[-2000:]}".strip())
+            self.progress.setFormat("Failed")
+            self._status("Training failed", 8000)
+        else:
+            done = {"finished": "Finished", "stopped": "Stopped", "early_stopped": "Stopped early"}
+            text = done.get(outcome.status, outcome.status.title())
+            if res is not None:
+                text += f" · {res.epochs} epoch{'s' if res.epochs != 1 else ''} in {res.seconds:.1f} s"
+                if res.images_per_second:
+                    self.speed_label.setText(f"{res.images_per_second:,.0f} examples/s")
+            self.progress.setFormat(text)
+            if outcome.status == "finished":
+                self.progress.setValue(1000)
+            self._status(f"Training {text.lower()}", 8000)
+        if outcome.model is not None and res is not None and res.epochs > 0:
+            self.results.show_outcome(outcome)
+            if self.export_actions is not None:
+                self.export_actions.set_source(outcome.project, outcome.model)
+        self.run_finished.emit(outcome)
+
+    def _save_run(self, run) -> None:
+        folder = history.runs_dir(self.project.path if self.project else None)
+        if folder is None:
+            return
+        try:
+            history.save_run(folder, run)
+        except OSError as e:
+            self.checks.show_message(f"Could not save the run beside the project: {e}")
+
+    @Slot(int, bool)
+    def _on_run_visibility(self, number: int, on: bool) -> None:
+        self.plots.set_run_visible(number, on)
+        run = next((r for r in self.runs if r.number == number), None)
+        if run is not None and run.status != "running":
+            self._save_run(run)
+
+    @Slot(object)
+    def _on_preview_loaded(self, dataset) -> None:
+        self.fit.learn(dataset, self.form.data.loaded_key)
+        self._show_preview(dataset)
+        self.tabs.setCurrentIndex(2)
+
+    def _show_preview(self, dataset) -> None:
+        from studio.data.load import preview
+        self.preview.set_samples([Sample(img, label) for img, label in preview(dataset, 32)])
+
+    def _refresh_icons(self) -> None:
+        """Theme-coloured icons (the app's own SVGs; a drawn pause sign)."""
+        self.train_action.setIcon(icons.icon("train"))
+        self.stop_action.setIcon(icons.icon("stop"))
+        paused = self.pause_action.isChecked()
+        self.pause_action.setIcon(icons.icon("train") if paused else icons.pause_icon(self.palette()))
+
+    def changeEvent(self, event) -> None:
+        if event.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange):
+            self.plots.apply_palette(self.palette())
+            self._refresh_icons()
+        super().changeEvent(event)
+
