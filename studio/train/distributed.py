@@ -195,6 +195,7 @@ def is_comm_error(e: BaseException) -> bool:
 
 
 class DistributedTrainer(Trainer):
+    CALIBRATE = False  # every rank must use the same memory format (DDP's gradient buckets)
     def __init__(self, project, dataset, env: DistEnv, group, *, out_dir=None, device=None, **kw):
         # Only rank 0 has a run folder: every write in Trainer is skipped without one.
         super().__init__(project, dataset, out_dir=out_dir if env.rank == 0 else None, device=device, **kw)

@@ -18,13 +18,14 @@ import torch
 from studio.data.batches import Batcher
 
 from studio.train import run_files
+from studio.train.calibrate import Knobs, Plan, effective_precision, plan_for_run
 from studio.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, split, unflatten_optimizer
 from studio.train.events import BatchEvent, EpochEvent, RunResult, TrainError
 from studio.train.model_setup import build_model, has_conv, make_objective, trainable_layers
 from studio.train.optim import Schedule, l1_penalty, make_optimizer
 from studio.train.runtime import NonFiniteLoss, classify, pick_device
 
-CALLBACKS = ("on_batch_end", "on_epoch_end", "on_run_end", "on_error")
+CALLBACKS = ("on_batch_end", "on_epoch_end", "on_run_end", "on_error", "on_notice")
 
 
 class _Stopped(Exception):
@@ -33,6 +34,7 @@ class _Stopped(Exception):
 
 class Trainer:
     GRAD_NORM_EVERY = 20  # steps between per-layer gradient norms (~20 small ops and a sync each)
+    CALIBRATE = True      # time the CPU speed knobs at the start (see calibrate.py)
 
     def __init__(self, project, dataset, *, out_dir=None, callbacks=(), device=None, resume=False,
                  log_interval: float = 0.1):
@@ -62,6 +64,10 @@ class Trainer:
         self._go.set()
         self._train_images, self._train_seconds = 0, 0.0
         self._norms_step = -1
+        self.notes: list[str] = []  # things the user should know about this run (also on_notice)
+        self.plan: Plan | None = None
+        self.precision = "fp32"
+        self._compiled = None
 
     # -- control, from any thread ------------------------------------------------
     def stop(self) -> None:
@@ -87,6 +93,7 @@ class Trainer:
         started = time.perf_counter()
         self._handlers = {n: [getattr(c, n) for c in self.callbacks if callable(getattr(c, n, None))]
                           for n in CALLBACKS}
+        threads = torch.get_num_threads()
         try:
             self._setup()
             status = self._loop()
@@ -95,6 +102,8 @@ class Trainer:
                                   self.settings.batch_size)
             self._emit("on_error", self.error)
             status = "failed"
+        finally:
+            torch.set_num_threads(threads)  # calibration may have chosen fewer for this run
         self.result = self._result(status, time.perf_counter() - started)
         self._emit("on_run_end", self.result)
         return self.result
@@ -110,12 +119,21 @@ class Trainer:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         model = build_model(self.project, self.dataset)
-        image = self.dataset.kind == "image"
-        self.channels_last = (self.device.type == "cuda" and s.channels_last and image and has_conv(model))
+        self.precision, note = effective_precision(s.precision, self.device)
+        if note:
+            self._notice(note)
+        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+        self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
+        self.objective = make_objective(self.project, self.dataset, s.label_smoothing)
+        conv_images = self.dataset.kind == "image" and has_conv(model) and s.channels_last
+        self.channels_last = self.device.type == "cuda" and conv_images
+        if self.device.type == "cpu":
+            self._calibrate(model, conv_images)
         model = model.to(self.device, memory_format=torch.channels_last) if self.channels_last \
             else model.to(self.device)
         self.model = model
-        self.objective = make_objective(self.project, self.dataset, s.label_smoothing)
+        if self.plan is not None and self.plan.knobs.compile:
+            self._compiled = torch.compile(model)
         self.optimizer = make_optimizer(model.parameters(), s)
         self.layers = trainable_layers(model)
         self.l1_params = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() > 1]
@@ -127,13 +145,25 @@ class Trainer:
         self.val_batches = Batcher(ds.x_val, ds.y_val, max(s.batch_size, 256), **common)
         n = len(self.train_batches)
         self.schedule = Schedule(s, n, n * s.epochs)
-        amp = s.amp if self.device.type == "cuda" else "off"
-        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
-        self.scaler = torch.amp.GradScaler("cuda") if amp == "fp16" else None
         if self.out_dir is not None:
             self.paths.update(run_files.write_start(self.out_dir, self.project, ds))
         if self.resume:
             self._restore()
+
+    def _notice(self, text: str) -> None:
+        self.notes.append(text)
+        self._emit("on_notice", text)
+
+    def _calibrate(self, model, conv_images: bool) -> None:
+        """Choose memory format, threads (and torch.compile if asked) for a CPU run."""
+        self.plan, problems = plan_for_run(model, self, conv_images) if self.CALIBRATE else \
+            (Plan(Knobs(False, torch.get_num_threads())), [])
+        for p in problems:
+            self._notice(p)
+        self.channels_last = self.plan.knobs.channels_last
+        torch.set_num_threads(self.plan.knobs.threads)
+        if self.plan.source != "plain":
+            self._notice(self.plan.describe())
 
     def _autocast(self):
         if self.amp_dtype is None:
@@ -202,7 +232,7 @@ class Trainer:
                 lr = self.schedule.apply(opt, self.step)
             opt.zero_grad(set_to_none=True)
             with self._autocast():
-                out = model(x)
+                out = (self._compiled or model)(x)
                 loss = obj.loss(out, obj.target(y))
             if s.l1:
                 loss = loss + s.l1 * l1_penalty(self.l1_params)

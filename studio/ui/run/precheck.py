@@ -120,3 +120,14 @@ def device_choices() -> list[tuple[str, str, bool]]:
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         out.append(("mps", "MPS (Apple GPU)", True))
     return out
+
+
+def precision_choices() -> list[tuple[str, str]]:
+    """(settings value, label) for the training precision; says when this CPU lacks bf16."""
+    from studio.train.calibrate import cpu_bf16_support
+    gpu = torch.cuda.is_available()
+    bf16_cpu, _ = cpu_bf16_support()
+    bf16 = "bf16 (mixed, faster)" if bf16_cpu or gpu else "bf16 (this CPU lacks bf16: runs fp32 here)"
+    if gpu and not bf16_cpu:
+        bf16 = "bf16 (mixed; GPU only: this CPU lacks bf16)"
+    return [("fp32", "fp32 (full)"), ("bf16", bf16), ("fp16", "fp16 (mixed, CUDA GPUs only)")]

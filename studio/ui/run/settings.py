@@ -11,10 +11,10 @@ from PySide6.QtGui import QUndoCommand, QValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from studio.settings import AMP, OPTIMIZERS, SCHEDULES, SettingsError, check
+from studio.settings import OPTIMIZERS, SCHEDULES, SettingsError, check
 
 from studio.ui.run.dataset_section import DatasetSection
-from studio.ui.run.precheck import device_choices
+from studio.ui.run.precheck import device_choices, precision_choices
 
 LABELS = {"lr": "learning rate", "batch_size": "batch size", "weight_decay": "weight decay",
           "augment_crop": "crop padding", "augment_flip": "flips", "val_split": "validation split"}
@@ -115,7 +115,8 @@ class RunSettingsForm(QWidget):
                                               tip="Stop after N epochs without a better validation score"))
         tf.addRow("Seed", self._int("train", "seed", 0, 2**31 - 1))
         tf.addRow("Device", self._choice("train", "device", device_choices()))
-        tf.addRow("Mixed precision", self._choice("train", "amp", [(a, {"off": "Off"}.get(a, a)) for a in AMP]))
+        tf.addRow("Precision", self._choice("train", "precision", precision_choices()))
+        tf.addRow("", self._check("train", "compile", "Try torch.compile (kept only where calibration finds it faster)"))
 
         self._widgets[("train", "grad_clip")].setToolTip("Maximum gradient norm (0 = off): tames exploding losses")
         self._train_form = tf
