@@ -32,6 +32,7 @@ MARGIN = 0.05           # a candidate must beat plain by 5% to be chosen
 ROUNDS = 3              # interleaved rounds per calibration
 BLOCK_SECONDS = 0.06    # steps per timed block: about this long each
 MAX_STEPS = 6           # steps per timed block at most
+PRUNE = 2.0             # candidates this many times slower than the best first step are dropped
 DISABLE_ENV = "STUDIO_CALIBRATE"  # "0" turns calibration off (plain settings)
 
 
@@ -231,12 +232,16 @@ def measure(cands: list[Knobs], model, make_opt, loss_fn, x, y, autocast,
             if k == cands[0]:
                 raise
             problems.append(f"{k.label()} does not work here ({str(e).splitlines()[0][:120]})")
-    first = runners[0].steps(1)
-    n = max(1, min(MAX_STEPS, round(BLOCK_SECONDS / max(first, 1e-6))))
+    # One timed step each; a candidate over PRUNE times the fastest cannot win: drop it
+    # early (plain stays, as the reference), so a badly oversubscribed setting costs little.
+    first = {r.knobs: r.steps(1) for r in runners}
+    best = min(first.values())
+    runners = [r for i, r in enumerate(runners) if i == 0 or first[r.knobs] <= PRUNE * best]
+    steps = {r.knobs: max(1, min(MAX_STEPS, round(BLOCK_SECONDS / max(first[r.knobs], 1e-6)))) for r in runners}
     timings: dict[Knobs, list[float]] = {r.knobs: [] for r in runners}
     for i in range(rounds):
         for r in (runners if i % 2 == 0 else runners[::-1]):
-            timings[r.knobs].append(r.steps(n))
+            timings[r.knobs].append(r.steps(steps[r.knobs]))
     return timings, problems
 
 

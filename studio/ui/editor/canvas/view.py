@@ -49,6 +49,8 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState)
+        # The dot grid is drawn once per scroll/zoom, not on every repaint after an edit.
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setRubberBandSelectionMode(Qt.ItemSelectionMode.ContainsItemShape)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -243,6 +245,7 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
             f"QLabel {{ background: {t.p.card}; color: {t.p.text_dim}; border: 1px solid "
             f"{t.p.card_border}; border-radius: 11px; padding: 3px 12px; font-size: 11px; }}")
         self._banner.adjustSize()
+        self.resetCachedContent()  # the cached background has the old theme's colours
         self.viewport().update()
 
     def _place_banner(self) -> None:
