@@ -137,14 +137,24 @@ class GraphScene(QGraphicsScene):
 
     def _relabel_batch(self) -> None:
         seen = self._visible_rect()
-        repaint = seen is None or not seen.isEmpty()  # zoomed out, labels are not drawn
+        if seen is not None and seen.isEmpty():
+            return  # zoomed out past label drawing: wait (kick_labels) rather than repaint for nothing
         for _ in range(min(LABEL_BATCH, len(self._relabel))):
-            self._relabel.pop(next(iter(self._relabel))).label.apply_pending(repaint)
+            self._relabel.pop(next(iter(self._relabel))).label.apply_pending()
         if self._relabel:
+            self._label_timer.start()
+
+    def kick_labels(self) -> None:
+        """The view draws labels again (zoomed in): resume relabelling waiting wires."""
+        if self._relabel and not self._label_timer.isActive():
             self._label_timer.start()
 
     def labels_pending(self) -> int:
         return len(self._relabel)
+
+    def relabelling(self) -> bool:
+        """Batches are scheduled (False when none wait, or they wait for a zoom-in)."""
+        return self._label_timer.isActive()
 
     def flush_labels(self) -> None:
         """Relabel every waiting wire now (e.g. before a screenshot)."""

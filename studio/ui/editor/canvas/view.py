@@ -25,7 +25,7 @@ from studio.ui.editor.canvas.quick_add import QuickAddPopup
 from studio.ui.editor.canvas.scene import GraphScene
 from studio.ui.editor.canvas.theme import GRID, snap
 from studio.ui.editor.canvas.view_input import LAYER_MIME, ZOOM_MIN, CanvasInputMixin  # noqa: F401  (LAYER_MIME re-exported)
-from studio.ui.editor.canvas.wire_item import WireItem
+from studio.ui.editor.canvas.wire_item import LABEL_LOD, WireItem
 
 PASTE_STEP = 40.0
 
@@ -255,6 +255,11 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
         self._place_banner()
+
+    def paintEvent(self, ev) -> None:
+        if self.zoom() >= LABEL_LOD:
+            self._scene.kick_labels()  # labels left waiting while zoomed out
+        super().paintEvent(ev)
 
     def drawBackground(self, p: QPainter, rect: QRectF) -> None:
         t = self._scene.theme

@@ -60,15 +60,14 @@ class ShapeLabel(QGraphicsItem):
         """Remember a new shape; the scene applies it in a later batch (or a reader does)."""
         self._pending = shape
 
-    def apply_pending(self, repaint: bool = True) -> bool:
+    def apply_pending(self) -> bool:
         if self._pending is False:
             return False
         shape, self._pending = self._pending, False
-        self.set_shape(shape, repaint)
+        self.set_shape(shape)
         return True
 
-    def set_shape(self, shape: "Shape | None", repaint: bool = True) -> None:
-        """repaint=False when no view draws labels now (zoomed out): the next paint reads the text."""
+    def set_shape(self, shape: "Shape | None") -> None:
         self._pending = False
         if shape == self._shape:
             return  # most re-inferences leave most wires as they were
@@ -89,8 +88,7 @@ class ShapeLabel(QGraphicsItem):
         kind = "sequence" if shape.seq else ("token ids" if shape.dtype == "long" else "tensor")
         self.setToolTip(f"{kind} {shape.full()}  (batch dimension not shown)")
         self.show()
-        if repaint:
-            self.update()
+        self.update()
 
     def boundingRect(self) -> QRectF:
         return self._rect.adjusted(-1, -1, 1, 1)
