@@ -32,6 +32,7 @@ MARGIN = 0.05           # a candidate must beat plain by 5% to be chosen
 ROUNDS = 3              # interleaved rounds per calibration
 BLOCK_SECONDS = 0.06    # steps per timed block: about this long each
 MAX_STEPS = 6           # steps per timed block at most
+SLOW_STEP = 0.5         # seconds: steps this long get 2 rounds, not 3
 PRUNE = 2.0             # candidates this many times slower than the best first step are dropped
 DISABLE_ENV = "STUDIO_CALIBRATE"  # "0" turns calibration off (plain settings)
 
@@ -239,6 +240,8 @@ def measure(cands: list[Knobs], model, make_opt, loss_fn, x, y, autocast,
     runners = [r for i, r in enumerate(runners) if i == 0 or first[r.knobs] <= PRUNE * best]
     steps = {r.knobs: max(1, min(MAX_STEPS, round(BLOCK_SECONDS / max(first[r.knobs], 1e-6)))) for r in runners}
     timings: dict[Knobs, list[float]] = {r.knobs: [] for r in runners}
+    if best > SLOW_STEP:
+        rounds = min(rounds, 2)  # big steps vary less; keep calibration to a few batches
     for i in range(rounds):
         for r in (runners if i % 2 == 0 else runners[::-1]):
             timings[r.knobs].append(r.steps(steps[r.knobs]))
