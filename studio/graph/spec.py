@@ -11,7 +11,12 @@ from typing import Any, Callable, Mapping, Sequence
 
 
 class ShapeError(ValueError):
-    """A layer cannot accept the shapes wired into it; the message is for a learner."""
+    """A layer cannot accept the shapes wired into it; the message is for a learner.
+    `insert` names a layer type that, put on the input wire, fixes it."""
+
+    def __init__(self, message: str, insert: str | None = None):
+        super().__init__(message)
+        self.insert = insert
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ def shape_of(dataset) -> DataShape:
 
 
 def _the_input(model) -> str | None:
-    inputs = [n for n in model.nodes() if model.type_of(n) == "Input"]
+    inputs = model.inputs()
     return inputs[0] if len(inputs) == 1 else None
 
 
@@ -95,25 +95,25 @@ def input_command(model, shape: DataShape | None) -> Compound | None:
 
 @dataclass
 class Mismatch:
-    """The network's output does not fit the dataset; `fix` sets the last layer's width."""
+    """The network's output does not fit the dataset; `fix`, when there is one,
+    sets the last layer's width (a studio.graph.fixes.SetParam)."""
     text: str
-    node: str | None = None
-    param: str | None = None
-    value: int | None = None
+    fix: object | None = None
 
     @property
     def fix_label(self) -> str:
-        return f"Set to {self.value}" if self.node else ""
+        return self.fix.label if self.fix is not None else ""
 
     def fix_command(self, model) -> SetParam | None:
-        if not self.node or self.node not in model.g:
+        f = self.fix
+        if f is None or f.node not in model.g:
             return None
-        return SetParam(model, self.node, self.param, self.value)
+        return SetParam(model, f.node, f.param, f.value)
 
 
 def head_mismatch(project, shape: DataShape | None) -> Mismatch | None:
     """The trainer's own head check (model_setup.check_head) run now, in the editor,
-    plus the one-click fix when the last layer is a Linear of the wrong size."""
+    with its one-click fix when it has one (a Linear of the wrong size)."""
     if shape is None or shape.task is None or shape.num_outputs is None:
         return None
     from studio.train.model_setup import SetupError, check_head
@@ -121,23 +121,11 @@ def head_mismatch(project, shape: DataShape | None) -> Mismatch | None:
     try:
         check_head(project, stub)
     except SetupError as e:
-        text = str(e)
+        # With a fix, the button says what to do; the text only what is wrong.
+        return Mismatch(e.problem, e.fix) if e.fix is not None else Mismatch(str(e))
     except Exception:  # noqa: BLE001 - no Output, bad wiring: validation reports those
         return None
-    else:
-        return None
-    m = project.model
-    outs = [n for n in m.nodes() if m.type_of(n) == "Output"]
-    ins = m.in_edges(outs[0]) if outs else []
-    last = ins[0].src if len(ins) == 1 else None
-    shape_out = m.shapes.out(last) if last else None
-    # The width message ("The last Linear (linear2) gives 10 scores ...") gets a fix;
-    # a loss of the wrong kind, or a last layer that is not a Linear, only the text.
-    if text.startswith("The last ") and last and m.type_of(last) == "Linear" \
-            and shape_out is not None and len(shape_out.dims) == 1:
-        short = text.rsplit(":", 1)[0]  # the fix button says what to do
-        return Mismatch(short, last, "out_features", shape.num_outputs)
-    return Mismatch(text)
+    return None
 
 
 class FitWatcher(QObject):

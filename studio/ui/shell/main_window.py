@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
                                QMessageBox)
 
 import studio
+from studio.graph.events import NodeMoved
 from studio.project.file import Project, ProjectError
 
 from studio.ui.style import icons
@@ -165,8 +166,8 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.canvas, self.canvas.fit)  # again once the view has its final size
         self.project_replaced.emit()
 
-    def _on_model_event(self, event: str, **_kw) -> None:
-        if event != "node_moved":
+    def _on_model_event(self, ev) -> None:
+        if not isinstance(ev, NodeMoved):
             self._stats_timer.start()  # coalesced: one update per event-loop turn
 
     def _update_stats(self) -> None:
