@@ -5,17 +5,19 @@ and refuses a last layer of the wrong width, but only once Train is pressed and
 only on its own snapshot. Here the same facts are known earlier: most datasets'
 example shape and class count follow from their settings alone, the others from
 the last load (preview, download or a run). The Input node then follows the
-dataset as an undoable edit, and a wrong head width is reported with its fix.
+dataset as an undoable edit (ui/run/commands.py), and a wrong head width is
+reported with its fix.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 from PySide6.QtCore import QObject, QTimer, Slot
 
 from studio.data.synthetic import SHAPE_CLASSES, SHAPE_SIZE, WAVE_CLASSES, WAVE_LENGTH
+from studio.graph.events import NodeMoved
+from studio.project.events import InfoChanged, SettingChanged
 
 from studio.ui.editor.canvas.commands import Compound, SetParam
 
@@ -54,6 +56,12 @@ _BUILTIN = {
 def load_key(data) -> tuple:
     """The settings that decide a loaded dataset's shape (not its size or split)."""
     return (data.dataset, data.path, data.target, data.task, data.image_size)
+
+
+class KnownShapes(dict):
+    """load_key -> DataShape of the datasets loaded so far (preview, download or a
+    run): what their settings alone cannot tell (a CSV's columns). The run panel
+    owns one; the settings form and the FitWatcher read it."""
 
 
 def known_shape(data, loaded: dict | None = None) -> DataShape | None:
@@ -129,36 +137,30 @@ def head_mismatch(project, shape: DataShape | None) -> Mismatch | None:
 
 
 class FitWatcher(QObject):
-    """The run panel's side of the above: re-checks the head whenever the graph
-    or the data settings change, hands the form the Input edit that goes with a
-    dataset choice, and remembers the shapes of datasets loaded so far."""
+    """The run panel's side of the above: follows the project's events to re-check
+    the head whenever the graph or the data settings change, and records the
+    shapes of datasets as they are loaded."""
 
-    def __init__(self, panel):
+    def __init__(self, panel, known: KnownShapes):
         super().__init__(panel)
         self.panel = panel
-        self.loaded: dict[tuple, DataShape] = {}
-        self._model = None
+        self.loaded = known
+        self._project = None
         self._timer = QTimer(self, singleShot=True, interval=0)
         self._timer.timeout.connect(self.update)
         panel.checks.fix_clicked.connect(self.fix_head)
-        panel.form.applied.connect(self._on_setting_applied)
-        panel.form.follow_dataset = self.input_command_for
 
-    def watch(self, model) -> None:
-        if self._model is not None:
-            self._model.unsubscribe(self._on_model_event)
-        self._model = model
-        model.subscribe(self._on_model_event)
+    def watch(self, project) -> None:
+        if self._project is not None:
+            self._project.unsubscribe(self._on_project_event)
+        self._project = project
+        project.subscribe(self._on_project_event)
         self._timer.start()
 
-    def _on_model_event(self, event: str, **_kw) -> None:
-        if event != "node_moved":
-            self._timer.start()  # coalesced: once per event-loop turn
-
-    @Slot(str, str)
-    def _on_setting_applied(self, section: str, _key: str) -> None:
-        if section == "data":
-            self._timer.start()
+    def _on_project_event(self, ev) -> None:
+        if isinstance(ev, (NodeMoved, InfoChanged)) or (isinstance(ev, SettingChanged) and ev.section != "data"):
+            return
+        self._timer.start()  # coalesced: once per event-loop turn
 
     def shape(self) -> DataShape | None:
         project = self.panel.project
@@ -169,14 +171,6 @@ class FitWatcher(QObject):
         """Show whether the last layer fits the dataset (before any run)."""
         if self.panel.project is not None:
             self.panel.checks.set_mismatch(head_mismatch(self.panel.project, self.shape()))
-
-    def input_command_for(self, dataset_key: str):
-        """The form's hook: the Input edit that goes with choosing `dataset_key`."""
-        project = self.panel.project
-        if project is None:
-            return None
-        data = dataclasses.replace(project.data, dataset=dataset_key)
-        return input_command(project.model, known_shape(data, self.loaded))
 
     def learn(self, dataset, key: tuple | None) -> None:
         """A dataset was loaded: remember its shape; when it is the chosen one, fit the Input to it."""
