@@ -63,7 +63,6 @@ def _structure(model: "GraphModel", inputs: list[str], outputs: list[str]):
 
 
 def validate(model: "GraphModel") -> list[Problem]:
-    g = model.g
     problems: list[Problem] = []
     inputs, outputs = model.inputs(), model.outputs()
     if not inputs:

@@ -14,7 +14,8 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QWidget)
 
-DOWNLOADABLE = ("cifar10", "mnist", "fashion_mnist")
+from studio.settings import DATASET_KINDS
+
 TEXT_KEYS = ("root", "path", "target", "dataset")  # shown by show_text, not by a bound field
 
 
@@ -26,9 +27,7 @@ class DatasetSection(QGroupBox):
         self.fields = fields
         self._loader = None
         self.loaded_key: tuple | None = None  # run_datafit.load_key of the last load
-        from studio.data.load import describe_datasets
-        self.datasets = {key: (title, text, needs_path, offline)
-                         for key, title, text, needs_path, offline in describe_datasets()}
+        self.datasets = {k.key: (k.title, k.text, k.needs_path, k.offline) for k in DATASET_KINDS}
 
         self.dataset = QComboBox()
         for key, (title, _text, _np, offline) in self.datasets.items():
@@ -103,7 +102,7 @@ class DatasetSection(QGroupBox):
         _title, text, needs_path, offline = self.datasets.get(key, (key, "", False, True))
         self.about.setText(text)
         w = self.fields.widget
-        self.rows.setRowVisible(self.root_row, key in DOWNLOADABLE)
+        self.rows.setRowVisible(self.root_row, not offline)  # where the download goes
         self.rows.setRowVisible(self.path_row, needs_path)
         self.rows.setRowVisible(self.target, key == "csv")
         self.rows.setRowVisible(w("data", "image_size"), key == "image_folder")

@@ -3,8 +3,7 @@ training dock (bottom), with the File/Edit/View menus and the document's
 open/save/close life cycle.
 
 For the run panel it exposes: `project`, `canvas`, `undo_stack`, `menu_export`,
-`project_replaced`, `set_editing_locked(bool)`, `show_status(text, ms)` and
-`mark_dirty()` (for non-undoable edits such as training settings).
+`project_replaced`, `set_editing_locked(bool)` and `show_status(text, ms)`.
 """
 from __future__ import annotations
 
@@ -135,9 +134,6 @@ class MainWindow(QMainWindow):
 
     def show_status(self, text: str, ms: int = 5000) -> None:
         self.statusBar().showMessage(text, ms)
-
-    def mark_dirty(self) -> None:
-        self.document.touch()
 
     def set_editing_locked(self, locked: bool) -> None:
         self._locked = locked
