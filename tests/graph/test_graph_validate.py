@@ -131,3 +131,4 @@ def test_image_rows_fix_for_a_recurrent_layer_on_an_image():
     apply_fix(m, problem.fix)
     assert validate(m) == []
     assert m.shapes.out(ids[1]).dims == (8,)
+
