@@ -1,6 +1,6 @@
 """The Dataset group of the run settings form: which dataset, where its files
 are, how it is split and augmented, and Download / Preview, which load it in
-a thread (run_dataload.py) without starting a run.
+a thread (ui/run/dataload.py) without starting a run.
 
 Its numeric fields come from the same SettingFields as the training ones (one
 binding to `project.data`, one kind of undo command); this module owns the
@@ -26,7 +26,7 @@ class DatasetSection(QGroupBox):
         super().__init__("Dataset")
         self.fields = fields
         self._loader = None
-        self.loaded_key: tuple | None = None  # run_datafit.load_key of the last load
+        self.loaded_key: tuple | None = None  # datafit.load_key of the last load
         self.datasets = {k.key: (k.title, k.text, k.needs_path, k.offline) for k in DATASET_KINDS}
 
         self.dataset = QComboBox()

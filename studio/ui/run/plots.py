@@ -2,7 +2,7 @@
 
 Plot widgets are created once and reused for every run: PySide6 with pyqtgraph
 crashed when PlotWidgets were created and destroyed repeatedly.
-Data arrives into preallocated numpy arrays (run_history.Series); a 10 Hz timer
+Data arrives into preallocated numpy arrays (ui/run/history.py: Series); a 10 Hz timer
 calls setData only for runs that changed, with clip-to-view and peak
 downsampling so a long run still redraws in a few milliseconds.
 """
