@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from PySide6.QtCore import QObject, QTimer, Slot
 
 from studio.data.synthetic import SHAPE_CLASSES, SHAPE_SIZE, WAVE_CLASSES, WAVE_LENGTH
+from studio.graph import fixes
 from studio.graph.events import NodeMoved
 from studio.project.events import InfoChanged, SettingChanged
 
@@ -104,9 +105,9 @@ def input_command(model, shape: DataShape | None) -> Compound | None:
 @dataclass
 class Mismatch:
     """The network's output does not fit the dataset; `fix`, when there is one,
-    sets the last layer's width (a studio.graph.fixes.SetParam)."""
+    sets the last layer's width."""
     text: str
-    fix: object | None = None
+    fix: fixes.SetParam | None = None
 
     @property
     def fix_label(self) -> str:
