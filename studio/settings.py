@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-
 @dataclass(frozen=True)
 class DatasetKind:
     """One choice of `DataSettings.dataset`. `loader` is "module:function" in
@@ -45,8 +44,8 @@ DATASET_KINDS = (
     DatasetKind("circles", "Circles", "Generated 2-D points: a disc inside a ring", "synthetic:points"),
     DatasetKind("sine", "Sine", "Generated regression: predict y = sin(x) from x", "synthetic:sine"),
 )
-DATASET = {k.key: k for k in DATASET_KINDS}
-DATASETS = tuple(DATASET)
+DATASET_KIND = {k.key: k for k in DATASET_KINDS}  # key -> DatasetKind
+DATASETS = tuple(DATASET_KIND)
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -155,4 +154,5 @@ def to_dict(obj) -> dict:
     return dataclasses.asdict(obj)
 
 
-__all__ = ["DATASET", "DATASET_KINDS", "DATASETS", "DatasetKind", "DataSettings", "TrainSettings", "SettingsError", "from_dict", "to_dict", "check", "field"]
+__all__ = ["DATASET_KIND", "DATASET_KINDS", "DATASETS", "DatasetKind", "DataSettings", "TrainSettings",
+           "SettingsError", "from_dict", "to_dict", "check", "field"]

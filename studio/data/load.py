@@ -12,7 +12,7 @@ import numpy as np
 
 from studio.data.common import Progress, report
 from studio.data.dataset import DataError, Dataset
-from studio.settings import DATASET, DATASET_KINDS
+from studio.settings import DATASET_KIND, DATASET_KINDS
 
 def describe_datasets() -> list[tuple[str, str, str, bool, bool]]:
     """(key, title, description, needs_path, offline) for every dataset, in menu order."""
@@ -22,9 +22,9 @@ def describe_datasets() -> list[tuple[str, str, str, bool, bool]]:
 def load_dataset(settings, progress: Progress = None) -> Dataset:
     """Load the dataset `settings.dataset` names. `progress(fraction, message)` is
     called during slow work (downloads, decoding) if given."""
-    kind = DATASET.get(settings.dataset)
+    kind = DATASET_KIND.get(settings.dataset)
     if kind is None:
-        raise DataError(f"Unknown dataset {settings.dataset!r}; choose one of {', '.join(DATASET)}")
+        raise DataError(f"Unknown dataset {settings.dataset!r}; choose one of {', '.join(DATASET_KIND)}")
     title, (module_name, func_name) = kind.title, kind.loader.split(":")
     func = getattr(importlib.import_module(f"{__package__}.{module_name}"), func_name)
     try:
