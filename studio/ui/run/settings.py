@@ -60,7 +60,7 @@ class RunSettingsForm(QWidget):
         tf.addRow("Seed", f.int_field("train", "seed", 0, 2**31 - 1))
         tf.addRow("Device", f.choice_field("train", "device", device_choices()))
         tf.addRow("Precision", f.choice_field("train", "precision", precision_choices()))
-        tf.addRow("", f.check_field("train", "compile", "Try torch.compile (kept only where calibration finds it faster)"))
+        tf.addRow("", f.check_field("train", "compile", "Try torch.compile (used only if faster)"))
 
         f.widget("train", "grad_clip").setToolTip("Maximum gradient norm (0 = off): tames exploding losses")
         self._train_form = tf
