@@ -42,10 +42,12 @@ class Knobs:
     channels_last: bool = False
     threads: int = 1
     compile: bool = False
+    bf16: bool = False  # bf16 autocast (only a candidate when the user chose precision bf16)
 
     def label(self) -> str:
-        parts = ["channels_last" if self.channels_last else "contiguous", f"{self.threads} thread" + ("s" if self.threads > 1 else "")]
-        return ", ".join(parts + (["torch.compile"] if self.compile else []))
+        parts = ["channels_last" if self.channels_last else "contiguous",
+                 f"{self.threads} thread" + ("s" if self.threads > 1 else "")]
+        return ", ".join(parts + (["torch.compile"] if self.compile else []) + (["bf16"] if self.bf16 else []))
 
 
 @dataclass
@@ -127,12 +129,15 @@ def choose(timings: dict[Knobs, list[float]], plain: Knobs, margin: float = MARG
     return best, base / medians[best]
 
 
-def candidates(threads: int, conv_images: bool, try_compile: bool) -> list[Knobs]:
-    """Plain first. Fewer threads only pays on a busy machine; channels_last only for conv nets."""
+def candidates(threads: int, conv_images: bool, try_compile: bool, bf16: bool = False) -> list[Knobs]:
+    """Plain first. Fewer threads only pays on a busy machine; channels_last only for conv nets.
+    With bf16 asked for, fp32 competes too: for small layers bf16 is slower (and rounds the inputs)."""
     thread_options = sorted({threads, max(1, threads // 2)}, reverse=True)
-    out = [Knobs(cl, t) for cl in ((False, True) if conv_images else (False,)) for t in thread_options]
+    out = [Knobs(cl, t, False, bf16) for cl in ((False, True) if conv_images else (False,)) for t in thread_options]
     if try_compile:  # compiling is slow: one candidate per memory format, all threads
-        out += [Knobs(k.channels_last, k.threads, True) for k in out if k.threads == threads]
+        out += [Knobs(k.channels_last, k.threads, True, bf16) for k in out if k.threads == threads]
+    if bf16:
+        out += [Knobs(k.channels_last, k.threads, k.compile, False) for k in out]
     return out
 
 
@@ -196,14 +201,14 @@ class Cache:
 class _Candidate:
     """A copy of the model with its own optimizer, trained on one batch."""
 
-    def __init__(self, knobs: Knobs, model, make_opt, loss_fn, x, y, autocast):
+    def __init__(self, knobs: Knobs, model, make_opt, loss_fn, x, y):
         self.knobs = knobs
         self.model = copy.deepcopy(model)
         if knobs.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.opt = make_opt(self.model.parameters())
         self.forward = torch.compile(self.model) if knobs.compile else self.model
-        self.loss_fn, self.x, self.y, self.autocast = loss_fn, x, y, autocast
+        self.loss_fn, self.x, self.y = loss_fn, x, y
 
     def steps(self, n: int) -> float:
         torch.set_num_threads(self.knobs.threads)
@@ -211,7 +216,7 @@ class _Candidate:
         for _ in range(n):
             x = self.x.contiguous(memory_format=torch.channels_last) if self.knobs.channels_last else self.x
             self.opt.zero_grad(set_to_none=True)
-            with self.autocast():
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.knobs.bf16):
                 loss = self.loss_fn(self.forward(x), self.y)
             loss.backward()
             self.opt.step()
@@ -219,14 +224,14 @@ class _Candidate:
         return (time.perf_counter() - start) / n
 
 
-def measure(cands: list[Knobs], model, make_opt, loss_fn, x, y, autocast,
+def measure(cands: list[Knobs], model, make_opt, loss_fn, x, y,
             rounds: int = ROUNDS) -> tuple[dict[Knobs, list[float]], list[str]]:
     """Seconds per step of each candidate, over `rounds` interleaved rounds
     (order reversed every other round). A candidate that fails is dropped."""
     runners, problems = [], []
     for k in cands:
         try:
-            r = _Candidate(k, model, make_opt, loss_fn, x, y, autocast)
+            r = _Candidate(k, model, make_opt, loss_fn, x, y)
             r.steps(1)  # first step: kernel selection, allocator, compilation
             runners.append(r)
         except Exception as e:  # noqa: BLE001 - a knob that does not work here is just not used
@@ -248,15 +253,16 @@ def measure(cands: list[Knobs], model, make_opt, loss_fn, x, y, autocast,
     return timings, problems
 
 
-def plan_for(model, x: torch.Tensor, y: torch.Tensor, *, make_opt, loss_fn, autocast, precision: str,
+def plan_for(model, x: torch.Tensor, y: torch.Tensor, *, make_opt, loss_fn, precision: str,
              optimizer: str, conv_images: bool, try_compile: bool = False, cache: Cache | None = None,
              ) -> tuple[Plan, list[str]]:
     """The knobs for a CPU run: from the cache, else measured (and cached).
     `x`, `y` is one prepared training batch (contiguous). Torch's RNG and
     thread count are left as they were."""
     threads = torch.get_num_threads()
-    plain = Knobs(False, threads, False)
-    cands = candidates(threads, conv_images, try_compile)
+    bf16 = precision == "bf16"
+    plain = Knobs(False, threads, False, bf16)
+    cands = candidates(threads, conv_images, try_compile, bf16)
     if len(cands) == 1 or os.environ.get(DISABLE_ENV, "1") == "0":
         return Plan(plain), []
     cache = cache or Cache()
@@ -267,7 +273,7 @@ def plan_for(model, x: torch.Tensor, y: torch.Tensor, *, make_opt, loss_fn, auto
     started = time.perf_counter()
     rng = torch.get_rng_state()
     try:
-        timings, problems = measure(cands, model, make_opt, loss_fn, x, y, autocast)
+        timings, problems = measure(cands, model, make_opt, loss_fn, x, y)
     finally:
         torch.set_rng_state(rng)
         torch.set_num_threads(threads)
@@ -278,17 +284,22 @@ def plan_for(model, x: torch.Tensor, y: torch.Tensor, *, make_opt, loss_fn, auto
     return plan, problems
 
 
-def plan_for_run(model, trainer, conv_images: bool) -> tuple[Plan, list[str]]:
-    """plan_for() with a Trainer's first training batch, optimizer and loss."""
+def plan_for_run(model, trainer, conv_images: bool, enabled: bool = True) -> tuple[Plan, list[str]]:
+    """plan_for() with a Trainer's first training batch, optimizer and loss; the
+    notes for the user say what was chosen and which knobs did not work here."""
     s, ds, obj = trainer.settings, trainer.dataset, trainer.objective
     threads = torch.get_num_threads()
-    if len(ds.x_train) == 0:
-        return Plan(Knobs(False, threads)), []
+    if not enabled or len(ds.x_train) == 0:
+        return Plan(Knobs(False, threads, False, trainer.precision == "bf16")), []
     bs = min(s.batch_size, len(ds.x_train))
     probe = Batcher(ds.x_train[:bs], ds.y_train[:bs], bs, mean=ds.mean, std=ds.std,
                     normalize=trainer.data_settings.normalize)
     _, x, y = next(probe.batches())
-    return plan_for(model, x, y, make_opt=lambda p: make_optimizer(p, s),
-                    loss_fn=lambda out, t: obj.loss(out, obj.target(t)), autocast=trainer._autocast,
-                    precision=trainer.precision, optimizer=s.optimizer, conv_images=conv_images,
-                    try_compile=s.compile)
+    plan, notes = plan_for(model, x, y, make_opt=lambda p: make_optimizer(p, s),
+                           loss_fn=lambda out, t: obj.loss(out, obj.target(t)),
+                           precision=trainer.precision, optimizer=s.optimizer, conv_images=conv_images,
+                           try_compile=s.compile)
+    if trainer.precision == "bf16" and not plan.knobs.bf16:
+        notes.append("precision bf16: bf16 is not faster than fp32 for this network on this CPU "
+                     "(its layers are small), so it trains in fp32")
+    return plan, notes + ([plan.describe()] if plan.source != "plain" else [])

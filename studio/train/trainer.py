@@ -18,7 +18,7 @@ import torch
 from studio.data.batches import Batcher
 
 from studio.train import run_files
-from studio.train.calibrate import Knobs, Plan, effective_precision, plan_for_run
+from studio.train.calibrate import Plan, effective_precision, plan_for_run
 from studio.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, split, unflatten_optimizer
 from studio.train.evaluate import evaluate
 from studio.train.events import BatchEvent, EpochEvent, RunResult, TrainError
@@ -155,8 +155,6 @@ class Trainer:
         model = model.to(self.device, memory_format=torch.channels_last) if self.channels_last \
             else model.to(self.device)
         self.model = model
-        if self.plan is not None and self.plan.knobs.compile:
-            self._compiled = torch.compile(model)
         self.optimizer = make_optimizer(model.parameters(), s)
         self.layers = trainable_layers(model)
         self.l1_params = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() > 1]
@@ -173,6 +171,8 @@ class Trainer:
         if self.resume:
             self._restore()
         self.model = self.wrap_model(self.model)
+        if self.plan is not None and self.plan.knobs.compile:
+            self._compiled = torch.compile(self.model)
 
     def _notice(self, text: str) -> None:
         self.notes.append(text)
@@ -180,14 +180,13 @@ class Trainer:
 
     def _calibrate(self, model, conv_images: bool) -> None:
         """Choose memory format, threads (and torch.compile if asked) for a CPU run."""
-        self.plan, problems = plan_for_run(model, self, conv_images) if self.CALIBRATE else \
-            (Plan(Knobs(False, torch.get_num_threads())), [])
-        for p in problems:
-            self._notice(p)
+        self.plan, notes = plan_for_run(model, self, conv_images, self.CALIBRATE)
+        for text in notes:
+            self._notice(text)
         self.channels_last = self.plan.knobs.channels_last
         torch.set_num_threads(self.plan.knobs.threads)
-        if self.plan.source != "plain":
-            self._notice(self.plan.describe())
+        if self.precision == "bf16" and not self.plan.knobs.bf16:
+            self.precision, self.amp_dtype = "fp32", None
 
     def _autocast(self):
         if self.amp_dtype is None:
