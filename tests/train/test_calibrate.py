@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 
+from pathlib import Path
+
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
@@ -201,3 +203,16 @@ def test_bf16_that_is_not_faster_falls_back_to_fp32_and_says_so(tmp_path, monkey
     assert trainer.run().status == "finished"
     assert trainer.precision == "fp32" and trainer.amp_dtype is None and not trainer.plan.knobs.bf16
     assert any("bf16 is not faster than fp32" in n for n in trainer.notes)
+
+
+def test_recurrent_networks_train_in_fp32_when_bf16_is_asked(tmp_path, monkeypatch):
+    from studio.data.load import load_dataset
+    from studio.project.file import load
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(calibrate, "cpu_bf16_support", lambda: (True, ""))
+    project = load(Path(__file__).resolve().parents[2] / "samples" / "waves_lstm.studio.json")
+    project.data.samples, project.train.epochs, project.train.precision = 100, 1, "bf16"
+    trainer = Trainer(project, load_dataset(project.data), device="cpu")
+    assert trainer.run().status == "finished"
+    assert trainer.precision == "fp32" and not trainer.plan.knobs.bf16
+    assert any("recurrent layers" in n for n in trainer.notes)
