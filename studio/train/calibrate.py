@@ -130,14 +130,15 @@ def choose(timings: dict[Knobs, list[float]], plain: Knobs, margin: float = MARG
 
 
 def candidates(threads: int, conv_images: bool, try_compile: bool, bf16: bool = False) -> list[Knobs]:
-    """Plain first. Fewer threads only pays on a busy machine; channels_last only for conv nets.
-    With bf16 asked for, fp32 competes too: for small layers bf16 is slower (and rounds the inputs)."""
+    """Plain (contiguous fp32, all threads) first: the reference. Fewer threads only pays on a
+    busy machine; channels_last only for conv nets. With bf16 asked for, the bf16 variants must
+    beat fp32 like any knob: for small layers bf16 is slower, and it rounds the inputs."""
     thread_options = sorted({threads, max(1, threads // 2)}, reverse=True)
-    out = [Knobs(cl, t, False, bf16) for cl in ((False, True) if conv_images else (False,)) for t in thread_options]
+    out = [Knobs(cl, t) for cl in ((False, True) if conv_images else (False,)) for t in thread_options]
     if try_compile:  # compiling is slow: one candidate per memory format, all threads
-        out += [Knobs(k.channels_last, k.threads, True, bf16) for k in out if k.threads == threads]
+        out += [Knobs(k.channels_last, k.threads, True) for k in out if k.threads == threads]
     if bf16:
-        out += [Knobs(k.channels_last, k.threads, k.compile, False) for k in out]
+        out += [Knobs(k.channels_last, k.threads, k.compile, True) for k in out]
     return out
 
 
@@ -261,10 +262,10 @@ def plan_for(model, x: torch.Tensor, y: torch.Tensor, *, make_opt, loss_fn, prec
     thread count are left as they were."""
     threads = torch.get_num_threads()
     bf16 = precision == "bf16"
-    plain = Knobs(False, threads, False, bf16)
+    plain = Knobs(False, threads)
     cands = candidates(threads, conv_images, try_compile, bf16)
     if len(cands) == 1 or os.environ.get(DISABLE_ENV, "1") == "0":
-        return Plan(plain), []
+        return Plan(Knobs(False, threads, False, bf16)), []  # uncalibrated: as the user asked
     cache = cache or Cache()
     key = cache_key(model, tuple(x.shape), precision, optimizer, threads, try_compile)
     hit = cache.get(key)
@@ -308,6 +309,6 @@ def plan_for_run(model, trainer, conv_images: bool, enabled: bool = True) -> tup
                               try_compile=s.compile)
     notes = notes + problems
     if precision == "bf16" and not plan.knobs.bf16:
-        notes.append("precision bf16: bf16 is not faster than fp32 for this network on this CPU "
-                     "(its layers are small), so it trains in fp32")
+        notes.append("precision bf16: bf16 was not measurably faster than fp32 for this network on "
+                     "this CPU (small layers gain little), so it trains in fp32")
     return plan, notes + ([plan.describe()] if plan.source != "plain" else [])
