@@ -20,7 +20,7 @@ from studio.data.batches import Batcher
 from studio.train import run_files
 from studio.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, split, unflatten_optimizer
 from studio.train.events import BatchEvent, EpochEvent, RunResult, TrainError
-from studio.train.model_setup import build_model, has_conv, make_objective, trainable_layers
+from studio.train.model_setup import build_model, has_conv, latent_terms, make_objective, trainable_layers
 from studio.train.optim import Schedule, l1_penalty, make_optimizer
 from studio.train.runtime import NonFiniteLoss, classify, pick_device
 
@@ -62,6 +62,7 @@ class Trainer:
         self._go.set()
         self._train_images, self._train_seconds = 0, 0.0
         self._norms_step = -1
+        self.val_terms: dict[str, float] = {}  # extra loss terms on the validation set (a VAE's KL)
 
     # -- control, from any thread ------------------------------------------------
     def stop(self) -> None:
@@ -122,9 +123,14 @@ class Trainer:
         ds = self.dataset
         common = dict(device=self.device, mean=ds.mean, std=ds.std, normalize=d.normalize,
                       channels_last=self.channels_last)
-        self.train_batches = Batcher(ds.x_train, ds.y_train, s.batch_size, shuffle=True, seed=s.seed,
-                                     crop=d.augment_crop, flip=d.augment_flip, **common)
-        self.val_batches = Batcher(ds.x_val, ds.y_val, max(s.batch_size, 256), **common)
+        # An autoencoder's targets are its inputs (unaugmented: a shifted target would teach shifts).
+        rec = self.objective.reconstructs
+        y_train, y_val = (ds.x_train, ds.x_val) if rec else (ds.y_train, ds.y_val)
+        self.train_batches = Batcher(ds.x_train, y_train, s.batch_size, shuffle=True, seed=s.seed,
+                                     crop=0 if rec else d.augment_crop, flip=d.augment_flip and not rec,
+                                     **common)
+        self.val_batches = Batcher(ds.x_val, y_val, max(s.batch_size, 256), **common)
+        self.latents = latent_terms(model)
         n = len(self.train_batches)
         self.schedule = Schedule(s, n, n * s.epochs)
         amp = s.amp if self.device.type == "cuda" else "off"
@@ -159,7 +165,7 @@ class Trainer:
             is_best = self._track_best(val_loss, val_metric, train_loss, train_metric)
             event = EpochEvent(epoch, s.epochs, train_loss, train_metric, val_loss, val_metric,
                                self.objective.metric_name, self.optimizer.param_groups[0]["lr"],
-                               time.perf_counter() - t0, is_best)
+                               time.perf_counter() - t0, is_best, dict(self.val_terms))
             self.history.append(event)
             stop_early = bool(s.early_stopping) and self.bad_epochs >= s.early_stopping
             status = "early_stopped" if stop_early else ("finished" if epoch == s.epochs else "running")
@@ -204,6 +210,8 @@ class Trainer:
             with self._autocast():
                 out = model(x)
                 loss = obj.loss(out, obj.target(y))
+                if self.latents:
+                    loss = loss + sum(m.kl for m in self.latents)
             if s.l1:
                 loss = loss + s.l1 * l1_penalty(self.l1_params)
             self._backward_step(loss)
@@ -290,11 +298,16 @@ class Trainer:
         k = obj.num_classes
         confusion = torch.zeros(k * k, dtype=torch.long, device=self.device) if obj.classification else None
         idxs, preds, targets, conf = [], [], [], []
+        kl_sum = None
         for idx, x, y in vb.batches():
             with self._autocast():
                 out = model(x)
             out = out.float()
             loss_sum += loss_fn(out, obj.target(y)) * y.shape[0]
+            if self.latents:
+                kl = sum(m.kl for m in self.latents).float() * y.shape[0]
+                loss_sum += kl
+                kl_sum = kl if kl_sum is None else kl_sum + kl
             metric_sum += obj.metric_sum(out, y)
             pred = obj.predict(out)
             if confusion is not None:
@@ -312,6 +325,7 @@ class Trainer:
         if conf:
             self.val_predictions["confidence"] = torch.cat(conf).cpu()
         values = torch.stack([loss_sum, metric_sum]).cpu().tolist()
+        self.val_terms = {"kl": float(kl_sum) / n} if kl_sum is not None else {}
         return values[0] / n, values[1] / n
 
     def _track_best(self, val_loss, val_metric, train_loss, train_metric) -> bool:
