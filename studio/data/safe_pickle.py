@@ -1,0 +1,402 @@
+"""A pickle reader for dataset files that can only build plain data.
+
+CIFAR's python files are pickled dicts: bytes keys, a numpy uint8 array under
+b"data" and lists of ints, bytes and str. Python's own unpickler, even with an
+allow-list, hands numpy the array's state (dtype flags, strides, buffers), and
+a forged state makes object arrays out of raw bytes (a segfault) or 200,000
+images out of 300 bytes. This reader is its own small pickle machine instead:
+
+* only the opcodes plain data needs are known; any other (objects, extensions,
+  persistent ids, out-of-band buffers) is refused;
+* the only globals are the few numpy and codecs names real files use, and they
+  never reach numpy: they build descriptions that this module checks;
+* an array comes out only as np.frombuffer over bytes that are in the file,
+  with an integer or bool dtype built here from its kind and size, and a shape
+  whose size times the item size equals those bytes exactly. Object dtypes,
+  strides, offsets and arrays without bytes cannot be expressed.
+
+Out come dicts, lists, tuples, str, bytes, bytearray, int, float, bool, None
+and such arrays. Every failure is a DataError that says what is wrong.
+"""
+from __future__ import annotations
+
+import math
+import re
+import struct
+
+import numpy as np
+
+from studio.data.dataset import DataError
+
+MAX_DIMS = 8
+MAX_DEPTH = 64
+MAX_LONG_BYTES = 32   # LONG1/LONG4 opcodes: bigger ints are not data
+
+
+class _Global:
+    """A refused-by-default name; only the ones in _GLOBALS can be called."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+def _names(kind: str, modules: tuple[str, ...], attr: str) -> dict:
+    return {(m, attr): _Global(kind) for m in modules}
+
+
+_CORE = ("numpy.core.multiarray", "numpy._core.multiarray")
+_GLOBALS = {**_names("reconstruct", _CORE, "_reconstruct"), **_names("scalar", _CORE, "scalar"),
+            **_names("frombuffer", ("numpy.core.numeric", "numpy._core.numeric"), "_frombuffer"),
+            ("numpy", "ndarray"): _Global("ndarray"), ("numpy", "dtype"): _Global("dtype"),
+            ("_codecs", "encode"): _Global("encode")}
+
+
+class _DType:
+    """numpy.dtype(spec) as named in the file; becomes a real dtype only in _dtype()."""
+
+    def __init__(self, spec):
+        self.spec, self.endian, self.built = _text(spec, "dtype"), "", False
+
+
+class _Array:
+    """An array as described in the file; becomes one only in _array()."""
+
+    def __init__(self, shape=None, dtype=None, fortran=False, raw=None):
+        self.shape, self.dtype, self.fortran, self.raw = shape, dtype, fortran, raw
+
+
+def _text(value, what: str) -> str:
+    if isinstance(value, bytes):
+        value = value.decode("latin1")
+    if not isinstance(value, str):
+        raise DataError(f"its {what} is {type(value).__name__}, not text")
+    return value
+
+
+_DTYPE_SPEC = re.compile(r"([<>|=]?)(u1|u2|u4|u8|i1|i2|i4|i8|b1)")
+
+
+def _dtype(d) -> np.dtype:
+    """An integer or bool dtype from the kind and size named in the file; flags,
+    fields and sub-arrays in the file's state are never used."""
+    if not isinstance(d, _DType):
+        raise DataError(f"an array's dtype is {type(d).__name__}, not a dtype")
+    m = _DTYPE_SPEC.fullmatch(d.spec)
+    if m is None:
+        kind = {"O": "Python object", "f": "float", "c": "complex", "V": "raw record", "S": "text",
+                "U": "text", "M": "date", "m": "time"}.get(d.spec.lstrip("<>|=")[:1], repr(d.spec))
+        raise DataError(f"it holds a {kind} array; a dataset file may hold only integer arrays")
+    endian = d.endian or m.group(1) or "="
+    return np.dtype(("|" if m.group(2)[1] == "1" else endian) + m.group(2))
+
+
+def _shape(shape) -> tuple[int, ...]:
+    if not isinstance(shape, tuple) or len(shape) > MAX_DIMS or \
+            not all(type(n) is int and 0 <= n < 1 << 48 for n in shape):
+        raise DataError(f"an array has an impossible shape {str(shape)[:80]}")
+    return shape
+
+
+def _array(a: _Array) -> np.ndarray:
+    if a.raw is None:
+        raise DataError("it holds an array without data (forged or truncated)")
+    dtype, shape = _dtype(a.dtype), _shape(a.shape)
+    raw = a.raw.encode("latin1") if isinstance(a.raw, str) else a.raw   # py2 pickles hold str
+    if not isinstance(raw, (bytes, bytearray)):
+        raise DataError("it holds an array of Python objects; a dataset file may hold only integer arrays")
+    need = math.prod(shape) * dtype.itemsize
+    if need != len(raw):
+        raise DataError(f"an array of shape {shape} needs {need} bytes, but the file holds {len(raw)} for it")
+    flat = np.frombuffer(raw, dtype).astype(dtype.newbyteorder("="))   # a copy: writable, native order
+    return np.ascontiguousarray(flat.reshape(shape, order="F" if a.fortran else "C"))
+
+
+def _call(func, args):
+    """REDUCE: the only calls a dataset pickle makes, checked, nothing from numpy run."""
+    if not isinstance(func, _Global) or not isinstance(args, tuple):
+        raise DataError("it calls something that is not a known function")
+    kind = func.name
+    if kind == "encode" and len(args) in (1, 2) and isinstance(args[0], str):
+        encoding = args[1] if len(args) == 2 else "utf-8"
+        if encoding not in ("latin1", "latin-1", "utf-8", "utf8"):
+            raise DataError(f"it asks for text encoding {str(encoding)[:40]!r}")
+        return args[0].encode(encoding, "surrogatepass")
+    if kind == "dtype" and len(args) == 3:
+        return _DType(args[0])
+    if kind == "reconstruct" and len(args) == 3 and isinstance(args[0], _Global) and args[0].name == "ndarray":
+        return _Array()   # state (shape, dtype, bytes) must follow in BUILD
+    if kind == "frombuffer" and len(args) == 4 and isinstance(args[0], (bytes, bytearray)):
+        if args[3] not in ("C", "F"):
+            raise DataError("an array has an unknown memory order")
+        return _Array(args[2], args[1], args[3] == "F", args[0])
+    if kind == "scalar" and len(args) == 2 and isinstance(args[1], (bytes, str)):
+        value = _array(_Array((), args[0], False, args[1]))
+        return value.item()
+    if kind == "ndarray":
+        raise DataError("it builds a numpy array over a buffer with its own shape and strides, "
+                        "which no dataset file does")
+    raise DataError(f"it calls {kind} in a way no dataset file does")
+
+
+def _build(obj, state) -> None:
+    """BUILD: the state of a dtype or an array, nothing else."""
+    if isinstance(obj, _DType) and not obj.built and isinstance(state, tuple) and len(state) in (8, 9):
+        if any(v is not None for v in state[2:5]):
+            raise DataError("it holds a structured dtype; a dataset file may hold only integer arrays")
+        obj.endian, obj.built = _text(state[1], "byte order"), True
+        if obj.endian not in "<>|=" or len(obj.endian) != 1:
+            raise DataError("a dtype has an unknown byte order")
+        return
+    if isinstance(obj, _Array) and obj.raw is None and isinstance(state, tuple) and len(state) in (4, 5):
+        obj.shape, obj.dtype, fortran, obj.raw = state[-4:]
+        obj.fortran = bool(fortran) if type(fortran) in (bool, int) else True
+        if obj.raw is None:
+            raise DataError("it holds an array without data")
+        return
+    raise DataError(f"it sets the state of {type(obj).__name__.strip('_')}, which no dataset file does")
+
+
+class _Machine:
+    def __init__(self, raw: bytes):
+        self.raw, self.pos = memoryview(raw), 0
+        self.stack: list = []
+        self.marks: list[int] = []
+        self.memo: dict[int, object] = {}
+
+    def take(self, n: int) -> bytes:
+        if n < 0 or self.pos + n > len(self.raw):
+            raise DataError("it is truncated")
+        out = self.raw[self.pos:self.pos + n].tobytes()
+        self.pos += n
+        return out
+
+    def unpack(self, fmt: str):
+        return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
+
+    def line(self) -> str:
+        end = bytes(self.raw[self.pos:self.pos + 256]).find(b"\n")
+        if end < 0:
+            raise DataError("it has a text field without an end")
+        return self.take(end + 1)[:-1].decode("latin1")
+
+    def pop_mark(self) -> list:
+        if not self.marks:
+            raise DataError("it closes a group it never opened")
+        start = self.marks.pop()
+        items, self.stack[start:] = self.stack[start:], []
+        return items
+
+    def top(self):
+        if not self.stack:
+            raise DataError("it reads past the start of its stack")
+        return self.stack[-1]
+
+    def pop(self):
+        self.top()
+        return self.stack.pop()
+
+    def put(self, key: int) -> None:
+        if key < 0 or len(self.memo) > 1 << 24:
+            raise DataError("it has an impossible memo")
+        self.memo[key] = self.top()
+
+    def get(self, key: int) -> None:
+        if key not in self.memo:
+            raise DataError("it refers to a value it never stored")
+        self.stack.append(self.memo[key])
+
+    def run(self):
+        push, ops = self.stack.append, _OPS
+        while True:
+            code = self.take(1)
+            op = ops.get(code)
+            if op is None:
+                raise DataError(f"it uses pickle opcode {code!r}, which plain data never needs; refused")
+            if op is _STOP:
+                if len(self.stack) != 1 or self.marks:
+                    raise DataError("it ends with an unbalanced stack")
+                return self.stack[0]
+            value = op(self)
+            if value is not _NOTHING:
+                push(value)
+
+
+_NOTHING, _STOP = object(), object()
+
+
+def _global(m: _Machine, module, name):
+    if not isinstance(module, str) or not isinstance(name, str):
+        raise DataError("it names a global that is not text")
+    g = _GLOBALS.get((module, name))
+    if g is None:
+        raise DataError(f"refused to load {module[:60]}.{name[:60]}: a data file may hold only arrays, "
+                        "numbers and text, so this file is not a genuine dataset")
+    return g
+
+
+def _long(data: bytes) -> int:
+    if len(data) > MAX_LONG_BYTES:
+        raise DataError("it holds an integer too large for data")
+    return int.from_bytes(data, "little", signed=True)
+
+
+def _text_int(m: _Machine):
+    text = m.line()
+    if text in ("00", "01"):      # protocol 0 writes booleans this way
+        return text == "01"
+    try:
+        return int(text.rstrip("L"))
+    except ValueError:
+        raise DataError("it holds a malformed number") from None
+
+
+def _text_float(m: _Machine):
+    try:
+        return float(m.line())
+    except ValueError:
+        raise DataError("it holds a malformed number") from None
+
+
+def _setitems(m: _Machine, items: list) -> object:
+    target = m.top()
+    if not isinstance(target, dict) or len(items) % 2:
+        raise DataError("it sets items on something that is not a dict")
+    for k in range(0, len(items), 2):
+        try:
+            target[items[k]] = items[k + 1]
+        except TypeError:
+            raise DataError("it uses a dict key that cannot be a key") from None
+    return _NOTHING
+
+
+def _appends(m: _Machine, items: list) -> object:
+    target = m.top()
+    if not isinstance(target, list):
+        raise DataError("it appends to something that is not a list")
+    target.extend(items)
+    return _NOTHING
+
+
+def _reduce(m: _Machine):
+    args = m.pop()
+    return _call(m.pop(), args)
+
+
+def _do_build(m: _Machine):
+    state = m.pop()
+    _build(m.top(), state)
+    return _NOTHING
+
+
+def _pop_any(m: _Machine):
+    if m.marks and m.marks[-1] == len(m.stack):   # POP right after MARK drops the mark
+        m.marks.pop()
+    else:
+        m.pop()
+    return _NOTHING
+
+
+def _mark(m: _Machine):
+    m.marks.append(len(m.stack))
+    return _NOTHING
+
+
+def _proto(m: _Machine):
+    if m.take(1)[0] > 5:
+        raise DataError("it uses an unknown pickle protocol")
+    return _NOTHING
+
+
+def _utf8(data: bytes) -> str:
+    try:
+        return data.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        raise DataError("it holds text that is not UTF-8") from None
+
+
+def _pair(m: _Machine):
+    b = m.pop()
+    return m.pop(), b
+
+
+_OPS = {
+    b"\x80": _proto, b"\x95": lambda m: (m.unpack("<Q"), _NOTHING)[1], b".": _STOP,
+    b"(": _mark, b"0": _pop_any, b"1": lambda m: (m.pop_mark(), _NOTHING)[1],
+    b"2": lambda m: m.top(),
+    b"N": lambda m: None, b"\x88": lambda m: True, b"\x89": lambda m: False,
+    b"J": lambda m: m.unpack("<i"), b"K": lambda m: m.take(1)[0], b"M": lambda m: m.unpack("<H"),
+    b"\x8a": lambda m: _long(m.take(m.take(1)[0])), b"\x8b": lambda m: _long(m.take(m.unpack("<i"))),
+    b"I": _text_int, b"L": _text_int, b"G": lambda m: m.unpack(">d"), b"F": _text_float,
+    b"T": lambda m: m.take(m.unpack("<i")), b"U": lambda m: m.take(m.take(1)[0]),
+    b"B": lambda m: m.take(m.unpack("<I")), b"C": lambda m: m.take(m.take(1)[0]),
+    b"\x8e": lambda m: m.take(m.unpack("<Q")), b"\x96": lambda m: bytearray(m.take(m.unpack("<Q"))),
+    b"X": lambda m: _utf8(m.take(m.unpack("<I"))), b"\x8c": lambda m: _utf8(m.take(m.take(1)[0])),
+    b"\x8d": lambda m: _utf8(m.take(m.unpack("<Q"))),
+    b")": lambda m: (), b"t": lambda m: tuple(m.pop_mark()), b"\x85": lambda m: (m.pop(),),
+    b"\x86": lambda m: _pair(m), b"\x87": lambda m: (lambda c, b, a: (a, b, c))(m.pop(), m.pop(), m.pop()),
+    b"]": lambda m: [], b"l": lambda m: m.pop_mark(), b"a": lambda m: _appends(m, [m.pop()]),
+    b"e": lambda m: _appends(m, m.pop_mark()),
+    b"}": lambda m: {}, b"d": lambda m: _dict_from(m.pop_mark()),
+    b"s": lambda m: _setitems(m, list(_pair(m))), b"u": lambda m: _setitems(m, m.pop_mark()),
+    b"c": lambda m: _global(m, m.line(), m.line()), b"\x93": lambda m: _global(m, *_pair(m)),
+    b"R": _reduce, b"b": _do_build,
+    b"p": lambda m: (m.put(_memo_key(m.line())), _NOTHING)[1], b"q": lambda m: (m.put(m.take(1)[0]), _NOTHING)[1],
+    b"r": lambda m: (m.put(m.unpack("<I")), _NOTHING)[1], b"\x94": lambda m: (m.put(len(m.memo)), _NOTHING)[1],
+    b"g": lambda m: (m.get(_memo_key(m.line())), _NOTHING)[1], b"h": lambda m: (m.get(m.take(1)[0]), _NOTHING)[1],
+    b"j": lambda m: (m.get(m.unpack("<I")), _NOTHING)[1],
+}
+
+
+def _memo_key(text: str) -> int:
+    if not text.isdigit() or len(text) > 12:
+        raise DataError("it has a malformed memo key")
+    return int(text)
+
+
+def _dict_from(items: list) -> dict:
+    if len(items) % 2:
+        raise DataError("it builds a dict from an odd number of items")
+    try:
+        return {items[k]: items[k + 1] for k in range(0, len(items), 2)}
+    except TypeError:
+        raise DataError("it uses a dict key that cannot be a key") from None
+
+
+def _plain(value, done: dict, busy: set, depth: int):
+    """The loaded value with every array description made a checked ndarray."""
+    if value is None or isinstance(value, (bool, int, float, str, bytes, bytearray)):
+        return value
+    key = id(value)
+    if key in done:
+        return done[key]
+    if key in busy or depth > MAX_DEPTH:
+        raise DataError("it nests too deep or contains itself")
+    busy.add(key)
+    if isinstance(value, _Array):
+        out = _array(value)
+    elif isinstance(value, list):
+        out = [_plain(v, done, busy, depth + 1) for v in value]
+    elif isinstance(value, tuple):
+        out = tuple(_plain(v, done, busy, depth + 1) for v in value)
+    elif isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            k = _plain(k, done, busy, depth + 1)
+            if isinstance(k, np.ndarray):
+                raise DataError("it uses an array as a dict key")
+            out[k] = _plain(v, done, busy, depth + 1)
+    else:
+        raise DataError(f"it holds a {type(value).__name__.strip('_')} on its own, which is not data")
+    busy.discard(key)
+    done[key] = out
+    return out
+
+
+def loads(raw: bytes):
+    """Decode a dataset pickle; DataError (without the file name) if it is anything but plain data."""
+    try:
+        return _plain(_Machine(raw).run(), {}, set(), 0)
+    except DataError:
+        raise
+    except (struct.error, IndexError, ValueError, TypeError, OverflowError, RecursionError) as e:
+        raise DataError(f"it is malformed ({type(e).__name__})") from None
