@@ -16,6 +16,7 @@ from typing import BinaryIO
 from studio.data.dataset import DataError
 
 MB = 1 << 20
+CHUNK = 16 * MB
 _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a device"),
           (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
 
@@ -76,16 +77,22 @@ def read_at_most(f: BinaryIO, limit: int, path: Path | str) -> bytes:
 
 
 def read_exactly(f: BinaryIO, count: int, path: Path | str, what: str) -> bytes:
-    """Exactly `count` bytes from `f`; a short file is a DataError saying what was missing."""
+    """Exactly `count` bytes from `f`, read in chunks so that a header's promise
+    is never allocated before the bytes arrive; a short file is a DataError."""
+    chunks, got = [], 0
     try:
-        data = f.read(count)
+        while got < count:
+            chunk = f.read(min(count - got, CHUNK))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
     except OSError as e:
         raise DataError(f"Could not read {path}: {e.strerror or e}") from None
-    if data is None or len(data) != count:
-        got = 0 if data is None else len(data)
+    if got != count:
         raise DataError(f"{path} is truncated: {what} needs {count} bytes, found {got}; "
                         "delete it to download it again")
-    return data
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def read_regular(path: Path | str, limit: int) -> bytes:
