@@ -58,9 +58,9 @@ def _labels(labels, path: Path) -> np.ndarray:
         return labels.astype(np.int64)
     if not isinstance(labels, list):
         raise DataError(f"{path} is corrupt: its labels are {type(labels).__name__}, not a list of whole numbers")
-    bad = next((v for v in labels if type(v) is not int), None)
-    if bad is not None or any(not -2**63 <= v < 2**63 for v in labels):
-        raise DataError(f"{path} is corrupt: its labels must be whole numbers, found {str(bad)[:40]!r}")
+    bad = next((i for i, v in enumerate(labels) if type(v) is not int or not -2**63 <= v < 2**63), None)
+    if bad is not None:
+        raise DataError(f"{path} is corrupt: its labels must be whole numbers, found {str(labels[bad])[:40]!r}")
     return np.array(labels, dtype=np.int64)
 
 

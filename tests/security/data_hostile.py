@@ -117,3 +117,67 @@ def gzip_bomb(n_claimed: int = 20, inflated_mb: int = 64) -> bytes:
         for _ in range(inflated_mb):
             f.write(chunk)
     return buf.getvalue()
+
+
+def py2_batch(data: np.ndarray, labels: list[int], label: bytes = b"training batch 1 of 5") -> bytes:
+    """A batch as the real CIFAR-10 files hold it: Python 2 cPickle protocol 2,
+    py2 str (SHORT_BINSTRING/BINSTRING) keys and data, numpy.core names."""
+    def s(b: bytes) -> bytes:
+        return (b"U" + bytes([len(b)]) + b) if len(b) < 256 else (b"T" + struct.pack("<i", len(b)) + b)
+    arr = (b"cnumpy.core.multiarray\n_reconstruct\nq\x01cnumpy\nndarray\nq\x02K\x00\x85" + s(b"b") + b"\x87R"
+           + b"(K\x01" + b"".join(b"J" + struct.pack("<i", d) for d in data.shape) + (b"\x86" if data.ndim == 2 else b"")
+           + b"cnumpy\ndtype\n" + s(b"u1") + b"K\x00K\x01\x87R(K\x03" + s(b"|")
+           + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89" + s(data.tobytes()) + b"tb")
+    items = b"(" + b"".join(b"K" + bytes([v]) for v in labels) + b"e" if labels else b""
+    return (b"\x80\x02}q\x00(" + s(b"batch_label") + s(label) + s(b"data") + arr
+            + s(b"labels") + b"]" + items + s(b"filenames") + b"]" + b"u.")
+
+
+def marker_snippets(marker: Path) -> list[bytes]:
+    """Pickle opcode fragments that would create `marker` if a GLOBAL/REDUCE (or
+    INST/OBJ/NEWOBJ) ever ran: spliced into real files by the fuzz."""
+    cmd = f"touch {marker}".encode()
+    code = f"open({str(marker)!r}, 'w').close()".encode()
+    u = lambda b: b"X" + struct.pack("<I", len(b)) + b  # noqa: E731 - BINUNICODE
+    return [b"cos\nsystem\n(" + u(cmd) + b"tR", b"cposix\nsystem\n(" + u(cmd) + b"tR",
+            b"cbuiltins\nexec\n(" + u(code) + b"tR", b"cbuiltins\neval\n(" + u(code) + b"tR",
+            b"\x8c\x08builtins\x8c\x04exec\x93" + u(code) + b"\x85R",
+            b"(" + u(cmd) + b"ios\nsystem\n", b"cos\nsystem\n" + u(cmd) + b"\x85\x81",
+            b"csubprocess\ncall\n(" + u(cmd) + b"\x85tR",
+            b"cnumpy\ndtype\n)R" + b"cbuiltins\nexec\n(" + u(code) + b"tRb"]
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def studio_train(tmp_path: Path, data: dict, timeout: float = 120):
+    """`python -m studio train` on a small MLP project whose data settings are
+    `data`, in a child process under `timeout` (so a hang fails the test instead
+    of hanging it). Returns the CompletedProcess, or None if it timed out."""
+    import json
+    import subprocess
+    import sys
+    project = json.loads((REPO / "samples" / "spiral_mlp.studio.json").read_text())
+    project["data"].update(data)
+    path = tmp_path / "hostile.studio.json"
+    path.write_text(json.dumps(project))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    try:
+        return subprocess.run([sys.executable, "-m", "studio", "train", str(path), "--epochs", "1",
+                               "--out", str(tmp_path / "run")], capture_output=True, text=True,
+                              timeout=timeout, cwd=REPO, env=env)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def assert_refused(result, *needles: str) -> str:
+    """The exit-code contract for bad input: exit 2, one `studio: error:` line
+    (progress lines `data: …` aside), no traceback, no warning lines."""
+    assert result is not None, "studio train hung (killed after its timeout)"
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    other = [line for line in lines if not line.startswith("data: ")]
+    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
+    assert len(other) == 1 and other[0].startswith("studio: error: "), other
+    for needle in needles:
+        assert needle in other[0], (needle, other[0])
+    return other[0]
