@@ -102,7 +102,7 @@ def load_image(path: str, params: dict, meta: dict):
             arr = np.asarray(im, dtype=np.uint8)
     except DataError as e:
         raise UsageError(str(e)) from None
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
         raise UsageError(f"{path} is not an image Pillow can read ({e})") from None
     if params["channels"] not in (1, 3):
         raise UsageError(f"predict reads RGB or grey images; this network wants {params['channels']} channels")

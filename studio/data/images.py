@@ -2,9 +2,9 @@
 
 * Only a regular file of at most MAX_IMAGE_BYTES is read (files.read_regular),
   so a FIFO or /dev/zero named like an image never blocks.
-* Pillow's DecompressionBombWarning is made an error (once, here): an image of
-  more than Image.MAX_IMAGE_PIXELS pixels is refused instead of printing a
-  warning line and allocating gigabytes.
+* Pillow's DecompressionBombWarning is made an error: an image of more than
+  Image.MAX_IMAGE_PIXELS pixels is refused instead of printing a warning line
+  and allocating gigabytes.
 * 16-bit and 32-bit greyscale images (PNG "I;16", "I", float "F") are scaled to
   8 bits. Pillow's own convert("RGB") clips them at 255, so a 16-bit PNG would
   become white.
@@ -21,14 +21,24 @@ from PIL import Image
 from studio.data.files import MB, read_regular
 
 MAX_IMAGE_BYTES = 256 * MB
-warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
 
 def open_image(path: Path | str) -> Image.Image:
     """The image in `path`, opened from memory (lazy decode, like Image.open).
     DataError for a file that is not a regular file or is too large; Pillow's
-    own errors (UnidentifiedImageError, OSError, DecompressionBomb*) otherwise."""
-    return Image.open(io.BytesIO(read_regular(path, MAX_IMAGE_BYTES)))
+    own errors (UnidentifiedImageError, OSError, DecompressionBombError) otherwise."""
+    data = read_regular(path, MAX_IMAGE_BYTES)
+    # Pillow warns (once, on stderr) above MAX_IMAGE_PIXELS and raises only above twice that;
+    # its size check runs in open(), so a warning recorded here becomes the error.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", Image.DecompressionBombWarning)
+        im = Image.open(io.BytesIO(data))
+    for w in caught:
+        if issubclass(w.category, Image.DecompressionBombWarning):
+            im.close()
+            raise Image.DecompressionBombError(f"{path}: {w.message}")
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return im
 
 
 def _eight_bit(im: Image.Image) -> Image.Image:
