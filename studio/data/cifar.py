@@ -43,7 +43,7 @@ def safe_load(path: Path):
 
 def _field(batch, name: str, path: Path):
     if isinstance(batch, dict):
-        for key in (name, name.encode()):   # py2 pickles give str keys under latin1, py3 bytes
+        for key in (name, name.encode()):   # real files have bytes keys; accept str too
             if key in batch:
                 return batch[key]
     raise DataError(f"{path} is not a CIFAR-10 batch file: it has no {name!r} entry")

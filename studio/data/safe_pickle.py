@@ -149,7 +149,9 @@ def _build(obj, state) -> None:
         return
     if isinstance(obj, _Array) and obj.raw is None and isinstance(state, tuple) and len(state) in (4, 5):
         obj.shape, obj.dtype, fortran, obj.raw = state[-4:]
-        obj.fortran = bool(fortran) if type(fortran) in (bool, int) else True
+        if type(fortran) not in (bool, int):
+            raise DataError("an array has an unknown memory order")
+        obj.fortran = bool(fortran)
         if obj.raw is None:
             raise DataError("it holds an array without data")
         return
@@ -162,6 +164,10 @@ class _Machine:
         self.stack: list = []
         self.marks: list[int] = []
         self.memo: dict[int, object] = {}
+        # Nesting depth of each tuple made, by id; the tuples are kept alive so ids stay
+        # unique. Hashing a deeply nested tuple (a dict key) recurses in C and would crash.
+        self.tuple_depth: dict[int, int] = {}
+        self.tuples: list[tuple] = []
 
     def take(self, n: int) -> bytes:
         if n < 0 or self.pos + n > len(self.raw):
@@ -187,9 +193,18 @@ class _Machine:
         return items
 
     def top(self):
-        if not self.stack:
+        if len(self.stack) <= (self.marks[-1] if self.marks else 0):
             raise DataError("it reads past the start of its stack")
         return self.stack[-1]
+
+    def tuple(self, items) -> tuple:
+        t = tuple(items)
+        depth = 1 + max((self.tuple_depth.get(id(x), 1) for x in t if type(x) is tuple), default=0)
+        if depth > MAX_DEPTH:
+            raise DataError("it nests too deep")
+        self.tuple_depth[id(t)] = depth
+        self.tuples.append(t)
+        return t
 
     def pop(self):
         self.top()
@@ -319,6 +334,11 @@ def _pair(m: _Machine):
     return m.pop(), b
 
 
+def _three(m: _Machine):
+    c, b = m.pop(), m.pop()
+    return m.pop(), b, c
+
+
 _OPS = {
     b"\x80": _proto, b"\x95": lambda m: (m.unpack("<Q"), _NOTHING)[1], b".": _STOP,
     b"(": _mark, b"0": _pop_any, b"1": lambda m: (m.pop_mark(), _NOTHING)[1],
@@ -332,8 +352,8 @@ _OPS = {
     b"\x8e": lambda m: m.take(m.unpack("<Q")), b"\x96": lambda m: bytearray(m.take(m.unpack("<Q"))),
     b"X": lambda m: _utf8(m.take(m.unpack("<I"))), b"\x8c": lambda m: _utf8(m.take(m.take(1)[0])),
     b"\x8d": lambda m: _utf8(m.take(m.unpack("<Q"))),
-    b")": lambda m: (), b"t": lambda m: tuple(m.pop_mark()), b"\x85": lambda m: (m.pop(),),
-    b"\x86": lambda m: _pair(m), b"\x87": lambda m: (lambda c, b, a: (a, b, c))(m.pop(), m.pop(), m.pop()),
+    b")": lambda m: (), b"t": lambda m: m.tuple(m.pop_mark()), b"\x85": lambda m: m.tuple((m.pop(),)),
+    b"\x86": lambda m: m.tuple(_pair(m)), b"\x87": lambda m: m.tuple(_three(m)),
     b"]": lambda m: [], b"l": lambda m: m.pop_mark(), b"a": lambda m: _appends(m, [m.pop()]),
     b"e": lambda m: _appends(m, m.pop_mark()),
     b"}": lambda m: {}, b"d": lambda m: _dict_from(m.pop_mark()),

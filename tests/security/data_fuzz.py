@@ -115,8 +115,18 @@ def forged_array(rng: random.Random) -> object:
     return H.Reduce(H.CORE.multiarray.scalar, (dt, raw[:8]))
 
 
+def nested_pickle(rng: random.Random) -> bytes:
+    """Containers nested deep, as dict keys and values, sometimes cyclic through the memo."""
+    n = rng.choice((10, 63, 64, 65, 1000, 100_000))
+    opener, closer = rng.choice(((b")", b"\x85"), (b"]", b"\x85"), (b"](", b"t"), (b"}", b"\x85")))
+    body = opener + closer * n if closer != b"t" else b"(" * n + b")" + b"t" * n
+    return b"\x80\x02}q\x00" + body + rng.choice((b"K\x01s.", b"h\x00s.", b"\x85K\x01s."))
+
+
 def forged_pickle(rng: random.Random, snippets: list[bytes]) -> bytes:
     """A CIFAR batch or meta file with forged arrays where real files hold arrays or lists."""
+    if rng.random() < 0.1:
+        return nested_pickle(rng)
     n = rng.choice((1, 2))
     value = {b"data": np.zeros((n, 3072), np.uint8), b"labels": [1] * n}
     for key in rng.sample([b"data", b"labels", b"label_names"], rng.randrange(1, 3)):

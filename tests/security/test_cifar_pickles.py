@@ -145,3 +145,17 @@ def test_genuine_batches_decode_like_pickle(tmp_path, protocol):
     assert out[b"extra"]["nested"][:6] == value[b"extra"]["nested"][:6]
     assert np.array_equal(out[b"extra"]["nested"][6], value[b"extra"]["nested"][6])
     assert out[b"extra"]["nested"][6].dtype == np.dtype("int32")
+
+
+def test_deeply_nested_tuple_key_is_refused_in_a_child_process(tmp_path):
+    """Hashing a tuple nested a million deep (a dict key) recurses in C: Python's own
+    unpickler segfaults on it. Run in a child so a crash fails this test only."""
+    import subprocess
+    import sys
+    raw = b"\x80\x02}" + b")" + b"\x85" * 1_000_000 + b"K\x01s."
+    (tmp_path / "data_batch_1").write_bytes(raw)
+    code = ("import sys; from studio.data.cifar import read_batch; from studio.data.dataset import DataError\n"
+            "try:\n    read_batch(sys.argv[1])\nexcept DataError as e:\n    print(e)")
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "data_batch_1")], capture_output=True,
+                       text=True, timeout=120, cwd=H.REPO, env={**__import__("os").environ, "PYTHONPATH": str(H.REPO)})
+    assert r.returncode == 0 and "nests too deep" in r.stdout, (r.returncode, r.stderr[-500:])
