@@ -31,6 +31,8 @@ from studio.data.dataset import DataError
 MAX_DIMS = 8
 MAX_DEPTH = 64
 MAX_LONG_BYTES = 32   # LONG1/LONG4 opcodes: bigger ints are not data
+MAX_ITEMS = 1 << 24   # values pushed; a CIFAR-100 train file pushes about 200,000
+MAX_MEMO = 1 << 20
 
 
 class _Global:
@@ -111,7 +113,7 @@ def _array(a: _Array) -> np.ndarray:
     return np.ascontiguousarray(flat.reshape(shape, order="F" if a.fortran else "C"))
 
 
-def _call(func, args):
+def _call(m: "_Machine", func, args):
     """REDUCE: the only calls a dataset pickle makes, checked, nothing from numpy run."""
     if not isinstance(func, _Global) or not isinstance(args, tuple):
         raise DataError("it calls something that is not a known function")
@@ -120,7 +122,7 @@ def _call(func, args):
         encoding = args[1] if len(args) == 2 else "utf-8"
         if encoding not in ("latin1", "latin-1", "utf-8", "utf8"):
             raise DataError(f"it asks for text encoding {str(encoding)[:40]!r}")
-        return args[0].encode(encoding, "surrogatepass")
+        return m.spend(args[0].encode(encoding, "surrogatepass"))
     if kind == "dtype" and len(args) == 3:
         return _DType(args[0])
     if kind == "reconstruct" and len(args) == 3 and isinstance(args[0], _Global) and args[0].name == "ndarray":
@@ -164,6 +166,11 @@ class _Machine:
         self.stack: list = []
         self.marks: list[int] = []
         self.memo: dict[int, object] = {}
+        # Bytes made beyond the input (text encoded to bytes, arrays copied out): the same
+        # memoized bytes referenced a thousand times must not become a thousand copies.
+        self.budget, self.pushes = 2 * len(raw) + (1 << 20), 0
+        self.done: dict[int, object] = {}
+        self.busy: set[int] = set()
         # Nesting depth of each tuple made, by id; the tuples are kept alive so ids stay
         # unique. Hashing a deeply nested tuple (a dict key) recurses in C and would crash.
         self.tuple_depth: dict[int, int] = {}
@@ -197,6 +204,12 @@ class _Machine:
             raise DataError("it reads past the start of its stack")
         return self.stack[-1]
 
+    def spend(self, made):
+        self.budget -= len(made) if not isinstance(made, np.ndarray) else made.nbytes
+        if self.budget < 0:
+            raise DataError("it makes more data than the file holds (the same bytes used over and over)")
+        return made
+
     def tuple(self, items) -> tuple:
         t = tuple(items)
         depth = 1 + max((self.tuple_depth.get(id(x), 1) for x in t if type(x) is tuple), default=0)
@@ -211,7 +224,7 @@ class _Machine:
         return self.stack.pop()
 
     def put(self, key: int) -> None:
-        if key < 0 or len(self.memo) > 1 << 24:
+        if key < 0 or len(self.memo) > MAX_MEMO:
             raise DataError("it has an impossible memo")
         self.memo[key] = self.top()
 
@@ -233,6 +246,9 @@ class _Machine:
                 return self.stack[0]
             value = op(self)
             if value is not _NOTHING:
+                self.pushes += 1
+                if self.pushes > MAX_ITEMS:
+                    raise DataError(f"it holds more than {MAX_ITEMS:,} values, more than any dataset file")
                 push(value)
 
 
@@ -294,7 +310,7 @@ def _appends(m: _Machine, items: list) -> object:
 
 def _reduce(m: _Machine):
     args = m.pop()
-    return _call(m.pop(), args)
+    return _call(m, m.pop(), args)
 
 
 def _do_build(m: _Machine):
@@ -382,40 +398,41 @@ def _dict_from(items: list) -> dict:
         raise DataError("it uses a dict key that cannot be a key") from None
 
 
-def _plain(value, done: dict, busy: set, depth: int):
+def _plain(value, m: _Machine, depth: int):
     """The loaded value with every array description made a checked ndarray."""
     if value is None or isinstance(value, (bool, int, float, str, bytes, bytearray)):
         return value
     key = id(value)
-    if key in done:
-        return done[key]
-    if key in busy or depth > MAX_DEPTH:
+    if key in m.done:
+        return m.done[key]
+    if key in m.busy or depth > MAX_DEPTH:
         raise DataError("it nests too deep or contains itself")
-    busy.add(key)
+    m.busy.add(key)
     if isinstance(value, _Array):
-        out = _array(value)
+        out = m.spend(_array(value))
     elif isinstance(value, list):
-        out = [_plain(v, done, busy, depth + 1) for v in value]
+        out = [_plain(v, m, depth + 1) for v in value]
     elif isinstance(value, tuple):
-        out = tuple(_plain(v, done, busy, depth + 1) for v in value)
+        out = tuple(_plain(v, m, depth + 1) for v in value)
     elif isinstance(value, dict):
         out = {}
         for k, v in value.items():
-            k = _plain(k, done, busy, depth + 1)
+            k = _plain(k, m, depth + 1)
             if isinstance(k, np.ndarray):
                 raise DataError("it uses an array as a dict key")
-            out[k] = _plain(v, done, busy, depth + 1)
+            out[k] = _plain(v, m, depth + 1)
     else:
         raise DataError(f"it holds a {type(value).__name__.strip('_')} on its own, which is not data")
-    busy.discard(key)
-    done[key] = out
+    m.busy.discard(key)
+    m.done[key] = out
     return out
 
 
 def loads(raw: bytes):
     """Decode a dataset pickle; DataError (without the file name) if it is anything but plain data."""
     try:
-        return _plain(_Machine(raw).run(), {}, set(), 0)
+        machine = _Machine(raw)
+        return _plain(machine.run(), machine, 0)
     except DataError:
         raise
     except (struct.error, IndexError, ValueError, TypeError, OverflowError, RecursionError) as e:

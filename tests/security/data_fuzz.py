@@ -127,6 +127,12 @@ def forged_pickle(rng: random.Random, snippets: list[bytes]) -> bytes:
     """A CIFAR batch or meta file with forged arrays where real files hold arrays or lists."""
     if rng.random() < 0.1:
         return nested_pickle(rng)
+    if rng.random() < 0.05:   # one buffer, many arrays over it
+        raw = b"\x01" * rng.choice((3072, 1 << 16))
+        arrays = [H.Reduce(H.CORE.multiarray._reconstruct, (np.ndarray, (0,), b"b"),
+                           (1, (len(raw) // 3072, 3072), H.forged_dtype("u1", 0), False, raw))
+                  for _ in range(rng.choice((2, 50, 500)))]
+        return pickle.dumps({b"data": arrays[0], b"labels": [0] * (len(raw) // 3072), b"x": arrays}, 4)
     n = rng.choice((1, 2))
     value = {b"data": np.zeros((n, 3072), np.uint8), b"labels": [1] * n}
     for key in rng.sample([b"data", b"labels", b"label_names"], rng.randrange(1, 3)):

@@ -159,3 +159,25 @@ def test_deeply_nested_tuple_key_is_refused_in_a_child_process(tmp_path):
     r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "data_batch_1")], capture_output=True,
                        text=True, timeout=120, cwd=H.REPO, env={**__import__("os").environ, "PYTHONPATH": str(H.REPO)})
     assert r.returncode == 0 and "nests too deep" in r.stdout, (r.returncode, r.stderr[-500:])
+
+
+def test_the_same_bytes_reused_cannot_multiply_memory():
+    """A 1 MB buffer stored once and referenced by 300 arrays (or encoded 300 times)
+    would be 300 MB from a 1 MB file."""
+    raw = b"\x01" * (1 << 20)
+    arrays = [H.Reduce(H.CORE.multiarray._reconstruct, (np.ndarray, (0,), b"b"),
+                       (1, (len(raw),), H.forged_dtype("u1", 0), False, raw)) for _ in range(300)]
+    data = pickle.dumps({b"data": arrays}, protocol=4)
+    assert len(data) < 2 * len(raw)
+    with pytest.raises(DataError, match="more data than the file holds"):
+        safe_pickle.loads(data)
+    text = b"X" + len(raw).to_bytes(4, "little") + raw + b"q\x01"
+    encodes = b"".join(b"c_codecs\nencode\nh\x01X\x06\x00\x00\x00latin1\x86R" for _ in range(300))
+    with pytest.raises(DataError, match="more data than the file holds"):
+        safe_pickle.loads(b"\x80\x02(" + text + encodes + b"l.")
+
+
+def test_values_are_capped(monkeypatch):
+    monkeypatch.setattr(safe_pickle, "MAX_ITEMS", 1000)
+    with pytest.raises(DataError, match="more than 1,000 values"):
+        safe_pickle.loads(b"\x80\x02(" + b"N" * 1001 + b"l.")
