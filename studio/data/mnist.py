@@ -80,7 +80,7 @@ def parse_idx(raw: bytes, name: str) -> np.ndarray:
     return np.frombuffer(raw, dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
 
 
-def _read_bounded(f, name: str) -> bytes:
+def _read_bounded(f, name: str) -> np.ndarray:
     """Header, then exactly the bytes it promises, then a check that nothing follows:
     a small .gz can never inflate to more than its header allows."""
     head = read_exactly(f, 4, name, "the IDX header")
@@ -91,7 +91,7 @@ def _read_bounded(f, name: str) -> bytes:
     if f.read(1):
         raise DataError(f"{name} is corrupt: it holds more data than its header's shape {dims}; "
                         "delete it to download it again")
-    return head + body
+    return np.frombuffer(body, dtype).reshape(dims).astype(dtype.newbyteorder("="))
 
 
 def read_idx(folder: Path, stem: str) -> np.ndarray:
@@ -102,12 +102,10 @@ def read_idx(folder: Path, stem: str) -> np.ndarray:
         with open_regular(path) as f:
             if path.suffix == ".gz":
                 with gzip.GzipFile(fileobj=f, mode="rb") as g:
-                    raw = _read_bounded(g, str(path))
-            else:
-                raw = _read_bounded(f, str(path))
+                    return _read_bounded(g, str(path))
+            return _read_bounded(f, str(path))
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"{path} could not be read ({e}); delete it to download it again") from None
-    return parse_idx(raw, str(path))
 
 
 def _present(folder: Path, stem: str) -> bool:
