@@ -61,8 +61,9 @@ def _dims(head: bytes, dtype: np.dtype, name: str) -> tuple[tuple[int, ...], int
     if any(d < 0 for d in dims):
         raise DataError(f"{name} is corrupt: its header has a negative size {dims}; delete it to download it again")
     expected = math.prod(dims) * dtype.itemsize   # Python ints: no overflow
-    if expected > MAX_IDX_BYTES:
-        raise DataError(f"{name} is corrupt: its header promises {expected:,} bytes of data for shape {dims}, "
+    size = max(expected, math.prod(d for d in dims if d) * dtype.itemsize)   # (0, 2**30, 2**30) too
+    if size > MAX_IDX_BYTES:
+        raise DataError(f"{name} is corrupt: its header promises {size:,} bytes of data for shape {dims}, "
                         f"more than the {MAX_IDX_BYTES // MB:,} MB limit; delete it to download it again")
     return dims, expected
 

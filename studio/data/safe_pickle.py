@@ -94,7 +94,8 @@ def _dtype(d) -> np.dtype:
 
 def _shape(shape) -> tuple[int, ...]:
     if not isinstance(shape, tuple) or len(shape) > MAX_DIMS or \
-            not all(type(n) is int and 0 <= n < 1 << 48 for n in shape):
+            not all(type(n) is int and 0 <= n < 1 << 48 for n in shape) or \
+            math.prod(n for n in shape if n) >= 1 << 48:   # even when another size is 0
         raise DataError(f"an array has an impossible shape {str(shape)[:80]}")
     return shape
 

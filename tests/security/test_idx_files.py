@@ -25,7 +25,8 @@ def test_negative_dimension_is_refused_through_the_cli(tmp_path):
     H.assert_refused(result, str(folder / f"{STEM}.gz"), "negative size")
 
 
-@pytest.mark.parametrize("dims", [(1 << 30, 1 << 30, 16), ((1 << 31) - 1,) * 3, (1 << 16, 1 << 16, 1 << 16)])
+@pytest.mark.parametrize("dims", [(1 << 30, 1 << 30, 16), ((1 << 31) - 1,) * 3, (1 << 16, 1 << 16, 1 << 16),
+                                  (1 << 30, 1 << 30, 1 << 16, 0)])
 @pytest.mark.parametrize("gz", [False, True])
 def test_overflowing_dimensions_are_refused_naming_the_file(tmp_path, dims, gz):
     raw = _header(*dims)   # (2**30)**2*16 wraps to 0 in int64: "0 bytes expected" matched an empty body
