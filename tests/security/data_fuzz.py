@@ -14,6 +14,7 @@ by marker files: every spliced payload would create WORKDIR/markers/*.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import pickle
 import random
@@ -146,8 +147,11 @@ def forged_idx(rng: random.Random) -> bytes:
     and a body that may be shorter or longer than it promises."""
     ndim = rng.choice((0, 1, 3, 3, 4, 9, 255))
     dims = [rng.choice((-1, 0, 1, 2, 28, 60000, (1 << 31) - 1, 1 << 30, 1 << 16)) for _ in range(ndim)]
-    head = bytes([0, 0, rng.choice((0x08, 0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E, 0x07)), ndim]) + \
-        b"".join(struct.pack(">i", d) for d in dims)
+    type_byte = rng.choice((0x08, 0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E, 0x07))
+    head = bytes([0, 0, type_byte, ndim]) + b"".join(struct.pack(">i", d) for d in dims)
+    size = {0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}.get(type_byte, 1) * math.prod(dims)
+    if 0 <= size <= 4 << 20 and rng.random() < 0.5:   # a body that matches the header exactly
+        return head + b"\0" * size
     return head + b"\0" * rng.choice((0, 1, 784, 784 * 2, 1 << 20, 4 << 20))
 
 
