@@ -73,6 +73,15 @@ def test_special_files_as_dataset_files_are_refused_without_blocking(tmp_path):
                      "batches.meta", "named pipe")
 
 
+def test_fifo_as_data_folder_is_refused(tmp_path):
+    from studio.data.load import load_dataset
+    from studio.settings import DataSettings
+    os.mkfifo(tmp_path / "root")
+    for dataset in ("cifar10", "mnist"):
+        with pytest.raises(DataError, match="is not a folder"):
+            load_dataset(DataSettings(dataset=dataset, root=str(tmp_path / "root")))
+
+
 def test_open_regular_refuses_every_special_file_without_blocking(tmp_path):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
