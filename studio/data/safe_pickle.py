@@ -9,156 +9,31 @@ images out of 300 bytes. This reader is its own small pickle machine instead:
 * only the opcodes plain data needs are known; any other (objects, extensions,
   persistent ids, out-of-band buffers) is refused;
 * the only globals are the few numpy and codecs names real files use, and they
-  never reach numpy: they build descriptions that this module checks;
+  never reach numpy: they build descriptions that pickle_numpy checks;
 * an array comes out only as np.frombuffer over bytes that are in the file,
-  with an integer or bool dtype built here from its kind and size, and a shape
+  with an integer or bool dtype built from its kind and size, and a shape
   whose size times the item size equals those bytes exactly. Object dtypes,
-  strides, offsets and arrays without bytes cannot be expressed.
+  strides, offsets and arrays without bytes cannot be expressed;
+* nesting, values, memo entries and bytes made beyond the input are capped, so
+  neither a deep tuple (whose hash would recurse in C) nor bytes referenced
+  many times can crash the process or multiply its memory.
 
 Out come dicts, lists, tuples, str, bytes, bytearray, int, float, bool, None
 and such arrays. Every failure is a DataError that says what is wrong.
 """
 from __future__ import annotations
 
-import math
-import re
 import struct
 
 import numpy as np
 
+from studio.data import pickle_numpy
 from studio.data.dataset import DataError
 
-MAX_DIMS = 8
 MAX_DEPTH = 64
 MAX_LONG_BYTES = 32   # LONG1/LONG4 opcodes: bigger ints are not data
 MAX_ITEMS = 1 << 24   # values pushed; a CIFAR-100 train file pushes about 200,000
 MAX_MEMO = 1 << 20
-
-
-class _Global:
-    """A refused-by-default name; only the ones in _GLOBALS can be called."""
-
-    def __init__(self, name: str):
-        self.name = name
-
-
-def _names(kind: str, modules: tuple[str, ...], attr: str) -> dict:
-    return {(m, attr): _Global(kind) for m in modules}
-
-
-_CORE = ("numpy.core.multiarray", "numpy._core.multiarray")
-_GLOBALS = {**_names("reconstruct", _CORE, "_reconstruct"), **_names("scalar", _CORE, "scalar"),
-            **_names("frombuffer", ("numpy.core.numeric", "numpy._core.numeric"), "_frombuffer"),
-            ("numpy", "ndarray"): _Global("ndarray"), ("numpy", "dtype"): _Global("dtype"),
-            ("_codecs", "encode"): _Global("encode")}
-
-
-class _DType:
-    """numpy.dtype(spec) as named in the file; becomes a real dtype only in _dtype()."""
-
-    def __init__(self, spec):
-        self.spec, self.endian, self.built = _text(spec, "dtype"), "", False
-
-
-class _Array:
-    """An array as described in the file; becomes one only in _array()."""
-
-    def __init__(self, shape=None, dtype=None, fortran=False, raw=None):
-        self.shape, self.dtype, self.fortran, self.raw = shape, dtype, fortran, raw
-
-
-def _text(value, what: str) -> str:
-    if isinstance(value, bytes):
-        value = value.decode("latin1")
-    if not isinstance(value, str):
-        raise DataError(f"its {what} is {type(value).__name__}, not text")
-    return value
-
-
-_DTYPE_SPEC = re.compile(r"([<>|=]?)(u1|u2|u4|u8|i1|i2|i4|i8|b1)")
-
-
-def _dtype(d) -> np.dtype:
-    """An integer or bool dtype from the kind and size named in the file; flags,
-    fields and sub-arrays in the file's state are never used."""
-    if not isinstance(d, _DType):
-        raise DataError(f"an array's dtype is {type(d).__name__}, not a dtype")
-    m = _DTYPE_SPEC.fullmatch(d.spec)
-    if m is None:
-        kind = {"O": "Python object", "f": "float", "c": "complex", "V": "raw record", "S": "text",
-                "U": "text", "M": "date", "m": "time"}.get(d.spec.lstrip("<>|=")[:1], repr(d.spec))
-        raise DataError(f"it holds a {kind} array; a dataset file may hold only integer arrays")
-    endian = d.endian or m.group(1) or "="
-    return np.dtype(("|" if m.group(2)[1] == "1" else endian) + m.group(2))
-
-
-def _shape(shape) -> tuple[int, ...]:
-    if not isinstance(shape, tuple) or len(shape) > MAX_DIMS or \
-            not all(type(n) is int and 0 <= n < 1 << 48 for n in shape) or \
-            math.prod(n for n in shape if n) >= 1 << 48:   # even when another size is 0
-        raise DataError(f"an array has an impossible shape {str(shape)[:80]}")
-    return shape
-
-
-def _array(a: _Array) -> np.ndarray:
-    if a.raw is None:
-        raise DataError("it holds an array without data (forged or truncated)")
-    dtype, shape = _dtype(a.dtype), _shape(a.shape)
-    raw = a.raw.encode("latin1") if isinstance(a.raw, str) else a.raw   # py2 pickles hold str
-    if not isinstance(raw, (bytes, bytearray)):
-        raise DataError("it holds an array of Python objects; a dataset file may hold only integer arrays")
-    need = math.prod(shape) * dtype.itemsize
-    if need != len(raw):
-        raise DataError(f"an array of shape {shape} needs {need} bytes, but the file holds {len(raw)} for it")
-    flat = np.frombuffer(raw, dtype).astype(dtype.newbyteorder("="))   # a copy: writable, native order
-    return np.ascontiguousarray(flat.reshape(shape, order="F" if a.fortran else "C"))
-
-
-def _call(m: "_Machine", func, args):
-    """REDUCE: the only calls a dataset pickle makes, checked, nothing from numpy run."""
-    if not isinstance(func, _Global) or not isinstance(args, tuple):
-        raise DataError("it calls something that is not a known function")
-    kind = func.name
-    if kind == "encode" and len(args) in (1, 2) and isinstance(args[0], str):
-        encoding = args[1] if len(args) == 2 else "utf-8"
-        if encoding not in ("latin1", "latin-1", "utf-8", "utf8"):
-            raise DataError(f"it asks for text encoding {str(encoding)[:40]!r}")
-        return m.spend(args[0].encode(encoding, "surrogatepass"))
-    if kind == "dtype" and len(args) == 3:
-        return _DType(args[0])
-    if kind == "reconstruct" and len(args) == 3 and isinstance(args[0], _Global) and args[0].name == "ndarray":
-        return _Array()   # state (shape, dtype, bytes) must follow in BUILD
-    if kind == "frombuffer" and len(args) == 4 and isinstance(args[0], (bytes, bytearray)):
-        if args[3] not in ("C", "F"):
-            raise DataError("an array has an unknown memory order")
-        return _Array(args[2], args[1], args[3] == "F", args[0])
-    if kind == "scalar" and len(args) == 2 and isinstance(args[1], (bytes, str)):
-        value = _array(_Array((), args[0], False, args[1]))
-        return value.item()
-    if kind == "ndarray":
-        raise DataError("it builds a numpy array over a buffer with its own shape and strides, "
-                        "which no dataset file does")
-    raise DataError(f"it calls {kind} in a way no dataset file does")
-
-
-def _build(obj, state) -> None:
-    """BUILD: the state of a dtype or an array, nothing else."""
-    if isinstance(obj, _DType) and not obj.built and isinstance(state, tuple) and len(state) in (8, 9):
-        if any(v is not None for v in state[2:5]):
-            raise DataError("it holds a structured dtype; a dataset file may hold only integer arrays")
-        obj.endian, obj.built = _text(state[1], "byte order"), True
-        if obj.endian not in "<>|=" or len(obj.endian) != 1:
-            raise DataError("a dtype has an unknown byte order")
-        return
-    if isinstance(obj, _Array) and obj.raw is None and isinstance(state, tuple) and len(state) in (4, 5):
-        obj.shape, obj.dtype, fortran, obj.raw = state[-4:]
-        if type(fortran) not in (bool, int):
-            raise DataError("an array has an unknown memory order")
-        obj.fortran = bool(fortran)
-        if obj.raw is None:
-            raise DataError("it holds an array without data")
-        return
-    raise DataError(f"it sets the state of {type(obj).__name__.strip('_')}, which no dataset file does")
 
 
 class _Machine:
@@ -256,16 +131,6 @@ class _Machine:
 _NOTHING, _STOP = object(), object()
 
 
-def _global(m: _Machine, module, name):
-    if not isinstance(module, str) or not isinstance(name, str):
-        raise DataError("it names a global that is not text")
-    g = _GLOBALS.get((module, name))
-    if g is None:
-        raise DataError(f"refused to load {module[:60]}.{name[:60]}: a data file may hold only arrays, "
-                        "numbers and text, so this file is not a genuine dataset")
-    return g
-
-
 def _long(data: bytes) -> int:
     if len(data) > MAX_LONG_BYTES:
         raise DataError("it holds an integer too large for data")
@@ -311,12 +176,12 @@ def _appends(m: _Machine, items: list) -> object:
 
 def _reduce(m: _Machine):
     args = m.pop()
-    return _call(m, m.pop(), args)
+    return pickle_numpy.call(m, m.pop(), args)
 
 
 def _do_build(m: _Machine):
     state = m.pop()
-    _build(m.top(), state)
+    pickle_numpy.build(m.top(), state)
     return _NOTHING
 
 
@@ -375,7 +240,8 @@ _OPS = {
     b"e": lambda m: _appends(m, m.pop_mark()),
     b"}": lambda m: {}, b"d": lambda m: _dict_from(m.pop_mark()),
     b"s": lambda m: _setitems(m, list(_pair(m))), b"u": lambda m: _setitems(m, m.pop_mark()),
-    b"c": lambda m: _global(m, m.line(), m.line()), b"\x93": lambda m: _global(m, *_pair(m)),
+    b"c": lambda m: pickle_numpy.find_global(m.line(), m.line()),
+    b"\x93": lambda m: pickle_numpy.find_global(*_pair(m)),
     b"R": _reduce, b"b": _do_build,
     b"p": lambda m: (m.put(_memo_key(m.line())), _NOTHING)[1], b"q": lambda m: (m.put(m.take(1)[0]), _NOTHING)[1],
     b"r": lambda m: (m.put(m.unpack("<I")), _NOTHING)[1], b"\x94": lambda m: (m.put(len(m.memo)), _NOTHING)[1],
@@ -409,8 +275,8 @@ def _plain(value, m: _Machine, depth: int):
     if key in m.busy or depth > MAX_DEPTH:
         raise DataError("it nests too deep or contains itself")
     m.busy.add(key)
-    if isinstance(value, _Array):
-        out = m.spend(_array(value))
+    if isinstance(value, pickle_numpy.Array):
+        out = m.spend(pickle_numpy.array(value))
     elif isinstance(value, list):
         out = [_plain(v, m, depth + 1) for v in value]
     elif isinstance(value, tuple):
