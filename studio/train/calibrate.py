@@ -303,10 +303,15 @@ def plan_for_run(model, trainer, conv_images: bool, enabled: bool = True) -> tup
     probe = Batcher(ds.x_train[:bs], ds.y_train[:bs], bs, mean=ds.mean, std=ds.std,
                     normalize=trainer.data_settings.normalize)
     _, x, y = next(probe.batches())
-    plan, problems = plan_for(model, x, y, make_opt=lambda p: make_optimizer(p, s),
-                              loss_fn=lambda out, t: obj.loss(out, obj.target(t)),
-                              precision=precision, optimizer=s.optimizer, conv_images=conv_images,
-                              try_compile=s.compile)
+    if getattr(obj, "reconstructs", False):
+        y = x  # an autoencoder's target is its input
+    try:
+        plan, problems = plan_for(model, x, y, make_opt=lambda p: make_optimizer(p, s),
+                                  loss_fn=lambda out, t: obj.loss(out, obj.target(t)),
+                                  precision=precision, optimizer=s.optimizer, conv_images=conv_images,
+                                  try_compile=s.compile)
+    except Exception:  # noqa: BLE001 - the first training step reports a broken network, with context
+        return Plan(Knobs(False, threads, False, precision == "bf16")), notes
     notes = notes + problems
     if precision == "bf16" and not plan.knobs.bf16:
         notes.append("precision bf16: bf16 was not measurably faster than fp32 for this network on "
