@@ -18,6 +18,7 @@ from typing import Any
 from studio.settings import DataSettings, SettingsError, TrainSettings, from_dict, to_dict
 from studio.graph.layers import LAYERS
 from studio.graph.model import GraphError, GraphModel, id_problem
+from studio.project.search_space import SearchSpace, SearchSpaceError, parse as parse_sweep
 
 FORMAT = "studio.project"
 VERSION = 1
@@ -36,6 +37,7 @@ class Project:
     name: str = "Untitled"
     description: str = ""
     path: Path | None = None
+    sweep: SearchSpace | None = None  # optional search dimensions and sweep settings
 
     def to_dict(self) -> dict:
         m = self.model
@@ -57,7 +59,16 @@ class Project:
             },
             "data": to_dict(self.data),
             "training": to_dict(self.train),
-        }
+        } | self._sweep_dict()
+
+    def _sweep_dict(self) -> dict:
+        if self.sweep is None:
+            return {}
+        # A dimension on a node deleted since it was marked is dropped, not saved dangling.
+        nodes = set(self.model.nodes())
+        space = SearchSpace(**{**self.sweep.__dict__, "dimensions": [
+            d for d in self.sweep.dimensions if d.target != "node" or d.node in nodes]})
+        return {"sweep": space.to_dict()}
 
 
 def _jsonable(params: dict) -> dict:
@@ -197,8 +208,14 @@ def from_document(doc: Any, where: str = "<project>") -> Project:
             model.connect(src, sp, dst, dp, eid=eid)
     except GraphError as e:  # e.g. the same wire twice
         raise ProjectError(f"{where}: graph: {e}") from None
+    sweep = None
+    if "sweep" in doc:  # optional: files without it load unchanged
+        try:
+            sweep = parse_sweep(doc["sweep"], model)
+        except SearchSpaceError as e:
+            raise ProjectError(f"{where}: {e}") from None
     return Project(model=model, data=data, train=train, name=doc.get("name", "Untitled"),
-                   description=doc.get("description", ""))
+                   description=doc.get("description", ""), sweep=sweep)
 
 
 def _check_node(n: Any, where: str):
