@@ -81,9 +81,6 @@ def cmd_sweep(args) -> int:
     except SweepError as e:
         raise UsageError(str(e)) from None
     worker = args.worker >= 0
-    if not worker:
-        import torch
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // args.jobs))
     runner = SweepRunner(project, space, config, listener=_Console(space.objective), progress=_data_progress)
     try:
         study = runner.open(recover=True)

@@ -186,11 +186,11 @@ def recover_stale(study: optuna.Study) -> list[int]:
         if owner.get("host") != host or not isinstance(pid, int) or _alive(pid):
             continue
         try:
+            storage.set_trial_user_attr(t._trial_id, "interrupted", True)
             if not storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
                 continue
         except optuna.exceptions.UpdateFinishedTrialError:  # another process recovered it first
             continue
-        storage.set_trial_user_attr(t._trial_id, "interrupted", True)
         study.enqueue_trial(t.params, user_attrs={"retry_of": t.number})
         recovered.append(t.number)
     return recovered
