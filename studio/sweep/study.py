@@ -143,6 +143,28 @@ def space_signature(space: SearchSpace) -> dict:
             "cost": space.cost, "strategy": space.strategy}
 
 
+def study_names(root: Path) -> list[str]:
+    """Sweeps stored in `root`/sweep.db, oldest first ([] when there is none)."""
+    if not (Path(root) / STORAGE_NAME).exists():
+        return []
+    return [s.study_name for s in optuna.get_all_study_summaries(open_storage(root), include_best_trial=False)]
+
+
+def pick_name(root: Path, space: SearchSpace) -> str:
+    """The sweep that searches this space (to resume it), or a fresh name for a new one."""
+    storage = open_storage(root) if (Path(root) / STORAGE_NAME).exists() else None
+    text = json.dumps(space_signature(space), sort_keys=True)
+    names = study_names(root)
+    for name in names:
+        study = optuna.load_study(study_name=name, storage=storage)
+        if study.user_attrs.get(SPACE_ATTR) == text:
+            return name
+    n = 1
+    while (name := DEFAULT_STUDY if n == 1 else f"{DEFAULT_STUDY}-{n}") in names:
+        n += 1
+    return name
+
+
 # -- budget and recovery ----------------------------------------------------------------
 
 def _retried(trials) -> set[int]:
