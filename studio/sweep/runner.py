@@ -17,7 +17,9 @@ from optuna.trial import TrialState
 
 from studio.project.search_space import SearchSpace
 from studio.sweep.study import DEFAULT_STUDY, SweepError, mark_running, open_study, recover_stale, used_budget
-from studio.sweep.trial import DatasetCache, Interrupted, TrialInfo, run_trial
+
+# studio.sweep.trial (torch, the trainer) is imported when trials run: a `--jobs`
+# parent process only coordinates, and starts faster without torch.
 
 
 @dataclass
@@ -48,12 +50,21 @@ class SweepRunner:
         self.project, self.space, self.config = project, space, config
         self.listener = listener            # on_trial_start(number, params), on_trial_end(TrialInfo)
         self.trainer_callbacks = list(trainer_callbacks)
-        self.cache = DatasetCache(progress)
+        self.progress = progress
+        self._cache = None
         self._stop = threading.Event()
         self._trainer = None
         self._lock = threading.Lock()
-        self.ran: list[TrialInfo] = []
+        self.ran: list = []  # TrialInfo of each trial this runner ran
         self.study: optuna.Study | None = None
+
+    @property
+    def cache(self):
+        """The dataset, loaded once per process (DatasetCache)."""
+        if self._cache is None:
+            from studio.sweep.trial import DatasetCache
+            self._cache = DatasetCache(self.progress)
+        return self._cache
 
     def stop(self) -> None:
         self._stop.set()
@@ -78,7 +89,9 @@ class SweepRunner:
             return None
         return max(0, self.config.trials - used_budget(self.study))
 
-    def run(self) -> list[TrialInfo]:
+    def run(self) -> list:
+        """Run trials until the budget or stop(); returns this call's TrialInfos."""
+        from studio.sweep.trial import Interrupted, run_trial
         if self.study is None:
             self.open()
         study, cfg = self.study, self.config

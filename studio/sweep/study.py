@@ -104,7 +104,7 @@ def make_sampler(space: SearchSpace, worker: int = 0) -> optuna.samplers.BaseSam
         return optuna.samplers.RandomSampler(seed=seed)
     startup = max(2, min(10, space.trials // 3 if space.trials else 10))
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, constant_liar=True,
-                                      multivariate=True, warn_independent_sampling=False)
+                                      multivariate=True)
 
 
 def make_pruner(space: SearchSpace) -> optuna.pruners.BasePruner:

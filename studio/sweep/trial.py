@@ -4,6 +4,7 @@ the epoch curve through a trainer callback."""
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,20 +78,46 @@ class DatasetCache:
         return self.dataset
 
 
+def report_epoch(n: int) -> bool:
+    """Epochs whose value goes to the pruner: 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, ...
+    The same epochs in every trial (MedianPruner compares trials at equal steps),
+    and O(log epochs) storage writes per trial instead of one per epoch."""
+    while n % 2 == 0 and n > 1:
+        n //= 2
+    return n in (1, 3)
+
+
 class _PruneWatch:
-    """Trainer callback: report each epoch's validation value, stop when optuna says prune."""
+    """Trainer callback: report the validation value at report epochs, stop when optuna
+    says prune.
+
+    Asking the pruner reads every finished trial from the shared storage (~10-30 ms
+    with SQLite on a busy machine). After the first ask, the next waits until training
+    has taken 1/BUDGET times longer than the asks so far, so with epochs shorter than
+    an ask, asking costs at most ~BUDGET of the training time."""
+    BUDGET = 0.02
 
     def __init__(self, trial: optuna.Trial, objective: str, report: bool):
         self.trial, self.objective, self.report = trial, objective, report
         self.trainer: Trainer | None = None
         self.pruned = False
+        self._asked_s = 0.0
+        self._trained_s = 0.0
 
     def on_epoch_end(self, e) -> None:
+        self._trained_s += e.seconds
+        if not self.report or e.epoch == e.epochs or not report_epoch(e.epoch):
+            return  # pruning after the last epoch would save nothing
         value = epoch_value(e, self.objective)
-        if not self.report or value is None:
+        if value is None:
             return
         self.trial.report(value, e.epoch)
-        if self.trial.should_prune():
+        if self._asked_s and self._asked_s > self.BUDGET * self._trained_s:
+            return
+        t0 = time.perf_counter()
+        prune = self.trial.should_prune()
+        self._asked_s += time.perf_counter() - t0
+        if prune:
             self.pruned = True
             self.trainer.stop()
 
@@ -118,7 +145,8 @@ def run_trial(trial: optuna.Trial, project, space: SearchSpace, folder: Path, ca
     copy = trial_project(project, space, values, trial.number)
     dataset = cache.get(copy.data)
     multi = space.cost != "none"
-    watch = _PruneWatch(trial, space.objective, report=not multi)
+    # optuna prunes single-objective studies only; without a pruner nothing reads the reports.
+    watch = _PruneWatch(trial, space.objective, report=not multi and space.pruner != "none")
     trainer = Trainer(copy, dataset, out_dir=folder, callbacks=[watch, *callbacks])
     watch.trainer = trainer
     if on_trainer is not None:
