@@ -73,3 +73,22 @@ def test_bad_sweep_settings_are_refused(extra, words):
 def test_same_dimension_twice_is_refused():
     with pytest.raises(ProjectError, match="searched twice"):
         loads(json.dumps(spiral_doc([LR, LR])))
+
+
+def test_project_methods_edit_the_space_and_announce_it():
+    from studio.project.events import SweepChanged
+    from studio.project.search_space import parse_dimension
+    project = load(SAMPLE)
+    seen = []
+    project.subscribe(seen.append)
+    dim = parse_dimension(WIDTH, project.model, "test")
+    project.set_dimension(dim.key, dim)
+    project.set_sweep_setting("trials", 7)
+    assert [d.key for d in project.sweep.dimensions] == ["linear1.out_features"]
+    assert json.loads(dumps(project))["sweep"]["trials"] == 7
+    project.set_dimension(dim.key, None)
+    assert project.sweep.dimensions == []
+    assert [e for e in seen if isinstance(e, SweepChanged)] == [
+        SweepChanged("linear1.out_features"), SweepChanged("trials"), SweepChanged("linear1.out_features")]
+    with pytest.raises(KeyError):
+        project.set_sweep_setting("dimensions", [])

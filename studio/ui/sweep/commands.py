@@ -1,6 +1,6 @@
-"""Undoable edits of the project's search space. The commands call SweepDoc's
-methods, which change `project.sweep` and announce it, so markers, the sweep
-tab and the saved file all follow (undo included)."""
+"""Undoable edits of the project's search space. The commands call the Project's
+methods (set_dimension, set_sweep_setting), which change `project.sweep` and
+announce it, so markers, the Sweep tab and the saved file all follow (undo too)."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,11 +8,13 @@ import dataclasses
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand
 
+from studio.project.events import SweepChanged
 from studio.project.search_space import Dimension, SearchSpace
 
 
 class SweepDoc(QObject):
-    """The current project's search space, with a `changed` signal (GUI thread only)."""
+    """The current project's search space, with a `changed` signal (GUI thread only).
+    Edits go through the Project's methods; its SweepChanged events drive `changed`."""
     changed = Signal()
 
     def __init__(self, parent=None):
@@ -21,8 +23,16 @@ class SweepDoc(QObject):
         self.undo_stack = None
 
     def set_project(self, project) -> None:
+        if self.project is not None:
+            self.project.unsubscribe(self._on_project_event)
         self.project = project
+        if project is not None:
+            project.subscribe(self._on_project_event)
         self.changed.emit()
+
+    def _on_project_event(self, ev) -> None:
+        if isinstance(ev, SweepChanged):
+            self.changed.emit()
 
     @property
     def space(self) -> SearchSpace | None:
@@ -30,27 +40,6 @@ class SweepDoc(QObject):
 
     def dimension(self, key: str) -> Dimension | None:
         return self.space.find(key) if self.space is not None else None
-
-    # -- model methods the commands call -------------------------------------------------
-    def put_dimension(self, key: str, dim: Dimension | None) -> None:
-        """Add, replace (same key) or, with None, remove a dimension."""
-        if self.project.sweep is None:
-            self.project.sweep = SearchSpace()
-        dims = self.project.sweep.dimensions
-        i = next((n for n, d in enumerate(dims) if d.key == key), None)
-        if dim is None and i is not None:
-            del dims[i]
-        elif dim is not None and i is None:
-            dims.append(dim)
-        elif dim is not None:
-            dims[i] = dim
-        self.changed.emit()
-
-    def put_setting(self, key: str, value) -> None:
-        if self.project.sweep is None:
-            self.project.sweep = SearchSpace()
-        setattr(self.project.sweep, key, value)
-        self.changed.emit()
 
     # -- edits, through the undo stack ----------------------------------------------------
     def set_dimension(self, key: str, dim: Dimension | None) -> None:
@@ -82,10 +71,10 @@ class SetDimension(QUndoCommand):
         self.new = dataclasses.replace(new) if new else None
 
     def redo(self) -> None:
-        self.doc.put_dimension(self.key, dataclasses.replace(self.new) if self.new else None)
+        self.doc.project.set_dimension(self.key, dataclasses.replace(self.new) if self.new else None)
 
     def undo(self) -> None:
-        self.doc.put_dimension(self.key, dataclasses.replace(self.old) if self.old else None)
+        self.doc.project.set_dimension(self.key, dataclasses.replace(self.old) if self.old else None)
 
 
 class SetSweepSetting(QUndoCommand):
@@ -105,7 +94,7 @@ class SetSweepSetting(QUndoCommand):
         return True
 
     def redo(self) -> None:
-        self.doc.put_setting(self.key, self.new)
+        self.doc.project.set_sweep_setting(self.key, self.new)
 
     def undo(self) -> None:
-        self.doc.put_setting(self.key, self.old)
+        self.doc.project.set_sweep_setting(self.key, self.old)

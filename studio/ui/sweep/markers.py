@@ -98,7 +98,8 @@ def install_setting_markers(form, doc: SweepDoc) -> dict[str, Marker]:
         cls = TrainSettings if section == "train" else DataSettings
         fields = {f.name: f for f in dataclasses.fields(cls)}
         for key in keys:
-            w = form._widgets.get((section, key))
+            widgets = getattr(getattr(form, "fields", None), "widgets", None) or getattr(form, "_widgets", {})
+            w = widgets.get((section, key))
             layout = w.parentWidget().layout() if w is not None and w.parentWidget() else None
             if not isinstance(layout, QFormLayout):
                 continue
@@ -110,7 +111,7 @@ def install_setting_markers(form, doc: SweepDoc) -> dict[str, Marker]:
             target = "training" if section == "train" else "data"
             kind = type(fields[key].default).__name__
             marker = Marker(doc, {"target": target, "param": key}, key.replace("_", " "),
-                            lambda s=section, k=key: getattr(form._section(s), k), kind,
+                            lambda s=section, k=key: getattr(doc.project.section(s), k), kind,
                             cls._choices.get(key, ()), compact=True)
             holder = QWidget()
             h = QHBoxLayout(holder)
