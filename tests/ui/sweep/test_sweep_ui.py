@@ -71,7 +71,7 @@ def test_mark_run_four_trials_and_open_the_best(window, qtbot):
     w.undo_stack.redo()
 
     panel = w.sweep_panel
-    w.run_panel.tabs.setCurrentWidget(panel)
+    w.run_panel.tabs.setCurrentWidget(panel.parentWidget().parentWidget())  # the tab's scroll area
     panel.strategy.setCurrentIndex(panel.strategy.findData("random"))
     panel.strategy.activated.emit(panel.strategy.currentIndex())
     panel.trials.setValue(4)
