@@ -84,3 +84,12 @@ def test_resuming_with_a_changed_space_is_refused(tmp_path):
     project.sweep.dimensions[0].high = 0.5
     with pytest.raises(SweepError, match="different space"):
         open_study(tmp_path, "sweep", project, project.sweep)
+
+
+def test_time_budget_stops_starting_trials(tmp_path):
+    path = write_project(tmp_path, [LR], trials=0, epochs=1)
+    project = load(path)
+    runner = SweepRunner(project, project.sweep, SweepConfig(tmp_path / "runs", timeout=0.001))
+    ran = runner.run()
+    assert len(ran) == 1  # the trial in progress finishes; no other starts
+    assert len(runner.study.trials) == 1
