@@ -7,8 +7,10 @@ it. stdout: one line per trial, then a JSON summary as the last line.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -28,14 +30,10 @@ def add_commands(sub) -> None:
     p.add_argument("--out", help="runs folder holding sweep.db and the trials (default <project>.runs/)")
     p.add_argument("--epochs", type=int, help="epochs per trial")
     p.add_argument("--data-dir", help="folder holding the dataset")
-    p.add_argument("--worker", type=int, default=-1, help=argparse_suppress())
-    p.add_argument("--share", type=int, default=0, help=argparse_suppress())
+    # Internal: how a `--jobs` parent starts its worker processes.
+    p.add_argument("--worker", type=int, default=-1, help=argparse.SUPPRESS)
+    p.add_argument("--share", type=int, default=0, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_sweep)
-
-
-def argparse_suppress():
-    import argparse
-    return argparse.SUPPRESS
 
 
 def _prepare(args):
@@ -72,9 +70,10 @@ def _prepare(args):
 
 def cmd_sweep(args) -> int:
     import optuna
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
     from studio.sweep.runner import SweepRunner, summary
     from studio.sweep.study import SweepError
+    # Our own lines report each trial; optuna's would repeat them (with tracebacks for stops).
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
 
     try:
         project, space, config = _prepare(args)
@@ -93,7 +92,10 @@ def cmd_sweep(args) -> int:
     if args.jobs > 1 and not worker:
         _run_parallel(args, config, runner.remaining())
     else:
-        runner.run()
+        from studio.cli.train import _stop_on_ctrl_c
+        # First Ctrl+C: the trial stops at its next batch and is queued again for a resume.
+        with _stop_on_ctrl_c(runner):
+            runner.run()
     if worker:
         return 0
     study = runner.open(recover=False)
@@ -114,9 +116,9 @@ def _run_parallel(args, config, left: int | None) -> None:
     procs = []
     for i, share in enumerate(shares):
         cmd = [sys.executable, "-m", "studio", "sweep", args.project, "--out", str(config.root),
-               "--name", config.name, "--worker", str(i)]
+               "--name", config.name, "--worker", str(i), "--trials", str(config.trials)]
         if config.trials:
-            cmd += ["--trials", str(config.trials), "--share", str(share)]
+            cmd += ["--share", str(share)]
         if config.timeout:
             cmd += ["--timeout", str(config.timeout)]
         for flag, value in (("--strategy", args.strategy), ("--epochs", args.epochs),
@@ -124,12 +126,13 @@ def _run_parallel(args, config, left: int | None) -> None:
             if value is not None:
                 cmd += [flag, str(value)]
         procs.append(subprocess.Popen(cmd, env=env))
+    # Ctrl+C reaches the workers too (one process group): each stops its trial cleanly,
+    # so the parent only waits for them.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         codes = [p.wait() for p in procs]
-    except KeyboardInterrupt:
-        for p in procs:
-            p.terminate()
-        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
     if any(codes):
         raise RunFailed(f"{sum(1 for c in codes if c)} of {jobs} sweep processes failed (exit codes {codes})")
 

@@ -149,6 +149,9 @@ def summary(study: optuna.Study) -> dict:
     counts = {s: sum(1 for t in trials if t.state == st) for s, st in
               (("complete", TrialState.COMPLETE), ("pruned", TrialState.PRUNED),
                ("failed", TrialState.FAIL), ("running", TrialState.RUNNING), ("waiting", TrialState.WAITING))}
+    # Stopped or killed trials are queued again; they did not fail.
+    counts["interrupted"] = sum(1 for t in trials if t.state == TrialState.FAIL and t.user_attrs.get("interrupted"))
+    counts["failed"] -= counts["interrupted"]
     out = {"study": study.study_name, "trials": counts}
     if counts["complete"]:
         best = study.best_trials

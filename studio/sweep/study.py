@@ -28,8 +28,6 @@ SPACE_ATTR = "studio_space"
 # on one machine a dead process is found at once by its pid (recover_stale).
 HEARTBEAT_S, GRACE_S = 60, 300
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)
-
 
 class SweepError(ValueError):
     """The sweep cannot start or continue; one line for the user."""

@@ -93,3 +93,24 @@ def test_time_budget_stops_starting_trials(tmp_path):
     ran = runner.run()
     assert len(ran) == 1  # the trial in progress finishes; no other starts
     assert len(runner.study.trials) == 1
+
+
+def test_stop_queues_the_trial_again_and_a_later_run_continues(tmp_path):
+    from studio.sweep.runner import summary
+    path = write_project(tmp_path, [WIDTH, LR], trials=2, epochs=3)
+    project = load(path)
+
+    class StopAfterFirstEpoch:  # what the app's Stop button does, from the trainer's thread
+        def on_epoch_end(self, e):
+            runner.stop()
+
+    runner = SweepRunner(project, project.sweep, SweepConfig(tmp_path / "runs", trials=2),
+                         trainer_callbacks=[StopAfterFirstEpoch()])
+    ran = runner.run()
+    assert [(i.state, i.epochs) for i in ran] == [("interrupted", 1)]
+    again = SweepRunner(project, project.sweep, SweepConfig(tmp_path / "runs", trials=2))
+    ran2 = again.run()
+    assert [i.state for i in ran2] == ["complete", "complete"]
+    assert ran2[0].params == ran[0].params  # the stopped trial, run again
+    counts = summary(again.study)["trials"]
+    assert counts["complete"] == 2 and counts["interrupted"] == 1 and counts["failed"] == 0

@@ -50,6 +50,8 @@ class SweepThread(QThread):
         self.epoch.emit(self._number, e)
 
     def run(self) -> None:
+        import optuna
+        optuna.logging.set_verbosity(optuna.logging.ERROR)  # the Sweep tab shows every trial
         from studio.sweep.results import importance
         from studio.sweep.runner import SweepConfig, SweepRunner, check_budget
         torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))  # leave a core to the GUI
