@@ -81,10 +81,6 @@ class SearchSpace:
     def find(self, key: str) -> Dimension | None:
         return next((d for d in self.dimensions if d.key == key), None)
 
-    def without_node(self, nid: str) -> "SearchSpace":
-        return dataclasses.replace(self, dimensions=[d for d in self.dimensions if d.node != nid or
-                                                     d.target != "node"])
-
 
 _SETTINGS = {"training": TrainSettings, "data": DataSettings}
 # Settings that make no sense to search (paths, device) are refused.

@@ -7,7 +7,6 @@ import dataclasses
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QDialogButtonBox, QFormLayout, QHBoxLayout, QToolButton, QWidget
 
-from studio.graph.layers import spec
 from studio.settings import DataSettings, TrainSettings
 
 from studio.ui.sweep.commands import SweepDoc
