@@ -1,5 +1,6 @@
 """The small "search" buttons beside parameters (inspector) and settings (run
-settings form). A marked one shows its range; clicking opens DimensionDialog."""
+settings form). A marked one is highlighted, its range in the tooltip; clicking opens
+DimensionDialog."""
 from __future__ import annotations
 
 import dataclasses
