@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import optuna  # noqa: E402
 import torch  # noqa: E402
 
 from studio.data.load import load_dataset  # noqa: E402
@@ -40,6 +41,7 @@ def main() -> int:
                     help="median: one storage write per epoch, and pruner asks (capped at ~5%% of training)")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # as `studio sweep` does, no line per trial
 
     doc = json.loads(project_io.dumps(project_io.load(SAMPLE)))
     doc["data"]["samples"] = args.samples
