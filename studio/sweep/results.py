@@ -3,6 +3,7 @@ read from its optuna storage and the trials' run folders. No Qt here."""
 from __future__ import annotations
 
 import csv
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
-from studio.sweep.study import STORAGE_NAME, open_storage
+from studio.sweep.study import SPACE_ATTR, STORAGE_NAME, open_storage
 
 STATES = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned", TrialState.FAIL: "failed",
           TrialState.RUNNING: "running", TrialState.WAITING: "waiting"}
@@ -43,6 +44,7 @@ class SweepResults:
     maximize: bool
     rows: list[TrialRow]
     multi: bool = False
+    cost: str = "none"               # the second objective, if any: "macs" | "params"
 
     def best(self) -> TrialRow | None:
         done = [r for r in self.rows if r.state == "complete" and r.value is not None]
@@ -83,7 +85,11 @@ def load(root: Path, name: str) -> SweepResults | None:
                              run.get("metric_name", ""), {k: run[k] for k in ("params", "macs") if k in run},
                              run.get("seconds"), run.get("epochs"), run.get("folder", ""), run.get("error", ""),
                              bool(t.user_attrs.get("interrupted"))))
-    return SweepResults(name, maximize, rows, multi=len(study.directions) > 1)
+    try:
+        cost = json.loads(study.user_attrs.get(SPACE_ATTR, "{}")).get("cost", "none")
+    except ValueError:
+        cost = "none"
+    return SweepResults(name, maximize, rows, multi=len(study.directions) > 1, cost=cost)
 
 
 def read_curve(folder: str, column: str = "val_metric") -> tuple[np.ndarray, np.ndarray]:

@@ -114,3 +114,19 @@ def test_stop_queues_the_trial_again_and_a_later_run_continues(tmp_path):
     assert ran2[0].params == ran[0].params  # the stopped trial, run again
     counts = summary(again.study)["trials"]
     assert counts["complete"] == 2 and counts["interrupted"] == 1 and counts["failed"] == 0
+
+
+def test_results_rows_for_the_views(tmp_path):
+    from studio.sweep import results
+    path = write_project(tmp_path, [WIDTH], cost="params", trials=2, epochs=2)
+    project = load(path)
+    SweepRunner(project, project.sweep, SweepConfig(tmp_path / "runs", trials=2)).run()
+    res = results.load(tmp_path / "runs", "sweep")
+    assert res.cost == "params" and res.multi and res.maximize
+    assert [r.state for r in res.rows] == ["complete", "complete"]
+    row = res.rows[0]
+    assert row.project_file is not None and row.cost["params"] > 0 and row.epochs == 2
+    x, y = results.read_curve(row.folder)
+    assert list(x) == [1.0, 2.0] and 0 <= y[-1] <= 1
+    assert results.pareto_front([(0.9, 10), (0.8, 5), (0.95, 20), (0.85, 15), (0.7, 6)], True) == [1, 0, 2]
+    assert results.pareto_front([(0.3, 10), (0.5, 5), (0.6, 7)], False) == [1, 0]  # MAE: lower is better

@@ -210,17 +210,20 @@ class SweepResultsView(QWidget):
         r = self.results
         if r is None:
             return
+        # Against the cost the sweep minimises, else mult-adds.
+        cost = "params" if r.cost == "params" else "macs"
         done = [row for row in r.rows if row.state == "complete" and row.value is not None
-                and row.cost.get("macs")]
+                and row.cost.get(cost)]
         if not done:
             return
         scale = 100 if self.value_name() == "val accuracy" else 1
-        xs = np.array([row.cost["macs"] for row in done], dtype=float)
+        xs = np.array([row.cost[cost] for row in done], dtype=float)
         ys = np.array([row.value * scale for row in done])
         p.setLabel("left", self.value_name())
+        p.setLabel("bottom", "parameters" if cost == "params" else "mult-adds per example")
         p.plot(xs, ys, pen=None, symbol="o", symbolSize=8, symbolBrush=pg.mkBrush(120, 120, 120, 160),
                symbolPen=None)
-        front = pareto_front([(row.value, row.cost["macs"]) for row in done], r.maximize)
+        front = pareto_front([(row.value, row.cost[cost]) for row in done], r.maximize)
         self.front_numbers = [done[i].number for i in front]
         p.plot(xs[front], ys[front], pen=pg.mkPen("#E69F00", width=2), symbol="o", symbolSize=11,
                symbolBrush=pg.mkBrush("#E69F00"), symbolPen=pg.mkPen("#8a5a00"))
