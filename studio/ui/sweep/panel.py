@@ -161,6 +161,7 @@ class SweepPanel(QWidget):
             return False
         self._trial_total, self._trials_done = trials, 0
         self.session.start(project, root, self.name, trials, space.timeout)
+        self._lock_training(True)
         self.status.setText(f"Sweep “{self.name}” starting…")
         self._update_buttons()
         return True
@@ -190,8 +191,15 @@ class SweepPanel(QWidget):
         self._trials_done += 1
         self.load_results()
 
+    def _lock_training(self, locked: bool) -> None:
+        """No plain run beside a sweep: both would share the same cores."""
+        action = getattr(self.run_panel, "train_action", None)
+        if action is not None:
+            action.setEnabled(not locked and not self.run_panel.session.running)
+
     @Slot(object)
     def _on_finished(self, outcome: dict) -> None:
+        self._lock_training(False)
         self.load_results(outcome.get("importance") or {})
         if outcome.get("error"):
             self.status.setText(f"Sweep stopped: {outcome['error']}")

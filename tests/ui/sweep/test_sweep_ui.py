@@ -83,8 +83,9 @@ def test_mark_run_four_trials_and_open_the_best(window, qtbot):
 
     with qtbot.waitSignal(panel.session.finished, timeout=240_000) as done:
         qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
-        assert panel.stop_button.isEnabled()
+        assert panel.stop_button.isEnabled() and not w.run_panel.train_action.isEnabled()
     assert done.args[0]["error"] == "" and done.args[0]["ran"] == 4
+    assert w.run_panel.train_action.isEnabled()
     results = panel.results
     table = results.table
     assert table.rowCount() == 4
