@@ -64,7 +64,9 @@ def open_storage(root: Path) -> optuna.storages.RDBStorage:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.storages.RDBStorage(
             storage_url(root), engine_kwargs={"creator": _connect(path)},
-            heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S)
+            heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+            # A trial whose machine went silent is failed by optuna and queued once more.
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1))
 
 
 def metric_direction(project) -> str:
@@ -170,7 +172,7 @@ def _retried(trials) -> set[int]:
     for t in trials:
         if "retry_of" in t.user_attrs:
             out.add(t.user_attrs["retry_of"])
-        if "failed_trial" in t.system_attrs:  # optuna's RetryFailedTrialCallback
+        if "failed_trial" in t.system_attrs:  # optuna's RetryHeartbeatStaleTrialCallback
             out.add(t.system_attrs["failed_trial"])
     return out
 
