@@ -45,5 +45,7 @@ def install(window) -> RunPanel:
     if hasattr(window, "project_replaced"):
         window.project_replaced.connect(panel.set_project_from_window)
     panel.set_project(window.project)
+    from studio.ui.sweep.install import install as install_sweep
+    install_sweep(window, panel)  # the Sweep tab and the ⚲ search markers
     run_gc.start_preload()
     return panel

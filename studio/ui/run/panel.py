@@ -237,6 +237,8 @@ class RunPanel(QWidget):
     def shutdown(self, wait_ms: int = 15000) -> bool:
         """Stop any run and wait for its thread (the window is closing)."""
         self.form.shutdown()
+        for hook in getattr(self, "shutdown_hooks", ()):  # e.g. a sweep in flight
+            hook(wait_ms)
         if self.export_actions is not None:
             self.export_actions.wait(wait_ms)
         return self.session.wait(wait_ms)
