@@ -116,6 +116,10 @@ class RunSettingsForm(QWidget):
         tf.addRow("Seed", self._int("train", "seed", 0, 2**31 - 1))
         tf.addRow("Device", self._choice("train", "device", device_choices()))
         tf.addRow("Mixed precision", self._choice("train", "amp", [(a, {"off": "Off"}.get(a, a)) for a in AMP]))
+        tf.addRow("", self._check("train", "tensorboard", "TensorBoard log"))
+        self._widgets[("train", "tensorboard")].setToolTip(
+            "Write TensorBoard event files into the run's folder (tensorboard/): open with "
+            "`tensorboard --logdir <project>.runs`")
 
         self._widgets[("train", "grad_clip")].setToolTip("Maximum gradient norm (0 = off): tames exploding losses")
         self._train_form = tf
