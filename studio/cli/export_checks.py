@@ -83,17 +83,13 @@ def predict_exported(model_path: str, images: list[str], top: int = 3) -> int:
     """Top classes of images with an exported file, reading size, convention and labels from it."""
     import torch
 
-    from studio.cli.export import load_image
     from studio.train.export_wrap import from_user_images
     from studio.train.exported import open_exported
     run, info = open_exported(model_path)
-    if not info.image:
-        raise UsageError(f"predict classifies images; {Path(model_path).name} takes {info.kind} inputs")
-    c, h, w = info.shape
-    params = {"channels": c, "height": h, "width": w}
-    # load_image without normalization gives x/255; back to uint8, then the file's own convention.
-    raw = torch.stack([load_image(p, params, {"normalize": False}) for p in images])
-    x = from_user_images(raw.mul(255).round().to(torch.uint8), info)
+    if not info.image or len(info.shape) != 3 or info.shape[0] not in (1, 3):
+        raise UsageError(f"predict classifies RGB or grey images; {Path(model_path).name} takes "
+                         f"{info.kind} inputs of shape {info.shape}")
+    x = from_user_images(torch.stack([read_image(p, *info.shape) for p in images]), info)
     probs = torch.as_tensor(run(x)).float().softmax(1)
     k = min(top, probs.shape[1])
     values, ids = probs.topk(k, dim=1)
@@ -101,3 +97,20 @@ def predict_exported(model_path: str, images: list[str], top: int = 3) -> int:
         names = [info.classes[i] if i < len(info.classes) else f"class {i}" for i in idx]
         print(f"{path}: " + ", ".join(f"{n} {v * 100:.1f}%" for n, v in zip(names, vs)))
     return 0
+
+
+def read_image(path: str, channels: int, height: int, width: int):
+    """uint8 C×H×W pixels, resized as training data was (bilinear)."""
+    import numpy as np
+    import torch
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(path) as im:
+            im = im.convert("RGB" if channels == 3 else "L").resize((width, height), Image.BILINEAR)
+            arr = np.asarray(im, dtype=np.uint8)
+    except FileNotFoundError:
+        raise UsageError(f"No image at {path}") from None
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
+        raise UsageError(f"{path} is not an image Pillow can read ({e})") from None
+    x = torch.from_numpy(arr.copy())
+    return x.unsqueeze(0) if x.dim() == 2 else x.permute(2, 0, 1).contiguous()
