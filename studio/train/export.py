@@ -47,6 +47,7 @@ class ExportResult:
     message: str
     extra_paths: tuple[str, ...] = ()
     info: ExportInfo | None = None   # what the file takes and predicts (also inside it)
+    parity: object = None            # parity.Parity, when the caller checked the validation set
 
 
 def prepared_model(project, weights) -> torch.nn.Module:

@@ -7,6 +7,8 @@ because the run trains a snapshot and edits would silently not apply.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QEvent, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QScrollArea, QSplitter,
@@ -165,8 +167,9 @@ class RunPanel(QWidget):
         self.set_project(self.window.project)
         self.outcome = None
         self.results.show_outcome(None)
-        if self.export_actions is not None:
-            self.export_actions.set_source(None, None)
+        if self.export_actions is not None:  # runs saved on disk can be exported after a restart
+            from studio.train.saved_runs import latest_saved_run
+            self.export_actions.set_saved_source(latest_saved_run(history.runs_dir(self.project.path)))
 
     # -- commands -------------------------------------------------------------------------
     @Slot()
@@ -336,7 +339,9 @@ class RunPanel(QWidget):
         if outcome.model is not None and res is not None and res.epochs > 0:
             self.results.show_outcome(outcome)
             if self.export_actions is not None:
-                self.export_actions.set_source(outcome.project, outcome.model)
+                meta = outcome.paths.get("meta")
+                self.export_actions.set_source(outcome.project, outcome.model, outcome.dataset,
+                                               Path(meta).parent if meta else None)
         self.run_finished.emit(outcome)
 
     def _save_run(self, run) -> None:
