@@ -170,7 +170,7 @@ def measure(fp32_path, int8_file, dataset, info: ExportInfo, method: str, thread
     src = dataset.x_val if len(dataset.x_val) else dataset.x_train
     sample = torch.cat([src] * (32 // max(1, len(src)) + 1))[:32]
     latency = {k: {str(b): round(_latency(s, n, _user(sample[:b], info), repeats if b == 1 else
-                                          max(5, repeats // 5)), 4) for b in (1, 32)}
+                                          max(5, repeats // 2)), 4) for b in (1, 32)}
                for k, (s, n) in sessions.items()}
     acc = {"fp32": None, "int8": None}
     agree = None
