@@ -41,13 +41,12 @@ def run_folder(weights: str) -> Path | None:
 def after_export(args, project, result) -> None:
     if args.no_parity and not args.quantize:
         return
-    from studio.data.load import load_dataset
     from studio.train.export import prepared_model
-    from studio.train.parity import check_parity, store, store_parity
+    from studio.train.parity import check_parity, store, store_parity, validation_data
     if args.data_dir:
         project.data.root = str(Path(args.data_dir).expanduser())
     try:
-        dataset = load_dataset(project.data)
+        dataset = validation_data(project.data)
     except Exception as e:  # noqa: BLE001 - the export itself is fine; say why it was not checked
         if args.quantize:
             raise

@@ -18,6 +18,8 @@ from pathlib import Path
 import torch
 
 from studio.data.batches import Batcher
+from studio.data.dataset import DataError
+from studio.data.load import load_dataset
 from studio.graph.compile import compile_graph
 
 from studio.train.checkpoint import write_atomic
@@ -50,6 +52,19 @@ class Parity:
         verdict = "parity OK" if self.ok else "PARITY FAILED"
         return (f"{verdict} on {self.examples} validation examples ({self.format}, {self.input} input): "
                 f"{agree}max difference {self.max_abs_diff:.2g}{acc}")
+
+
+class _NoDownload(DataError):
+    pass
+
+
+def validation_data(settings):
+    """The dataset for a parity check, from disk only: checking an export never
+    starts a download (DataError says what is missing instead)."""
+    def refuse_downloads(fraction, message):
+        if str(message).startswith("Downloading"):
+            raise _NoDownload(f"the {settings.dataset} data is not on disk, and parity checks do not download")
+    return load_dataset(settings, refuse_downloads)
 
 
 def runner_for(fmt: str, path: str, project, info: ExportInfo):

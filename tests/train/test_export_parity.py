@@ -151,6 +151,9 @@ def test_predict_reads_everything_from_an_exported_onnx(run, tmp_path, capsys):
     assert main(["predict", str(folder / "p.studio.json"), "--weights", str(folder / "best.safetensors"),
                  *paths]) == 0
     assert capsys.readouterr().out.strip().splitlines() == lines
+    export_model(project, folder / "best.safetensors", "pt2", tmp_path / "m.pt2", input_mode="uint8")
+    assert main(["predict", str(tmp_path / "m.pt2"), *paths]) == 0
+    assert capsys.readouterr().out.strip().splitlines() == lines
 
 
 def test_predict_onnx_script_needs_only_onnxruntime_numpy_pillow(run, tmp_path):
@@ -211,3 +214,18 @@ def test_user_images_helper_matches_totensor():
     want = torch.from_numpy(np.stack([np.asarray(Image.fromarray(i.permute(1, 2, 0).numpy()))
                                       for i in x])).permute(0, 3, 1, 2).float() / 255
     assert torch.equal(got, want)
+
+
+def test_parity_never_downloads_data(run, tmp_path, capsys, monkeypatch):
+    import studio.data.download as download
+    project, data, trainer, folder = run
+    calls = []
+    monkeypatch.setattr(download, "download_and_extract_archive", lambda *a, **k: calls.append(a))
+    moved = folder / "p.studio.json"
+    text = moved.read_text().replace('"dataset": "shapes"', '"dataset": "cifar10"')
+    (tmp_path / "cifar.studio.json").write_text(text)
+    code = main(["export", str(tmp_path / "cifar.studio.json"), "--weights", str(folder / "best.safetensors"),
+                 "--format", "onnx", "-o", str(tmp_path / "m.onnx"), "--data-dir", str(tmp_path / "empty")])
+    err = capsys.readouterr().err
+    assert code == 0 and calls == []
+    assert "parity not checked" in err and "do not download" in err

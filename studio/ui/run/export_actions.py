@@ -54,8 +54,8 @@ class ExportThread(QThread):
         try:
             dataset = self.dataset
             if dataset is None:
-                from studio.data.load import load_dataset
-                dataset = load_dataset(self.project.data)
+                from studio.train.parity import validation_data
+                dataset = validation_data(self.project.data)
             parity = check_parity(self.fmt, result.path, self.project, prepared_model(self.project, self.weights),
                                   dataset, result.info)
             if self.run_folder is not None:
