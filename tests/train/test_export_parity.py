@@ -229,3 +229,21 @@ def test_parity_never_downloads_data(run, tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert code == 0 and calls == []
     assert "parity not checked" in err and "do not download" in err
+
+
+def test_parity_on_a_regression_network(tmp_path):
+    """Vector inputs go in as the loader gives them; no top-1, only the difference."""
+    from studio.train.export_wrap import ExportInfo
+
+    from .helpers import sine_data, sine_project
+    data, project = sine_data(), sine_project(epochs=2)
+    t = Trainer(project, data)
+    t.run()
+    result = export_model(project, t.model, "onnx", tmp_path / "sine.onnx", meta={"task": "regression"})
+    assert result.info.kind == "vector" and result.info.spec()["dtype"] == "float32"
+    assert not result.info.wrapped and result.extra_paths == ()  # no predict_onnx.py for non-images
+    p = check_parity("onnx", result.path, project, t.model, data, result.info)
+    assert p.ok and p.top1_agreement is None and p.examples == len(data.x_val) and p.max_abs_diff < 1e-4
+    empty = type(data)(**{**vars(data), "x_val": data.x_val[:0], "y_val": data.y_val[:0]})
+    assert "no validation examples" in check_parity("onnx", result.path, project, t.model, empty,
+                                                    ExportInfo("vector", [1])).line()
