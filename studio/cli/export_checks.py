@@ -26,8 +26,8 @@ def input_mode(args) -> str:
     if args.raw_model and args.input != "float":
         raise UsageError("--raw-model takes normalized inputs; it cannot be combined with --input")
     if args.quantize and args.format != "onnx":
-        raise UsageError(f"--quantize int8 is for ONNX exports (torch's pt2 quantization is not offered yet), "
-                         f"not {args.format}")
+        raise UsageError(f"--quantize int8 is for ONNX exports, not {args.format} (this torch has no pt2 "
+                         f"quantization without the separate torchao package)")
     return "raw" if args.raw_model else args.input
 
 

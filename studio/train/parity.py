@@ -7,6 +7,7 @@ the run folder's `exports/parity.json`, one entry per exported file.
 """
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import sys
@@ -111,7 +112,8 @@ def check_parity(fmt: str, path: str, project, model: torch.nn.Module, dataset, 
     `dataset`'s validation split. `runner` overrides how the file is run (quantized files)."""
     t0 = time.perf_counter()
     run = runner or runner_for(fmt, path, project, info)
-    model = model.to("cpu").float().eval()
+    # A CPU float copy: the caller's model (maybe on a GPU, maybe training) is left alone.
+    model = copy.deepcopy(model).to("cpu", memory_format=torch.contiguous_format).float().eval()
     ref = Batcher(dataset.x_val, dataset.y_val, BATCH, mean=dataset.mean, std=dataset.std,
                   normalize=project.data.normalize)
     app_out, exp_out = [], []
