@@ -93,3 +93,22 @@ def test_a_run_saved_on_disk_can_be_exported_after_reopening(window, qtbot, tmp_
     assert result.info.classes == ["circle", "square", "triangle", "cross"] and result.info.mean
     assert result.parity is not None and result.parity.top1_agreement == 1.0
     assert (path.parent / "shapes_cnn.runs" / "run-001" / "exports" / "parity.json").exists()
+
+
+def test_selecting_a_saved_run_makes_it_the_export_source(window, qtbot, tmp_path):
+    import json
+    import shutil
+    panel = window.run_panel
+    run_testkit.quick(panel, samples=200, epochs=1)
+    with qtbot.waitSignal(panel.run_finished, timeout=90000):
+        panel.train()
+    path = window.project.path
+    runs = path.parent / "shapes_cnn.runs"
+    shutil.copytree(runs / "run-001", runs / "run-002")  # a second run, as if trained earlier
+    doc = json.loads((runs / "run-001.json").read_text())
+    (runs / "run-002.json").write_text(json.dumps(dict(doc, number=2)))
+    assert window.open_path(path, confirm=False)
+    first = window.menu_export.actions()[0]
+    assert "saved run run-002" in first.toolTip()  # the latest, until another is chosen
+    panel.run_list.setCurrentRow(0)
+    assert "saved run run-001" in first.toolTip()

@@ -2,8 +2,9 @@
 verified by studio.train.export.export_model, off the GUI thread (ONNX and
 torch.export take seconds), then checked against the in-app model on the
 validation set (studio.train.parity). The source is the run just trained or,
-after opening a project, its latest run saved on disk. The actions stay
-disabled until there is one, with a tooltip saying so."""
+after opening a project, its latest run saved on disk, or the run selected in
+the run list. The actions stay disabled until there is one, with a tooltip
+saying so."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -107,6 +107,7 @@ class RunPanel(QWidget):
         self.run_list = RunList()
         self.run_list.setMinimumHeight(20)
         self.run_list.visibility_changed.connect(self._on_run_visibility)
+        self.run_list.run_selected.connect(self._on_run_selected)
         self.results = ResultsView()
         self.preview = SampleGrid(thumb=48)
         self.preview.empty_text = "Press “Preview samples” to see a few training examples"
@@ -359,6 +360,17 @@ class RunPanel(QWidget):
         run = next((r for r in self.runs if r.number == number), None)
         if run is not None and run.status != "running":
             self._save_run(run)
+
+    @Slot(int)
+    def _on_run_selected(self, number: int) -> None:
+        """File ▸ Export then exports the selected run's saved best weights."""
+        folder = history.runs_dir(self.project.path if self.project else None)
+        if self.export_actions is None or self.session.running or folder is None:
+            return
+        from studio.train.saved_runs import saved_run
+        source = saved_run(folder / f"run-{number:03d}")
+        if source is not None:
+            self.export_actions.set_saved_source(source)
 
     @Slot(object)
     def _on_preview_loaded(self, dataset) -> None:
