@@ -39,7 +39,7 @@ def load_for_weights(project_path: str, weights: str):
         raise UsageError(f"No weights file at {weights}")
     meta = read_meta(Path(weights)) or {}
     m = project.model
-    inputs = [n for n in m.nodes() if m.type_of(n) == "Input"]
+    inputs = m.inputs()
     if isinstance(meta.get("input"), dict) and len(inputs) == 1:
         for key, value in meta["input"].items():
             try:
@@ -78,7 +78,7 @@ def cmd_predict(args) -> int:
         raise UsageError("predict needs --weights with a project file (or give an exported .onnx/.pt2 instead)")
     project, meta = load_for_weights(args.project, args.weights)
     m = project.model
-    inp = next(n for n in m.nodes() if m.type_of(n) == "Input")
+    inp = m.inputs()[0]
     params = m.params(inp)
     if params["kind"] != "image":
         raise UsageError("predict classifies images; this network's Input is not an image")
