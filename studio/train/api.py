@@ -10,8 +10,6 @@ with defaults, and nothing listed here is renamed or removed.
 """
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -19,7 +17,8 @@ import torch
 from studio.data.dataset import Dataset
 from studio.data.load import load_dataset
 from studio.graph.compile import compile_graph
-from studio.project.file import Project, load
+from studio.project.file import load
+from studio.project.model import Project
 
 from studio.train.export import ExportResult, export_model
 from studio.train.exported import open_exported
@@ -30,7 +29,6 @@ __all__ = ["StudioProject", "load_project", "load_dataset", "Trainer", "export_m
            "open_exported", "Dataset"]
 
 
-@dataclass
 class StudioProject(Project):
     """A Project (it goes wherever one does, e.g. Trainer) with notebook conveniences."""
 
@@ -49,4 +47,6 @@ class StudioProject(Project):
 def load_project(path: str | Path) -> StudioProject:
     """Read a `.studio.json` project; ProjectError says what is wrong with a bad file."""
     p = load(path)
-    return StudioProject(**{f.name: getattr(p, f.name) for f in dataclasses.fields(Project)})
+    p.model.unsubscribe(p._forward)  # the graph moves to the StudioProject, with its own forwarder
+    return StudioProject(model=p.model, data=p.data, train=p.train, name=p.name,
+                         description=p.description, path=p.path)

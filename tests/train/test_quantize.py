@@ -8,12 +8,13 @@ from studio.cli.main import main
 from studio.data.load import load_dataset
 from studio.graph.builder import sequential
 from studio.project.file import save
+from studio.project.model import Project
 from studio.settings import DataSettings
 from studio.train.exported import open_onnx
 from studio.train.quantize import MAX_DROP, QuantReport, quantize_onnx
 from studio.train.trainer import Trainer
 
-from .helpers import blobs, cnn_project, mlp_project
+from .helpers import blobs, mlp_project
 
 
 @pytest.fixture(scope="module")
@@ -21,10 +22,11 @@ def run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("run")
     settings = DataSettings(dataset="shapes", samples=320)
     data = load_dataset(settings)
-    project = cnn_project(classes=4, epochs=2, lr=0.01)
+    # A CNN with weights large enough that int8 storage shows.
     m, _ = sequential([("Conv2d", {"out_channels": 16, "kernel_size": 3, "padding": 1}), "ReLU",
                        ("MaxPool2d", {"kernel_size": 2}), "Flatten", ("Linear", {"out_features": 4})])
-    project.model, project.data = m, settings  # weights large enough that int8 storage shows
+    project = Project(model=m, data=settings, name="cnn16")
+    project.train.batch_size, project.train.epochs, project.train.lr = 16, 2, 0.01
     assert Trainer(project, data, out_dir=folder).run().status == "finished"
     save(project, folder / "p.studio.json")
     return project, data, folder
