@@ -74,6 +74,9 @@ def after_export(args, project, result) -> None:
         raise RunFailed("; ".join(failed))
 
 
+MAX_SIDE = 4096  # the largest image side a dataset can have (DataSettings.image_size)
+
+
 def is_exported_file(path: str) -> bool:
     return Path(path).suffix.lower() in (".onnx", ".pt2")
 
@@ -88,6 +91,9 @@ def predict_exported(model_path: str, images: list[str], top: int = 3) -> int:
     if not info.image or len(info.shape) != 3 or info.shape[0] not in (1, 3):
         raise UsageError(f"predict classifies RGB or grey images; {Path(model_path).name} takes "
                          f"{info.kind} inputs of shape {info.shape}")
+    if not all(1 <= d <= MAX_SIDE for d in info.shape[1:]):  # metadata is input: no 10⁵-pixel resizes
+        raise UsageError(f"{Path(model_path).name} declares {info.shape[1]}×{info.shape[2]} images; "
+                         f"predict takes at most {MAX_SIDE}×{MAX_SIDE}")
     x = from_user_images(torch.stack([read_image(p, *info.shape) for p in images]), info)
     probs = torch.as_tensor(run(x)).float().softmax(1)
     k = min(top, probs.shape[1])

@@ -247,3 +247,24 @@ def test_parity_on_a_regression_network(tmp_path):
     empty = type(data)(**{**vars(data), "x_val": data.x_val[:0], "y_val": data.y_val[:0]})
     assert "no validation examples" in check_parity("onnx", result.path, project, t.model, empty,
                                                     ExportInfo("vector", [1])).line()
+
+
+def test_predict_distrusts_the_metadata_of_a_handed_over_file(run, tmp_path, capsys):
+    import onnx
+    project, data, trainer, folder = run
+    export_model(project, folder / "best.safetensors", "onnx", tmp_path / "m.onnx")
+    proto = onnx.load(str(tmp_path / "m.onnx"))
+    props = {p.key: p.value for p in proto.metadata_props}
+    spec = json.loads(props["studio.input"])
+    spec["shape"] = ["batch", 3, 100000, 100000]
+    props["studio.input"] = json.dumps(spec)
+    onnx.helper.set_model_props(proto, props)
+    onnx.save(proto, str(tmp_path / "huge.onnx"))
+    props["studio.input"] = "{not json"
+    onnx.helper.set_model_props(proto, props)
+    onnx.save(proto, str(tmp_path / "damaged.onnx"))
+    img = _images(data, tmp_path, 1)
+    assert main(["predict", str(tmp_path / "huge.onnx"), *img]) == 2
+    assert main(["predict", str(tmp_path / "damaged.onnx"), *img]) == 2
+    err = capsys.readouterr().err
+    assert "at most 4096×4096" in err and "metadata is damaged" in err and "Traceback" not in err
