@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 INPUT_MODES = ("float", "uint8", "raw")
+LOADER = "loader"   # sequence/vector/token networks: what the dataset loader yields
 PREFIX = "studio."
 EXTRA_FILE = "studio_meta.json"  # TorchScript / pt2 extra file holding metadata() as JSON
 
@@ -40,7 +41,7 @@ class ExportInfo:
     """Everything a user of the exported file needs besides the graph."""
     kind: str                          # image | sequence | vector | tokens
     shape: list[int]                   # one example, without the batch dimension
-    input: str = "float"               # float | uint8 | raw (see the module docstring)
+    input: str = "float"               # float | uint8 | raw for images; "loader" otherwise
     classes: list[str] = field(default_factory=list)
     task: str = "classification"
     mean: list[float] | None = None    # per channel, in 0..1 units (what the run used)
@@ -94,7 +95,7 @@ def info_for(project, meta: dict | None, input_mode: str = "float") -> ExportInf
         std = [float(v) for v in meta["std"]]
     classes = [str(c) for c in meta.get("classes") or []]
     task = str(meta.get("task") or ("classification" if classes else "unknown"))
-    return ExportInfo(kind, [int(d) for d in shape], input_mode if kind == "image" else "float",
+    return ExportInfo(kind, [int(d) for d in shape], input_mode if kind == "image" else LOADER,
                       classes, task, mean, std)
 
 
@@ -174,7 +175,7 @@ def read_metadata(props: dict[str, str]) -> ExportInfo:
                           str(props.get(PREFIX + "version", "unknown")))
     except (KeyError, TypeError, ValueError) as e:
         raise ExportSpecError(f"The file's Studio metadata is damaged ({e})") from None
-    if info.input not in INPUT_MODES:
+    if info.input not in INPUT_MODES + (LOADER,):
         raise ExportSpecError(f"The file's Studio metadata names an unknown input mode {info.input!r}")
     return info
 

@@ -241,6 +241,7 @@ def test_parity_on_a_regression_network(tmp_path):
     t.run()
     result = export_model(project, t.model, "onnx", tmp_path / "sine.onnx", meta={"task": "regression"})
     assert result.info.kind == "vector" and result.info.spec()["dtype"] == "float32"
+    assert result.info.input == "loader" and result.info.spec()["mode"] == "loader"
     assert not result.info.wrapped and result.extra_paths == ()  # no predict_onnx.py for non-images
     p = check_parity("onnx", result.path, project, t.model, data, result.info)
     assert p.ok and p.top1_agreement is None and p.examples == len(data.x_val) and p.max_abs_diff < 1e-4
