@@ -73,6 +73,8 @@ class TensorBoardLogger:
         if e.val_metric is not None:
             w.add_scalar(f"{e.metric_name}/val", e.val_metric, step)
         w.add_scalar("epoch/lr", e.lr, step)
+        for name, value in (getattr(e, "terms", None) or {}).items():  # e.g. a VAE's KL
+            w.add_scalar(f"{name}/val", value, step)
         confusion = getattr(self.trainer, "confusion", None)
         if confusion is not None:
             w.add_image("confusion_matrix", confusion_image(confusion), step, dataformats="HWC")
