@@ -95,7 +95,11 @@ def predict_exported(model_path: str, images: list[str], top: int = 3) -> int:
         raise UsageError(f"{Path(model_path).name} declares {info.shape[1]}×{info.shape[2]} images; "
                          f"predict takes at most {MAX_SIDE}×{MAX_SIDE}")
     x = from_user_images(torch.stack([read_image(p, *info.shape) for p in images]), info)
-    probs = torch.as_tensor(run(x)).float().softmax(1)
+    scores = torch.as_tensor(run(x)).float()
+    if scores.dim() != 2:
+        raise UsageError(f"predict prints classes, but {Path(model_path).name} gives outputs of shape "
+                         f"{tuple(scores.shape[1:])} per image (not class scores)")
+    probs = scores.softmax(1)
     k = min(top, probs.shape[1])
     values, ids = probs.topk(k, dim=1)
     for path, vs, idx in zip(images, values.tolist(), ids.tolist()):

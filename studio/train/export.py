@@ -185,7 +185,7 @@ def _onnx(project, model, inputs, check, expected, out, info):
     write_atomic(out, proto.SerializeToString())
     onnx.checker.check_model(proto, full_check=True)
     extra = ()
-    if info.image:
+    if info.image and expected.dim() == 2:  # an image classifier (not, say, an autoencoder)
         script = out.with_name("predict_onnx.py")
         write_atomic(script, predict_onnx_source(out.name).encode("utf-8"))
         extra = (str(script),)

@@ -269,3 +269,19 @@ def test_predict_distrusts_the_metadata_of_a_handed_over_file(run, tmp_path, cap
     assert main(["predict", str(tmp_path / "damaged.onnx"), *img]) == 2
     err = capsys.readouterr().err
     assert "at most 4096×4096" in err and "metadata is damaged" in err and "Traceback" not in err
+
+
+def test_an_autoencoder_export_gets_no_class_script_and_predict_says_why(tmp_path, capsys):
+    from studio.graph.builder import sequential
+    from studio.project.model import Project
+    m, _ = sequential([("Conv2d", {"out_channels": 3, "kernel_size": 3, "padding": 1}), "Sigmoid"],
+                      output_params={"task": "reconstruction", "loss": "mse"})
+    project = Project(model=m, name="ae")
+    from studio.graph.compile import compile_graph
+    meta = {"classes": [], "mean": [0.5] * 3, "std": [0.25] * 3, "task": "classification"}
+    result = export_model(project, compile_graph(m), "onnx", tmp_path / "ae.onnx", meta=meta)
+    assert result.verified and result.extra_paths == () and not (tmp_path / "predict_onnx.py").exists()
+    img = tmp_path / "x.png"
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(img)
+    assert main(["predict", str(tmp_path / "ae.onnx"), str(img)]) == 2
+    assert "not class scores" in capsys.readouterr().err
