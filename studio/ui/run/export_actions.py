@@ -106,6 +106,15 @@ class ExportActions(QObject):
             self._weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         self._update_enabled()
 
+    def use_saved_run(self, runs_dir, number: int | None = None) -> None:
+        """Export the saved run `number` of `runs_dir` (None: the latest there is);
+        a run without saved weights leaves the source as it was."""
+        from studio.train.saved_runs import latest_saved_run, saved_run
+        if number is None:
+            self.set_saved_source(latest_saved_run(runs_dir))
+        elif runs_dir is not None and (source := saved_run(Path(runs_dir) / f"run-{number:03d}")) is not None:
+            self.set_saved_source(source)
+
     def set_saved_source(self, source) -> None:
         """A run reloaded from disk (saved_runs.SavedRun), or None."""
         if source is None:
