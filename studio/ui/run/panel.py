@@ -8,6 +8,7 @@ because the run trains a snapshot and edits would silently not apply.
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QAction
@@ -111,6 +112,7 @@ class RunPanel(QWidget):
         self.run_list = RunList()
         self.run_list.setMinimumHeight(20)
         self.run_list.visibility_changed.connect(self._on_run_visibility)
+        self.run_list.run_selected.connect(self._on_run_selected)
         self.results = ResultsView()
         self.preview = SampleGrid(thumb=48)
         self.preview.empty_text = "Press “Preview samples” to see a few training examples"
@@ -173,8 +175,8 @@ class RunPanel(QWidget):
         self.set_project(self.window.project)
         self.outcome = None
         self.results.show_outcome(None)
-        if self.export_actions is not None:
-            self.export_actions.set_source(None, None)
+        if self.export_actions is not None:  # runs saved on disk can be exported after a restart
+            self.export_actions.use_saved_run(history.runs_dir(self.project.path))
 
     # -- commands -------------------------------------------------------------------------
     @Slot()
@@ -346,7 +348,9 @@ class RunPanel(QWidget):
         if outcome.model is not None and res is not None and res.epochs > 0:
             self.results.show_outcome(outcome)
             if self.export_actions is not None:
-                self.export_actions.set_source(outcome.project, outcome.model)
+                meta = outcome.paths.get("meta")
+                self.export_actions.set_source(outcome.project, outcome.model, outcome.dataset,
+                                               Path(meta).parent if meta else None)
         self.run_finished.emit(outcome)
 
     def _save_run(self, run) -> None:
@@ -364,6 +368,11 @@ class RunPanel(QWidget):
         run = next((r for r in self.runs if r.number == number), None)
         if run is not None and run.status != "running":
             self._save_run(run)
+
+    @Slot(int)
+    def _on_run_selected(self, number: int) -> None:
+        if self.export_actions is not None and not self.session.running and self.project is not None:
+            self.export_actions.use_saved_run(history.runs_dir(self.project.path), number)
 
     @Slot(object)
     def _on_preview_loaded(self, dataset) -> None:
