@@ -74,6 +74,11 @@ def create_app(argv: list[str]) -> QApplication:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from studio.ui.shell import platform_check
+    problem = platform_check.problem()
+    if problem:  # Qt would abort inside QApplication() with a message naming no package
+        print(problem, file=sys.stderr)
+        return 2
     app = create_app(argv)
     hook = ExceptionHook(log_path())
     sys.excepthook = hook

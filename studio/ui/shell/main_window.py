@@ -17,7 +17,7 @@ from PySide6.QtGui import QCloseEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox)
 
-import studio
+from studio.resources import resource_dir
 from studio.project.file import Project, ProjectError
 
 from studio.ui.style import icons
@@ -30,7 +30,7 @@ from studio.ui.shell.main_actions import Actions
 from studio.ui.editor.palette import Palette
 
 log = logging.getLogger(__name__)
-SAMPLES_DIR = Path(studio.__file__).resolve().parents[1] / "samples"
+SAMPLES_DIR = resource_dir("samples")
 FILE_FILTER = "Studio projects (*.studio.json);;JSON files (*.json);;All files (*)"
 Btn = QMessageBox.StandardButton
 STATE_VERSION = 2  # of the dock layout in saveState: 2 = canvas-first sizes
