@@ -36,6 +36,7 @@ def matching_layers(text: str, need: str | None = None) -> list[str]:
 
 class QuickAddPopup(QFrame):
     chosen = Signal(str)
+    closed = Signal()  # however it closed: the canvas takes the keyboard back
 
     def __init__(self, parent=None, need: str | None = None, dark: bool = False):
         super().__init__(parent, Qt.WindowType.Popup | Qt.WindowType.FramelessWindowHint)
@@ -101,6 +102,10 @@ class QuickAddPopup(QFrame):
         t = item.data(Qt.ItemDataRole.UserRole)
         self.close()
         self.chosen.emit(t)
+
+    def hideEvent(self, ev) -> None:
+        super().hideEvent(ev)
+        self.closed.emit()
 
     def popup_at(self, global_pos: QPoint) -> None:
         self.move(global_pos)

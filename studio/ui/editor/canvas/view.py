@@ -8,7 +8,7 @@ also works on its own without registering competing shortcuts.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QPainter, QPen, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QGraphicsView, QLabel
 
@@ -302,7 +302,15 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
             self._quick_add.close()
             self._quick_add.deleteLater()
         self._quick_add = QuickAddPopup(self, need, self._scene.theme.dark)
+        self._quick_add.closed.connect(self._take_focus_back)
         return self._quick_add
+
+    @Slot()
+    def _take_focus_back(self) -> None:
+        """A closing popup leaves the window without a focus widget (and, under
+        some window managers, inactive): every shortcut would be dead until a click."""
+        self.window().activateWindow()
+        self.setFocus(Qt.FocusReason.PopupFocusReason)
 
     def _quick_added(self, layer: str, at: QPointF, from_port) -> None:
         if self._model is None or self._locked:
