@@ -67,3 +67,36 @@ def test_shortcuts_work_after_quick_add_closes(window, qtbot, close):
     window.canvas.add_layer("Linear")
     qtbot.keyClick(focus, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     assert len(canvas.selected_nodes()) == len(window.project.model) >= 1
+
+
+# 3. A sample opens untitled and clean: closing it untouched asks nothing; Save asks for a path.
+def test_sample_opens_clean_and_save_asks_for_a_path(window, monkeypatch, tmp_path):
+    _open_sample_via_dialog(window, monkeypatch)
+    assert window.project.path is None and not window.isWindowModified()
+    assert window.windowTitle() == "Shapes CNN[*] — Studio"
+    asked = []
+    monkeypatch.setattr(window, "ask_save_changes", lambda: asked.append(1))
+    assert window.confirm_discard() and asked == []
+    target = tmp_path / "mine.studio.json"
+    monkeypatch.setattr(window, "ask_save_path", lambda: asked.append("path") or str(target))
+    before = SAMPLE.read_bytes()
+    window.actions_.save.trigger()
+    assert asked == ["path"] and target.exists() and SAMPLE.read_bytes() == before
+
+
+# 8. Save As names an unnamed project after the file (exports take project.name); a chosen name stays.
+def test_save_as_names_the_project_after_the_file(window, monkeypatch, tmp_path):
+    import json
+    window.canvas.add_layer("Input")
+    first, second = tmp_path / "my_net.studio.json", tmp_path / "renamed.studio.json"
+    monkeypatch.setattr(window, "ask_save_path", lambda: str(first))
+    window.actions_.save_as.trigger()
+    assert json.loads(first.read_text())["name"] == "my_net"
+    assert window.windowTitle() == "my_net[*] — Studio"
+    monkeypatch.setattr(window, "ask_save_path", lambda: str(second))
+    window.actions_.save_as.trigger()  # it followed the file name, so it follows again
+    assert json.loads(second.read_text())["name"] == "renamed"
+    _open_sample_via_dialog(window, monkeypatch)
+    monkeypatch.setattr(window, "ask_save_path", lambda: str(tmp_path / "copy.studio.json"))
+    window.actions_.save_as.trigger()  # a sample's own name was chosen by its author
+    assert json.loads((tmp_path / "copy.studio.json").read_text())["name"] == "Shapes CNN"

@@ -24,11 +24,15 @@ def settings() -> QSettings:
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Studio", "Studio")
 
 
+def file_stem(path: Path) -> str:
+    return path.name.removesuffix(".studio.json").removesuffix(".json")
+
+
 def display_name(project: Project) -> str:
     if project.name and project.name != "Untitled":
         return project.name
     if project.path is not None:
-        return project.path.name.removesuffix(".studio.json").removesuffix(".json")
+        return file_stem(project.path)
     return "Untitled"
 
 
@@ -90,11 +94,14 @@ class Document(QObject):
         target = Path(path) if path is not None else self.project.path
         if target is None:
             raise ValueError("no file name: use Save As")
-        old_path = self.project.path
+        old_path, old_name = self.project.path, self.project.name
+        # The name follows the file name unless someone chose one: "Untitled", or the old file's name.
+        if old_name in ("", "Untitled") or (old_path is not None and old_name == file_stem(old_path)):
+            self.project.name = file_stem(target)
         try:
             projects.save(self.project, target)
         except Exception:
-            self.project.path = old_path
+            self.project.path, self.project.name = old_path, old_name
             raise
         self.undo_stack.setClean()
         self._touched = False

@@ -244,9 +244,8 @@ class MainWindow(QMainWindow):
             log.exception("opening %s failed", path)
             self.show_error("Cannot open project", f"{path}: {type(e).__name__}: {e}")
             return False
-        if as_copy:  # samples open as untitled copies so Save never overwrites them
+        if as_copy:  # samples open as untitled, clean copies: Save asks for a path, never overwrites them
             self.project.path = None
-            self.document.touch()
             self._update_title()
         self.show_status(f"Opened {display_name(self.project)}")
         return True
