@@ -100,3 +100,57 @@ def test_save_as_names_the_project_after_the_file(window, monkeypatch, tmp_path)
     monkeypatch.setattr(window, "ask_save_path", lambda: str(tmp_path / "copy.studio.json"))
     window.actions_.save_as.trigger()  # a sample's own name was chosen by its author
     assert json.loads((tmp_path / "copy.studio.json").read_text())["name"] == "Shapes CNN"
+
+
+# 6. The memory pre-check counts no batch larger than the training set.
+def test_memory_precheck_caps_the_batch_at_the_dataset(window, qtbot, tmp_path):
+    from tests.ui import run_testkit
+    assert window.open_path(run_testkit.shapes_project_file(tmp_path / "proj"), confirm=False)
+    panel = window.run_panel
+    run_testkit.quick(panel, samples=200, epochs=1, batch_size=999_999)
+    with qtbot.waitSignal(panel.run_finished, timeout=120000):
+        assert panel.train()
+        assert "batch of 160 " in panel.check_label.text(), panel.check_label.text()
+        assert "may not fit" not in panel.checks.message.text()
+    assert "batch of 160 " in panel.check_label.text()
+    panel.shutdown(10000)
+
+
+def test_precheck_of_a_table_uses_its_loaded_size():
+    from studio.project.file import Project
+    from studio.ui.run.precheck import expected_train_examples, precheck
+    project = Project()
+    project.data.dataset, project.train.batch_size = "csv", 999_999
+    assert expected_train_examples(project.data) is None
+    check = precheck(project, train_examples=1437)
+    assert check.batch == 1437 and check.fits
+
+
+# 5. A dataset error is shown whole (wrapped, or one click away), never as a traceback.
+def test_dataset_error_is_shown_whole_without_a_traceback(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+    from tests.ui import run_testkit
+    assert window.open_path(run_testkit.shapes_project_file(tmp_path / "proj"), confirm=False)
+    panel = window.run_panel
+    run_testkit.quick(panel, samples=200, epochs=1)
+    missing = tmp_path / "no" / "such" / "photos"
+    run_testkit.set_setting(panel, "data", "dataset", "image_folder")
+    run_testkit.set_setting(panel, "data", "path", str(missing))
+    with qtbot.waitSignal(panel.run_finished, timeout=60000) as blocker:
+        assert panel.train()
+    error = blocker.args[0].error
+    assert error is not None and len(error.message) > 60
+    qtbot.wait(10)
+    bar = panel.checks
+    assert bar.message.text() == f"Training failed: {error.message}"
+    assert "Traceback" not in bar.message.toolTip() and 'File "' not in bar.message.toolTip()
+    shown = []
+    monkeypatch.setattr(QMessageBox, "information", lambda *a: shown.append(a[2]))
+    if bar.overflows():  # cut off by the bar's fixed height: the whole text is a click away
+        assert bar.details_button.isVisible()
+        bar.details_button.click()
+        assert shown == [bar.message.text()]
+    panel.resize(panel.width(), 200)
+    qtbot.wait(10)
+    assert bar.details_button.isVisible() == bar.overflows()
+    panel.shutdown(10000)

@@ -8,6 +8,8 @@ fields that depend on the dataset kind, and the loading.
 """
 from __future__ import annotations
 
+import html
+
 from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
@@ -179,7 +181,8 @@ class DatasetSection(QGroupBox):
 
     @Slot(str)
     def _on_load_failed(self, message: str) -> None:
-        self.load_message.setText(f"<span style='color:#b00'>{message}</span>")
+        text = html.escape(message).replace("\n", "<br>")  # the whole message, its line breaks kept
+        self.load_message.setText(f"<span style='color:#b00'>{text}</span>")
 
     @Slot()
     def _on_loader_finished(self) -> None:

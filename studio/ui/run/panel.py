@@ -7,6 +7,8 @@ because the run trains a snapshot and edits would silently not apply.
 """
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import QEvent, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QScrollArea, QSplitter,
@@ -32,6 +34,8 @@ from studio.ui.run.worker import RunSession
 DOCK_HEIGHT = 275  # plus the dock's title bar: about 300 px
 
 
+
+log = logging.getLogger(__name__)
 
 class RunPanel(QWidget):
     run_started = Signal(int)            # run number
@@ -185,10 +189,7 @@ class RunPanel(QWidget):
             self.checks.show_message(f"Cannot train yet: {first}{more}")
             self._status("The network is not valid yet")
             return False
-        check = precheck(self.project)
-        warn = check.warning()
-        self.check_label.setText(check.text())
-        self.checks.show_message(f"⚠ {warn}" if warn else "")
+        self._show_precheck(precheck(self.project))
         number = max((r.number for r in self.runs), default=0) + 1
         run = history.RunRecord(number=number, colour=history.RUN_COLOURS[(number - 1) % len(history.RUN_COLOURS)],
                                 data=to_dict(self.project.data), train=to_dict(self.project.train))
@@ -207,6 +208,11 @@ class RunPanel(QWidget):
         self.progress.setFormat("Loading data…")
         self.run_started.emit(number)
         return True
+
+    def _show_precheck(self, check) -> None:
+        warn = check.warning()
+        self.check_label.setText(check.text())
+        self.checks.show_message(f"⚠ {warn}" if warn else "")
 
     @Slot()
     def stop(self) -> None:
@@ -264,6 +270,8 @@ class RunPanel(QWidget):
 
     @Slot(object)
     def _on_dataset_ready(self, dataset) -> None:
+        if self.project is not None:  # now the training set's size is known: no batch is larger
+            self._show_precheck(precheck(self.project, len(dataset.x_train)))
         self.plots.set_metric_name("accuracy" if dataset.task == "classification" else "mae")
         self.progress.setFormat("Building the model…")
         self._show_preview(dataset)
@@ -319,8 +327,9 @@ class RunPanel(QWidget):
             self._save_run(run)
         self.plots.flush()
         if outcome.error is not None:
-            self.checks.show_message(f"Training failed: {outcome.error.message}",
-                                     f"{outcome.error.message}\n\n{outcome.error.detail[-2000:]}".strip())
+            self.checks.show_message(f"Training failed: {outcome.error.message}")
+            if outcome.error.detail:  # the traceback is for a bug report, not for the panel
+                log.info("run failed: %s", outcome.error.detail)
             self.progress.setFormat("Failed")
             self._status("Training failed", 8000)
         else:
