@@ -154,3 +154,26 @@ def test_dataset_error_is_shown_whole_without_a_traceback(window, qtbot, tmp_pat
     qtbot.wait(10)
     assert bar.details_button.isVisible() == bar.overflows()
     panel.shutdown(10000)
+
+
+# 4. A run's status does not outlive its project; an edit marks its results as stale.
+def test_run_status_is_cleared_on_new_and_marked_stale_after_an_edit(window, qtbot, tmp_path):
+    from PySide6.QtCore import QPointF
+    from tests.ui import run_testkit
+    assert window.open_path(run_testkit.shapes_project_file(tmp_path / "proj"), confirm=False)
+    panel = window.run_panel
+    run_testkit.quick(panel, samples=200, epochs=1)
+    with qtbot.waitSignal(panel.run_finished, timeout=120000):
+        assert panel.train()
+    assert panel.progress.format().startswith("Finished") and panel.val_label.text()
+    results_before = panel.val_label.text()
+    assert not panel.results.stale.isVisible()
+    testkit.drop_layer(window, "ReLU", QPointF(0, 400))  # the user edits the network
+    assert panel.progress.format() != "" and "train again" in panel.progress.format()
+    assert panel.val_label.text() == f"{results_before} (before your edit)"
+    assert panel.results.stale.isVisibleTo(panel.results)
+    window.actions_.new.trigger()
+    assert panel.progress.format() == "" and panel.progress.value() == 0
+    assert panel.speed_label.text() == "" and panel.val_label.text() == ""
+    assert not panel.results.stale.isVisibleTo(panel.results)
+    panel.shutdown(10000)

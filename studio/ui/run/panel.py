@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QScrollArea, QSplitter,
                                QToolButton, QVBoxLayout, QWidget)
 
+from studio.graph.events import NodeMoved, ShapesChanged
 from studio.graph.validate import validate
 from studio.settings import to_dict
 
@@ -36,6 +37,7 @@ DOCK_HEIGHT = 275  # plus the dock's title bar: about 300 px
 
 
 log = logging.getLogger(__name__)
+STALE_TEXT = "Network edited since this run: train again to update"
 
 class RunPanel(QWidget):
     run_started = Signal(int)            # run number
@@ -148,8 +150,17 @@ class RunPanel(QWidget):
 
     # -- project --------------------------------------------------------------------------
     def set_project(self, project) -> None:
-        """A (new) document: bind the form and reload the runs saved beside it."""
+        """A (new) document: bind the form and reload the runs saved beside it.
+        Nothing of the previous document's run stays on screen."""
+        if self.project is not None:
+            self.project.model.unsubscribe(self._on_graph_edited)
         self.project = project
+        project.model.subscribe(self._on_graph_edited)
+        self._stale = False
+        self.progress_state = None
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        self.speed_label.clear()
         self.fit.watch(project)
         self.form.set_project(project)
         self.runs, problems = history.load_runs(history.runs_dir(project.path))
@@ -163,6 +174,17 @@ class RunPanel(QWidget):
         self.checks.show_message("Some saved runs could not be read: " + "; ".join(problems) if problems else "")
         self.val_label.clear()
         self.check_label.clear()
+
+    def _on_graph_edited(self, ev) -> None:
+        """After a run, an edit makes its numbers describe the network as it was: say so."""
+        if self._stale or self.outcome is None or self.session.running or isinstance(ev, (NodeMoved, ShapesChanged)):
+            return
+        self._stale = True
+        self.progress.setFormat(STALE_TEXT)
+        self.progress.setToolTip(f"{STALE_TEXT}: the curves, accuracy and results are from the last run")
+        if self.val_label.text():
+            self.val_label.setText(f"{self.val_label.text()} (before your edit)")
+        self.results.set_stale(True)
 
     @Slot()
     def set_project_from_window(self) -> None:
@@ -201,6 +223,9 @@ class RunPanel(QWidget):
         folder = history.runs_dir(self.project.path)
         out_dir = str(folder / f"run-{number:03d}") if folder is not None else None
         self.outcome = None
+        self._stale = False
+        self.progress.setToolTip("")
+        self.results.set_stale(False)
         self.session.start(self.project, out_dir)
         self._set_state("running")
         self.val_label.clear()

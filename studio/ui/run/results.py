@@ -203,7 +203,17 @@ class ResultsView(QWidget):
             v.addWidget(widget, 1)
             return v, stretch
 
-        h = QHBoxLayout(self)
+        # After an edit the results describe the network as it was.
+        self.stale = QLabel("These results are from the network before your last edit: train again to update them.")
+        self.stale.setProperty("role", "error")
+        self.stale.setWordWrap(True)
+        self.stale.hide()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(2)
+        outer.addWidget(self.stale)
+        h = QHBoxLayout()
+        outer.addLayout(h, 1)
         h.setContentsMargins(4, 0, 4, 4)
         for layout, stretch in (column(cm_title, self.confusion, 3), column(self.samples_title, scroll, 4),
                                 column(test_title, self.test, 2)):
@@ -223,7 +233,11 @@ class ResultsView(QWidget):
         self.embedding.compute()
         return self.embedding
 
+    def set_stale(self, stale: bool) -> None:
+        self.stale.setVisible(stale and self.outcome is not None)
+
     def show_outcome(self, outcome) -> None:
+        self.stale.hide()
         usable = outcome is not None and outcome.model is not None and outcome.dataset is not None
         self.outcome = outcome if usable else None
         self.inside.setEnabled(usable)
