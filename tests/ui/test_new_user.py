@@ -177,3 +177,23 @@ def test_run_status_is_cleared_on_new_and_marked_stale_after_an_edit(window, qtb
     assert panel.speed_label.text() == "" and panel.val_label.text() == ""
     assert not panel.results.stale.isVisibleTo(panel.results)
     panel.shutdown(10000)
+
+
+# 9. Ctrl+L on a 14-layer chain wraps it into rows; F then shows every card at a readable zoom.
+def test_auto_layout_wraps_a_long_chain_and_fit_stays_readable(window, qtbot):
+    from PySide6.QtCore import QPointF
+    layers = [("Input", {})] + [("Linear", {}), ("ReLU", {})] * 6 + [("Output", {})]
+    assert len(layers) == 14
+    ids = testkit.build_chain(window, layers, origin=QPointF(0, 0))
+    canvas = window.canvas
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    m = window.project.model
+    rows = {m.pos(n)[1] for n in ids}
+    assert len(rows) >= 3 and max(m.pos(n)[0] for n in ids) - min(m.pos(n)[0] for n in ids) <= 4 * 260
+    assert [m.pos(n) for n in ids] == sorted((m.pos(n) for n in ids), key=lambda p: (p[1], p[0]))
+    qtbot.keyClick(canvas, Qt.Key.Key_F)
+    assert canvas.zoom() >= 0.5, canvas.zoom()
+    view_rect = canvas.viewport().rect()
+    for n in ids:
+        assert view_rect.contains(canvas.mapFromScene(canvas.node_scene_rect(n)).boundingRect()), n
