@@ -197,3 +197,66 @@ def test_auto_layout_wraps_a_long_chain_and_fit_stays_readable(window, qtbot):
     view_rect = canvas.viewport().rect()
     for n in ids:
         assert view_rect.contains(canvas.mapFromScene(canvas.node_scene_rect(n)).boundingRect()), n
+
+
+def _click_badge(window, nid):
+    from PySide6.QtCore import QEvent, QPointF
+    canvas = window.canvas
+    badge = canvas.node_item(nid).badge
+    assert badge.isVisible()
+    at = badge.sceneBoundingRect().center()
+    canvas.centerOn(at)
+    p = QPointF(canvas.mapFromScene(at))
+    testkit._mouse(canvas.viewport(), QEvent.Type.MouseButtonPress, p, Qt.MouseButton.LeftButton)
+    testkit._mouse(canvas.viewport(), QEvent.Type.MouseButtonRelease, p, Qt.MouseButton.NoButton)
+    testkit._process()
+
+
+# 10a. The one-click Flatten fix moves nothing it does not have to (the other rows stay).
+def test_flatten_fix_keeps_the_rest_of_the_net_in_place(window, qtbot, monkeypatch):
+    _open_sample_via_dialog(window, monkeypatch)
+    m, canvas = window.project.model, window.canvas
+    testkit.select(window, "flatten1")
+    qtbot.keyClick(canvas, Qt.Key.Key_Delete)
+    testkit.drag_wire(window, "maxpool2d2", "linear1")
+    assert canvas.node_item("linear1").fixes()
+    before = {n: m.pos(n) for n in m.nodes()}
+    qtbot.keyClick(canvas, Qt.Key.Key_F)
+    _click_badge(window, "linear1")
+    (flat,) = [n for n in m.nodes() if m.type_of(n) == "Flatten"]
+    assert {n: m.pos(n) for n in before} == before  # the gap held it: nothing moved
+    assert before["maxpool2d2"][0] < m.pos(flat)[0] < before["linear1"][0]
+    # Tight cards (the user dragged Linear and ReLU up to the pool): only the rest
+    # of that row moves right; the row below stays.
+    from studio.ui.editor.canvas.commands import MoveNodes
+    window.undo_stack.undo()
+    canvas.push(MoveNodes(m, {"linear1": (m.pos("linear1"), (500.0, 170.0)),
+                              "relu3": (m.pos("relu3"), (750.0, 170.0))}))
+    before = {n: m.pos(n) for n in m.nodes()}
+    _click_badge(window, "linear1")
+    assert m.pos("linear1")[0] > 500 and m.pos("relu3")[0] > 750
+    assert all(m.pos(n) == before[n] for n in ("linear2", "output1", "input1", "maxpool2d2"))
+
+
+# 10b. An LSTM fed an image offers both cures: read the image by rows, or make the Input a sequence.
+@pytest.mark.parametrize("choice", ["rows", "sequence"])
+def test_lstm_fed_an_image_offers_both_fixes(window, qtbot, choice):
+    from PySide6.QtCore import QPointF
+    ids = testkit.build_chain(window, [("Input", {}), ("LSTM", {}), ("Linear", {"out_features": 4}),
+                                       ("Output", {})], origin=QPointF(0, 0))
+    m, canvas = window.project.model, window.canvas
+    assert m.params(ids[0])["kind"] == "image"
+    assert len(canvas.node_item(ids[1]).fixes()) == 2
+    assert " or " in canvas.node_item(ids[1]).badge.toolTip()
+    _click_badge(window, ids[1])
+    menu = canvas.fix_menu
+    assert menu is not None and menu.isVisible()
+    labels = [a.text() for a in menu.actions()]
+    assert labels == ["Insert Image rows", "Make the Input a sequence (T×F)"], labels
+    menu.actions()[0 if choice == "rows" else 1].trigger()
+    menu.close()
+    if choice == "rows":
+        assert "ImageRows" in {m.type_of(n) for n in m.nodes()}
+    else:
+        assert m.params(ids[0])["kind"] == "sequence" and len(m) == 4
+    assert canvas.problems() == []

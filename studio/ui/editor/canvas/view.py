@@ -46,6 +46,7 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
         self._space = False
         self._pastes = 0
         self._quick_add: QuickAddPopup | None = None
+        self.fix_menu = None  # the badge's choice of cures, while open
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState)
@@ -191,6 +192,9 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
             cmd, nid = SetParam(self._model, fix.node, fix.param, fix.value), fix.node
         self.push(cmd)
         self.status_message.emit(f"Fixed: {fix.label}")
+        item = self._scene.nodes.get(nid)
+        if item is not None:  # the fixed layer stays in view
+            self.ensureVisible(item.sceneBoundingRect(), 20, 20)
         return nid
 
     def insert_layer_on_wire(self, eid: str, layer: str, scene_pos: QPointF | None = None) -> str | None:

@@ -11,7 +11,7 @@ from studio.graph.layers import LAYERS
 
 from studio.ui.editor.canvas.commands import Disconnect
 from studio.ui.editor.canvas.interactions import MoveNodesInteraction, NewWireInteraction, PanInteraction
-from studio.ui.editor.canvas.menus import show_context_menu
+from studio.ui.editor.canvas.menus import show_context_menu, show_fix_menu
 from studio.ui.editor.canvas.node_item import ErrorBadge, NodeItem
 from studio.ui.editor.canvas.port_item import PortItem
 from studio.ui.editor.canvas.wire_item import ShapeLabel, WireItem
@@ -59,7 +59,9 @@ class CanvasInputMixin:
             return
         if isinstance(item, ErrorBadge):
             fixes = item.node.fixes()
-            if fixes:
+            if len(fixes) > 1:  # the user's intent decides: offer each cure
+                self.fix_menu = show_fix_menu(self, fixes, ev.globalPosition().toPoint())
+            elif fixes:
                 self.apply_fix(fixes[0])
             else:
                 self.status_message.emit(item.node.problems[0].message)
