@@ -72,6 +72,13 @@ def create_app(argv: list[str]) -> QApplication:
     return app
 
 
+def configure_logging() -> None:
+    """Studio's own INFO lines; other libraries only warnings. A root logger at INFO
+    let torch.onnx/onnxscript print about ten INFO lines per ONNX export."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("studio").setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from studio.ui.shell import platform_check
@@ -82,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(argv)
     hook = ExceptionHook(log_path())
     sys.excepthook = hook
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging()
     from studio.ui.shell.main_window import MainWindow
     window = MainWindow()
     files = [a for a in argv if not a.startswith("-")]

@@ -40,3 +40,18 @@ def test_readme_lists_every_package_on_one_apt_line():
     from pathlib import Path
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
     assert platform_check.APT_LINE in readme
+
+
+def test_app_logging_keeps_other_libraries_at_warnings():
+    """The app logged every library at INFO: an ONNX export printed ~10 onnxscript lines."""
+    import logging
+    root, studio_log = logging.getLogger(), logging.getLogger("studio")
+    saved = root.level, studio_log.level
+    try:
+        app.configure_logging()
+        assert not logging.getLogger("onnxscript.optimizer").isEnabledFor(logging.INFO)
+        assert not logging.getLogger("onnx_ir.passes").isEnabledFor(logging.INFO)
+        assert logging.getLogger("studio.ui.run.panel").isEnabledFor(logging.INFO)
+    finally:
+        root.setLevel(saved[0])
+        studio_log.setLevel(saved[1])
