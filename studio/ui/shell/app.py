@@ -75,7 +75,8 @@ def create_app(argv: list[str]) -> QApplication:
 def configure_logging() -> None:
     """Studio's own INFO lines; other libraries only warnings. A root logger at INFO
     let torch.onnx/onnxscript print about ten INFO lines per ONNX export."""
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger().setLevel(logging.WARNING)  # also when a handler was there before
     logging.getLogger("studio").setLevel(logging.INFO)
 
 

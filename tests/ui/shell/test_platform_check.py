@@ -48,6 +48,7 @@ def test_app_logging_keeps_other_libraries_at_warnings():
     root, studio_log = logging.getLogger(), logging.getLogger("studio")
     saved = root.level, studio_log.level
     try:
+        root.setLevel(logging.INFO)  # as the app's old logging.basicConfig(level=INFO) left it
         app.configure_logging()
         assert not logging.getLogger("onnxscript.optimizer").isEnabledFor(logging.INFO)
         assert not logging.getLogger("onnx_ir.passes").isEnabledFor(logging.INFO)
