@@ -260,3 +260,16 @@ def test_lstm_fed_an_image_offers_both_fixes(window, qtbot, choice):
     else:
         assert m.params(ids[0])["kind"] == "sequence" and len(m) == 4
     assert canvas.problems() == []
+
+
+# Friction: results readable at 1400×900; the training panel cannot be torn off by accident.
+def test_results_tab_gets_room_and_the_panel_does_not_undock(window, qtbot):
+    from PySide6.QtWidgets import QDockWidget
+    dock, panel = window.run_dock, window.run_panel
+    assert not dock.features() & QDockWidget.DockWidgetFeature.DockWidgetFloatable
+    assert not dock.features() & QDockWidget.DockWidgetFeature.DockWidgetMovable
+    assert dock.height() < 400
+    panel.tabs.setCurrentIndex([panel.tabs.tabText(i) for i in range(panel.tabs.count())].index("Results"))
+    qtbot.wait(20)
+    assert dock.height() >= 0.55 * window.height(), dock.height()
+    assert panel.results.confusion.height() >= 250

@@ -67,6 +67,9 @@ class MainWindow(QMainWindow):
         self.run_placeholder.setProperty("role", "muted")
         self.run_dock = self._dock("Training", "run_dock", self.run_placeholder,
                                    Qt.DockWidgetArea.BottomDockWidgetArea)
+        # Only closable (Ctrl+J): its title bar sits just below the splitter, and a drag
+        # that missed the splitter by a few pixels tore the whole panel off the window.
+        self.run_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable)
         # The training dock spans the full width: its forms and plots need the room,
         # and side docks above it keep the window's minimum width small.
         self._sized = False
