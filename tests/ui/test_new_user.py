@@ -273,3 +273,39 @@ def test_results_tab_gets_room_and_the_panel_does_not_undock(window, qtbot):
     qtbot.wait(20)
     assert dock.height() >= 0.55 * window.height(), dock.height()
     assert panel.results.confusion.height() >= 250
+
+
+def _luminance(color) -> float:
+    return 0.299 * color.red() + 0.587 * color.green() + 0.114 * color.blue()
+
+
+def _max_contrast(image, rect, background) -> float:
+    bg = _luminance(background)
+    return max(abs(_luminance(image.pixelColor(x, y)) - bg)
+               for x in range(rect.left(), rect.right()) for y in range(rect.top(), rect.bottom()))
+
+
+# Friction, dark theme: unchecked checkboxes and the dataset preview's class labels are visible.
+def test_dark_theme_checkboxes_and_preview_labels_are_visible(qtbot, tmp_path, monkeypatch):
+    import numpy as np
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QCheckBox
+    from studio.ui.run.samples import Sample, SampleGrid
+    w = testkit.make_window(qtbot, tmp_path, monkeypatch, dark=True)
+    from PySide6.QtWidgets import QApplication
+    assert w.isVisible()
+    bg = QApplication.palette().color(QPalette.ColorRole.Window)
+    box = QCheckBox("Random horizontal flips", w)
+    box.resize(200, 24)
+    box.show()
+    image = box.grab().toImage()
+    assert _max_contrast(image, QRect(0, 0, 20, 24), bg) > 60  # the empty box's outline shows
+    grid = SampleGrid(thumb=32)
+    qtbot.addWidget(grid)
+    grid.set_samples([Sample(np.zeros((32, 32, 3), np.uint8), "circle")] * 4)
+    grid.resize(300, 80)
+    grid.show()
+    image = grid.grab().toImage()
+    caption = QRect(0, 36, grid.width(), 14)
+    assert _max_contrast(image, caption, grid.palette().color(QPalette.ColorRole.Window)) > 80
