@@ -309,3 +309,17 @@ def test_dark_theme_checkboxes_and_preview_labels_are_visible(qtbot, tmp_path, m
     image = grid.grab().toImage()
     caption = QRect(0, 36, grid.width(), 14)
     assert _max_contrast(image, caption, grid.palette().color(QPalette.ColorRole.Window)) > 80
+
+
+# Friction: palette search "output" ranks Output first, and Enter adds it.
+def test_palette_search_ranks_name_matches_first(window, qtbot):
+    palette = window.palette
+    qtbot.keyClicks(palette.search, "output")
+    assert palette.visible_types()[0] == "Output"
+    assert palette.tree.currentItem() is palette.item_for("Output")
+    head = palette.item_for("Output").parent()
+    assert head.indexOfChild(palette.item_for("Output")) < head.indexOfChild(palette.item_for("Input"))
+    qtbot.keyClick(palette.search, Qt.Key.Key_Return)
+    assert [window.project.model.type_of(n) for n in window.project.model.nodes()] == ["Output"]
+    palette.search.clear()
+    assert head.indexOfChild(palette.item_for("Input")) < head.indexOfChild(palette.item_for("Output"))
