@@ -323,3 +323,25 @@ def test_palette_search_ranks_name_matches_first(window, qtbot):
     assert [window.project.model.type_of(n) for n in window.project.model.nodes()] == ["Output"]
     palette.search.clear()
     assert head.indexOfChild(palette.item_for("Input")) < head.indexOfChild(palette.item_for("Output"))
+
+
+# Friction: an empty canvas says how to start; a blank project trains offline; no crops for sequences.
+def test_blank_project_hint_offline_dataset_and_no_image_augmentation_for_sequences(window, qtbot):
+    from PySide6.QtCore import QPointF, QRect
+    from tests.ui import run_testkit
+    canvas = window.canvas
+    window.actions_.new.trigger()
+    assert window.project.data.dataset == "shapes" and not window.isWindowModified()
+    vp = canvas.viewport()
+    middle = QRect(0, vp.height() // 2 - 10, vp.width(), 20)
+    background = canvas.scene().theme.color("background")
+    assert _max_contrast(vp.grab().toImage(), middle, background) > 70  # the hint's text
+    testkit.drop_layer(window, "Input", QPointF(0, 0))
+    canvas.centerOn(QPointF(-3000, -3000))
+    qtbot.wait(10)
+    assert _max_contrast(vp.grab().toImage(), middle, background) < 70  # gone with the first layer
+    panel = window.run_panel
+    rows, w = panel.form.data.rows, panel.form.fields.widget
+    assert rows.isRowVisible(w("data", "augment_crop")) and rows.isRowVisible(w("data", "augment_flip"))
+    run_testkit.set_setting(panel, "data", "dataset", "waves")
+    assert not rows.isRowVisible(w("data", "augment_crop")) and not rows.isRowVisible(w("data", "augment_flip"))

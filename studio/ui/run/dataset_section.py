@@ -21,6 +21,8 @@ from studio.settings import DATASET_KINDS
 TEXT_KEYS = ("root", "path", "target", "dataset")  # shown by show_text, not by a bound field
 
 
+IMAGE_DATASETS = ("cifar10", "mnist", "fashion_mnist", "image_folder", "shapes")
+
 class DatasetSection(QGroupBox):
     loaded = Signal(object)    # a Dataset, from Download/Preview
 
@@ -109,6 +111,9 @@ class DatasetSection(QGroupBox):
         self.rows.setRowVisible(self.target, key == "csv")
         self.rows.setRowVisible(w("data", "image_size"), key == "image_folder")
         self.rows.setRowVisible(w("data", "samples"), offline and not needs_path)
+        images = key in IMAGE_DATASETS  # crops and flips mean nothing to a sequence or a table
+        self.rows.setRowVisible(w("data", "augment_crop"), images)
+        self.rows.setRowVisible(w("data", "augment_flip"), images)
         self.path.setPlaceholderText("a CSV file" if key == "csv" else "a folder with one subfolder per class")
         self.path_browse.setToolTip("Choose the CSV file" if key == "csv" else "Choose the image folder")
 

@@ -28,6 +28,7 @@ from studio.ui.editor.canvas.view_input import LAYER_MIME, ZOOM_MIN, CanvasInput
 from studio.ui.editor.canvas.wire_item import WireItem
 
 PASTE_STEP = 40.0
+EMPTY_HINT = "Drag a layer here, or press Tab"
 
 
 class CanvasView(CanvasInputMixin, QGraphicsView):
@@ -76,6 +77,7 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
             self._stack.indexChanged.connect(self._scene.flush)
         self._model = model
         self._scene.set_model(model)
+        self.viewport().update()
 
     def model(self) -> GraphModel | None:
         return self._model
@@ -84,8 +86,11 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
         return self._stack
 
     def push(self, cmd: QUndoCommand) -> None:
+        empty = not self._scene.nodes
         self._stack.push(cmd)
         self._scene.flush()  # a merged or obsolete command does not move the index
+        if empty != (not self._scene.nodes):
+            self.viewport().update()  # the empty-canvas hint comes or goes
 
     def problems(self):
         """The latest validation result (list of Problem)."""
@@ -263,6 +268,18 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
         self._place_banner()
+
+    def drawForeground(self, p: QPainter, rect: QRectF) -> None:
+        if self._scene.nodes or self._model is None:
+            return
+        p.save()  # an empty canvas says how to start, in screen coordinates
+        p.resetTransform()
+        p.setPen(self._scene.theme.color("text_dim"))
+        font = p.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        p.setFont(font)
+        p.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, EMPTY_HINT)
+        p.restore()
 
     def drawBackground(self, p: QPainter, rect: QRectF) -> None:
         t = self._scene.theme
