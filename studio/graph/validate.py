@@ -110,11 +110,15 @@ def validate(model: "GraphModel") -> list[Problem]:
             continue
         if wiring:
             continue
+        # Only the ends of a break are flagged: one missing wire used to paint every
+        # layer upstream (or downstream) of it red.
         if nid not in reach_in:
-            problems.append(Problem(nid, f"No data reaches this {s.title}: it is not connected to an Input"))
+            if all(p in reach_in for p in model.g.predecessors(nid)):
+                problems.append(Problem(nid, f"No data reaches this {s.title}: it is not connected to an Input"))
         elif outputs and nid not in reach_out:
-            problems.append(Problem(nid, f"The result of this {s.title} is not used: "
-                                         "connect it on towards the Output"))
+            if all(n in reach_out or n not in reach_in for n in model.g.successors(nid)):
+                problems.append(Problem(nid, f"The result of this {s.title} is not used: "
+                                             "connect it on towards the Output"))
         if s.type == "Output":
             p = model.params(nid)
             if p["task"] == "reconstruction":
