@@ -345,3 +345,28 @@ def test_blank_project_hint_offline_dataset_and_no_image_augmentation_for_sequen
     assert rows.isRowVisible(w("data", "augment_crop")) and rows.isRowVisible(w("data", "augment_flip"))
     run_testkit.set_setting(panel, "data", "dataset", "waves")
     assert not rows.isRowVisible(w("data", "augment_crop")) and not rows.isRowVisible(w("data", "augment_flip"))
+
+
+# Friction: Help has Getting Started (five steps, each with a picture) and About (versions).
+def test_help_getting_started_and_about(window, qtbot, monkeypatch):
+    import torch
+    from PySide6.QtCore import qVersion
+    from PySide6.QtWidgets import QDialog
+    from studio.ui.shell.guide_dialog import AboutDialog, GettingStartedDialog
+    shown = []
+    monkeypatch.setattr(QDialog, "exec", lambda self: shown.append(self) or 0)
+    titles = [a.text() for a in window.menu_help.actions()]
+    assert {"&Getting Started", "&About Studio", "&Keyboard and Mouse"} <= set(titles)
+    window.actions_.getting_started.trigger()
+    window.actions_.about.trigger()
+    guide, about = shown
+    assert isinstance(guide, GettingStartedDialog) and isinstance(about, AboutDialog)
+    assert len(guide.pictures) == 5 and all(not p.pixmap().isNull() for p in guide.pictures)
+    text = about.text.text()
+    assert torch.__version__ in text and qVersion() in text and "Device" in text
+    guide.show()
+    qtbot.waitExposed(guide)
+    from pathlib import Path
+    artifacts = Path(__file__).resolve().parents[1] / "_artifacts"
+    artifacts.mkdir(exist_ok=True)
+    guide.grab().save(str(artifacts / "getting_started.png"))

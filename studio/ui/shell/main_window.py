@@ -315,6 +315,14 @@ class MainWindow(QMainWindow):
         if nid:
             self.canvas.select_nodes([nid])
 
+    def show_getting_started(self) -> None:
+        from studio.ui.shell.guide_dialog import GettingStartedDialog
+        GettingStartedDialog(self).exec()
+
+    def show_about(self) -> None:
+        from studio.ui.shell.guide_dialog import AboutDialog
+        AboutDialog(self).exec()
+
     def show_shortcuts(self) -> None:
         from studio.ui.shell.help_dialog import HelpDialog
         HelpDialog(self).exec()
