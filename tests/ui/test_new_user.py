@@ -370,3 +370,22 @@ def test_help_getting_started_and_about(window, qtbot, monkeypatch):
     artifacts = Path(__file__).resolve().parents[1] / "_artifacts"
     artifacts.mkdir(exist_ok=True)
     guide.grab().save(str(artifacts / "getting_started.png"))
+
+
+# Friction: Ctrl+V pastes at the mouse cursor, not on top of the originals.
+def test_paste_lands_at_the_cursor(window, qtbot):
+    from PySide6.QtCore import QEvent, QPointF
+    canvas = window.canvas
+    a = testkit.drop_layer(window, "Linear", QPointF(0, 0))
+    testkit.select(window, a)
+    qtbot.keyClick(canvas, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    target = QPointF(canvas.mapToScene(canvas.viewport().rect().center())) + QPointF(200, 120)
+    testkit._mouse(canvas.viewport(), QEvent.Type.MouseMove, QPointF(canvas.mapFromScene(target)),
+                   Qt.MouseButton.NoButton)
+    qtbot.keyClick(canvas, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    m = window.project.model
+    (b,) = set(m.nodes()) - {a}
+    x, y = m.pos(b)
+    assert abs(x - target.x()) <= 20 and abs(y - target.y()) <= 20, (m.pos(b), target)
+    qtbot.keyClick(canvas, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)  # again: not stacked
+    assert len({m.pos(n) for n in m.nodes()}) == 3

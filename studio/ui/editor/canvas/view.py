@@ -48,6 +48,8 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
         self._pastes = 0
         self._quick_add: QuickAddPopup | None = None
         self.fix_menu = None  # the badge's choice of cures, while open
+        self.pointer: QPointF | None = None  # the mouse's last scene position over the canvas
+        self._pasted_at: QPointF | None = None
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState)
@@ -153,6 +155,7 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
             return
         clipboard.put(clipboard.subgraph(self._model, ids))
         self._pastes = 0
+        self._pasted_at = None
         self.status_message.emit(f"Copied {len(ids)} layer{'s' * (len(ids) > 1)}")
 
     def cut(self) -> None:
@@ -168,6 +171,17 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
         if not self._editable() or not clip or not clip["nodes"]:
             return
         self._pastes += 1
+        at = self.pointer
+        if at is not None and self.viewport().rect().contains(self.mapFromScene(at)):
+            # At the cursor, as in other node editors: the copied group's top-left card there.
+            x0 = min(n["pos"][0] for n in clip["nodes"])
+            y0 = min(n["pos"][1] for n in clip["nodes"])
+            repeat = PASTE_STEP * (self._pastes - 1) if at == self._pasted_at else 0.0
+            if at != self._pasted_at:
+                self._pastes = 1
+            self._pasted_at = at
+            self._paste(clip, (snap(at.x() - x0) + repeat, snap(at.y() - y0) + repeat))
+            return
         self._paste(clip, self._pastes * PASTE_STEP)
 
     def duplicate(self) -> None:
@@ -175,8 +189,8 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
         if self._editable() and ids:
             self._paste(clipboard.subgraph(self._model, ids), PASTE_STEP, "Duplicate")
 
-    def _paste(self, clip: dict, d: float, text: str | None = None) -> list[str]:
-        cmd, new = paste(self._model, clip, (d, d))
+    def _paste(self, clip: dict, d, text: str | None = None) -> list[str]:
+        cmd, new = paste(self._model, clip, d if isinstance(d, tuple) else (d, d))
         if text:
             cmd.setText(f"{text} {len(new)} layer{'s' * (len(new) > 1)}")
         self.push(cmd)

@@ -96,6 +96,7 @@ class CanvasInputMixin:
         super().mousePressEvent(ev)
 
     def mouseMoveEvent(self, ev) -> None:
+        self.pointer = self.mapToScene(ev.position().toPoint())  # where Paste lands
         g = self._gesture
         if g is None:
             super().mouseMoveEvent(ev)
@@ -131,6 +132,10 @@ class CanvasInputMixin:
             edges = [e for e in m.out_edges(port.node_id) if e.src_port == port.name]
         if edges:
             self.push(Disconnect(m, [e.id for e in edges]))
+
+    def leaveEvent(self, ev) -> None:
+        self.pointer = None  # Paste from the menu or toolbar: beside the originals
+        super().leaveEvent(ev)
 
     def wheelEvent(self, ev) -> None:
         dy = ev.angleDelta().y() or ev.pixelDelta().y()
