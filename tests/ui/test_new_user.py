@@ -389,3 +389,39 @@ def test_paste_lands_at_the_cursor(window, qtbot):
     assert abs(x - target.x()) <= 20 and abs(y - target.y()) <= 20, (m.pos(b), target)
     qtbot.keyClick(canvas, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)  # again: not stacked
     assert len({m.pos(n) for n in m.nodes()}) == 3
+
+
+def _drop_wire_on_empty_canvas(window, src: str):
+    from PySide6.QtCore import QEvent, QPointF
+    canvas = window.canvas
+    a = canvas.port_scene_pos(src, "out", "out")
+    canvas.centerOn(a)
+    vp = canvas.viewport()
+    pa = QPointF(canvas.mapFromScene(a))
+    pb = pa + QPointF(180, 40)
+    testkit._mouse(vp, QEvent.Type.MouseButtonPress, pa, Qt.MouseButton.LeftButton)
+    for i in range(1, 6):
+        testkit._mouse(vp, QEvent.Type.MouseMove, pa + (pb - pa) * (i / 5), Qt.MouseButton.LeftButton)
+    testkit._mouse(vp, QEvent.Type.MouseButtonRelease, pb, Qt.MouseButton.NoButton)
+    testkit._process()
+    popup = canvas.quick_add_popup()
+    assert popup is not None
+    return popup, [popup.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(popup.list.count())]
+
+
+# Friction: the quick-add list after dropping a wire holds only layers that take its shape, likely ones first.
+def test_quick_add_after_a_wire_lists_layers_that_fit_its_shape(window, qtbot):
+    from PySide6.QtCore import QPointF
+    from studio.ui.editor.canvas.quick_add import matching_layers
+    image = testkit.drop_layer(window, "Input", QPointF(0, 0))
+    popup, listed = _drop_wire_on_empty_canvas(window, image)
+    assert "Conv2d" in listed and "Flatten" in listed
+    assert "LSTM" not in listed and "Linear" not in listed  # they refuse a 3×32×32 image
+    assert len(listed) < len(matching_layers("", "in"))
+    assert listed[0] == "Conv2d", listed[:5]
+    qtbot.keyClick(popup.search, Qt.Key.Key_Escape)
+    flat = testkit.drop_layer(window, "Flatten", QPointF(600, 0))
+    testkit.drag_wire(window, image, flat)
+    popup, listed = _drop_wire_on_empty_canvas(window, flat)
+    assert listed[0] == "Linear" and "Conv2d" not in listed, listed[:5]
+    qtbot.keyClick(popup.search, Qt.Key.Key_Escape)

@@ -322,7 +322,9 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
             outs = spec(self._model.type_of(nid)).port_names("out")
             from_port = (nid, port, "out" if port in outs else "in")
         need = None if from_port is None else ("in" if from_port[2] == "out" else "out")
-        popup = self._new_popup(need)
+        # A wire dropped from an output: list only layers that take its shape.
+        shape = self._model.shapes.out(from_port[0]) if from_port is not None and from_port[2] == "out" else None
+        popup = self._new_popup(need, shape)
         popup.chosen.connect(lambda t: self._quick_added(t, scene_pos, from_port))
         popup.popup_at(self.viewport().mapToGlobal(self.mapFromScene(scene_pos)))
 
@@ -339,11 +341,11 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
         p = self._quick_add
         return p if p is not None and p.isVisible() else None
 
-    def _new_popup(self, need: str | None) -> QuickAddPopup:
+    def _new_popup(self, need: str | None, shape=None) -> QuickAddPopup:
         if self._quick_add is not None:
             self._quick_add.close()
             self._quick_add.deleteLater()
-        self._quick_add = QuickAddPopup(self, need, self._scene.theme.dark)
+        self._quick_add = QuickAddPopup(self, need, self._scene.theme.dark, shape)
         self._quick_add.closed.connect(self._take_focus_back)
         return self._quick_add
 
