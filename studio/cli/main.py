@@ -12,7 +12,7 @@ import traceback
 from typing import Callable
 
 # Modules that add subcommands: each defines add_commands(subparsers).
-COMMAND_MODULES = ["studio.cli.graph", "studio.cli.train", "studio.cli.export"]
+COMMAND_MODULES = ["studio.cli.graph", "studio.cli.train", "studio.cli.export", "studio.cli.sweep"]
 
 
 class UsageError(Exception):

@@ -17,7 +17,7 @@ import torch
 
 from studio.data.batches import Batcher
 
-from studio.train import run_files
+from studio.train import run_files, tensorboard_log
 from studio.train.calibrate import Plan, effective_precision, plan_for_run
 from studio.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, split, unflatten_optimizer
 from studio.train.evaluate import evaluate
@@ -39,7 +39,7 @@ class Trainer:
     CALIBRATE = True      # time the CPU speed knobs at the start (see calibrate.py)
 
     def __init__(self, project, dataset, *, out_dir=None, callbacks=(), device=None, resume=False,
-                 log_interval: float = 0.1):
+                 log_interval: float = 0.1, tensorboard_dir=None):
         self.project, self.dataset = project, dataset
         self.settings, self.data_settings = project.train, project.data
         self.out_dir = Path(out_dir) if out_dir else None
@@ -72,6 +72,8 @@ class Trainer:
         self.precision = "fp32"
         self._compiled = None
         self.val_terms: dict[str, float] = {}  # extra loss terms on the validation set (a VAE's KL)
+        self.tensorboard_dir = tensorboard_dir  # or the `tensorboard` setting: <out_dir>/tensorboard
+        tensorboard_log.attach(self)
 
     # -- control, from any thread ------------------------------------------------
     def stop(self) -> None:
