@@ -165,8 +165,11 @@ def cache_key(model: torch.nn.Module, batch_shape: tuple, precision: str, optimi
               try_compile: bool) -> str:
     structure = getattr(model, "code", "") + repr(model)
     h = hashlib.sha256(structure.encode()).hexdigest()[:16]
+    # The load only sways the thread count: with one thread the same choice serves any load,
+    # so runs (and a run and its resumption) agree on the memory format.
+    load = load_bucket() if threads > 1 else "any load"
     parts = [h, "x".join(map(str, batch_shape)), precision, optimizer, cpu_name(), torch.__version__,
-             f"{threads}t", load_bucket(), "compile" if try_compile else "eager"]
+             f"{threads}t", load, "compile" if try_compile else "eager"]
     return "|".join(parts)
 
 

@@ -403,6 +403,10 @@ class Trainer:
             raise CheckpointError(f"The checkpoint in {self.out_dir or 'the run folder'} does not fit this network (was it changed "
                                   f"since?): {str(e).splitlines()[-1].strip()}. Train without resuming.") from None
         self.optimizer.load_state_dict(unflatten_optimizer(split(tensors, "optim."), doc["optimizer"]))
+        for p, state in self.optimizer.state.items():  # saved contiguous: give moments the params'
+            for k, v in state.items():                 # layout (channels_last), as fused steps expect
+                if torch.is_tensor(v) and v.shape == p.shape and v.stride() != p.stride():
+                    state[k] = torch.empty_like(p, dtype=v.dtype).copy_(v)
         rng = split(tensors, "rng.")
         torch.set_rng_state(rng["torch"])
         if "cuda" in rng and self.device.type == "cuda":

@@ -91,8 +91,9 @@ def test_a_cached_choice_is_only_reused_for_the_same_key(tmp_path, monkeypatch):
     measured = []
     real = calibrate.measure
     monkeypatch.setattr(calibrate, "measure", lambda *a, **k: measured.append(1) or real(*a, **k))
-    monkeypatch.setattr(calibrate, "load_bucket", lambda: "other")  # a busy machine is another key
-    assert _plan(cache)[0].source == "calibrated" and measured
+    monkeypatch.setattr(calibrate, "load_bucket", lambda: "other")  # one thread: the load does not matter
+    assert _plan(cache)[0].source == "cache" and not measured
+    assert _plan(cache, threads=2)[0].source == "calibrated" and measured  # two: a busy machine is another key
 
 
 def test_a_corrupt_cache_file_only_costs_a_calibration(tmp_path):
@@ -216,3 +217,27 @@ def test_recurrent_networks_train_in_fp32_when_bf16_is_asked(tmp_path, monkeypat
     assert trainer.run().status == "finished"
     assert trainer.precision == "fp32" and not trainer.plan.knobs.bf16
     assert any("recurrent layers" in n for n in trainer.notes)
+
+
+def test_a_channels_last_run_stops_and_resumes_exactly(tmp_path, monkeypatch):
+    """Adam's moments come back from the checkpoint contiguous; the fused step needs
+    them in the parameters' channels_last layout, or the resumed run drifts."""
+    from tests.train.helpers import cnn_project
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(calibrate, "measure",
+                        lambda cands, *a, **k: ({c: [0.5 if c.channels_last else 1.0] * 3 for c in cands}, []))
+    data = tiny_images(96)
+    full = Trainer(cnn_project(epochs=2), data, log_interval=0)
+    full.run()
+    assert full.channels_last
+
+    class StopAt:
+        def on_batch_end(self, e):
+            if e.step == 7:
+                first.stop()
+    first = Trainer(cnn_project(epochs=2), data, out_dir=tmp_path / "run", callbacks=[StopAt()], log_interval=0)
+    assert first.run().status == "stopped"
+    second = Trainer(cnn_project(epochs=2), data, out_dir=tmp_path / "run", resume=True, log_interval=0)
+    assert second.run().status == "finished"
+    for k, v in full.model.state_dict().items():
+        torch.testing.assert_close(second.model.state_dict()[k], v, rtol=0, atol=0)
