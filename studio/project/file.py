@@ -10,11 +10,12 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio import fileio
+from studio.fileio import clean_orphans
 from studio.settings import DataSettings, SettingsError, TrainSettings, from_dict, to_dict
 from studio.graph.layers import LAYERS
 from studio.graph.model import GraphError, GraphModel, id_problem
@@ -82,29 +83,14 @@ def save(project: Project, path: str | os.PathLike) -> Path:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
+    """The one atomic writer (studio.fileio), with its failures as ProjectError.
+    Orphaned temp files of this project from a killed save are removed first."""
     path = Path(path)
+    clean_orphans(path.parent or ".", path.name)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    except OSError as e:
-        raise ProjectError(f"Cannot save {path}: {e.strerror or e}") from None
-    try:
-        # mkstemp makes the file private (0600); keep the old file's mode, or the usual 0644.
-        try:
-            mode = path.stat().st_mode & 0o777
-        except OSError:
-            mode = 0o644
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise ProjectError(f"Cannot save {path}: {e.strerror or e}") from None
+        fileio.write_atomic(path, data)
+    except fileio.WriteError as e:
+        raise ProjectError(f"Cannot save {path}: {e.reason}") from None
 
 
 def load(path: str | os.PathLike) -> Project:

@@ -10,8 +10,6 @@ the loader trusts the header copy, so the two files can never disagree.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,29 +17,13 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save as st_save
 
+from studio.fileio import write_atomic  # noqa: F401 - the one atomic writer, re-exported
+
 META_KEY = "studio.checkpoint"
 
 
 class CheckpointError(Exception):
     exit_code = 2
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _cpu(t: torch.Tensor) -> torch.Tensor:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import importlib.util
+import dataclasses
 import io
 import sys
+import types
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -19,11 +20,12 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from studio.graph.codegen import generate
+from studio.fileio import WriteError, check_target, clean_orphans, commit, staged
+from studio.graph.codegen import check_source, generate
 from studio.graph.compile import compile_graph, example_inputs
 
 from studio.train.checkpoint import save_weights, write_atomic
-from studio.train.formats import FORMATS
+from studio.train.formats import FORMATS, SUFFIXES
 from studio.train.weights import load_weights, read_state
 
 TOLERANCE = 1e-4
@@ -52,19 +54,65 @@ def prepared_model(project, weights) -> torch.nn.Module:
     return model.float().eval()
 
 
+def export_target(out_path, fmt: str) -> Path:
+    """The file `fmt` writes for `out_path` (TARGET_RULES); ExportError if the suffix does not fit."""
+    out = Path(out_path)
+    name = out.name
+    if not name or name in (".", ".."):
+        raise ExportError(f"{out_path}: give a file name to write")
+    if any(name.endswith(sfx) and len(name) > len(sfx) for sfx in SUFFIXES[fmt]):
+        return out
+    suffix = Path(name).suffix
+    if suffix in ("", f".{fmt}"):
+        return out.with_name(name[: len(name) - len(suffix)] + FORMATS[fmt][0])
+    raise ExportError(f"{name}: the suffix {suffix} does not fit --format {fmt} (use "
+                      f"{' or '.join(SUFFIXES[fmt])}, e.g. {Path(name).stem}{FORMATS[fmt][0]})")
+
+
+def _targets(out: Path, fmt: str) -> list[Path]:
+    return [out, out.with_suffix(".safetensors")] if fmt == "python" else [out]
+
+
 def export_model(project, weights, fmt: str, out_path) -> ExportResult:
     if fmt not in FORMATS:
         raise ExportError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = export_target(out_path, fmt)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WriteError(out, f"cannot make its folder ({e.strerror or type(e).__name__})", 2) from None
+    targets = _targets(out, fmt)
+    for target in targets:  # refuse a link, device or folder before the (slow) export
+        check_target(target)
+    clean_orphans(out.parent)
     model = prepared_model(project, weights)
     gen = torch.Generator().manual_seed(0)
     inputs = _inputs(project, 2, gen)
     check = _inputs(project, 3, gen)  # another batch size, to catch a batch dimension baked in
     with torch.no_grad():
         expected = model(*check)
-    result = _WRITERS[fmt](project, model, inputs, check, expected, out)
+    with staged(out.parent) as stage:
+        # Written and verified in a private folder; only a verified export replaces the targets.
+        result = _WRITERS[fmt](project, model, inputs, check, expected, stage / out.name)
+        result = _moved(result, stage, out.parent)
+        if not result.verified:
+            return dataclasses.replace(result, message=f"{result.message}; so {out} was not written")
+        for target in targets:
+            commit(stage / target.name, target)
     return result
+
+
+def _moved(result: ExportResult, stage: Path, folder: Path) -> ExportResult:
+    """The result with paths in the stage folder replaced by the paths they are committed to."""
+    def move(text: str) -> str:
+        return text.replace(str(stage), str(folder))
+    return dataclasses.replace(result, path=move(result.path), message=move(result.message),
+                               extra_paths=tuple(move(p) for p in result.extra_paths))
+
+
+def _meta_text(text: str) -> str:
+    """Header text for a weights file: lone surrogates (valid in a project, not in UTF-8) escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _inputs(project, batch: int, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
@@ -94,7 +142,7 @@ def _fresh(project, state) -> torch.nn.Module:
 
 
 def _safetensors(project, model, inputs, check, expected, out):
-    save_weights(out, model.state_dict(), {"format": "studio.weights", "project": project.name})
+    save_weights(out, model.state_dict(), {"format": "studio.weights", "project": _meta_text(project.name)})
     with torch.no_grad():
         got = _fresh(project, out)(*check)
     return _result(out, _diff(expected, got), FORMATS["safetensors"][1])
@@ -211,16 +259,20 @@ def _shape_problems(value, want: tuple[int, ...], what: str) -> list[str]:
 def _python(project, model, inputs, check, expected, out):
     out = out.with_suffix(".py")
     weights = out.with_suffix(".safetensors")
-    title = project.name or "Network"
-    source = generate(project.model, title=title).replace("'weights.safetensors'", repr(weights.name))
+    source = generate(project.model, title=project.name or "Network", weights_name=weights.name)
     write_atomic(out, source.encode("utf-8"))
-    save_weights(weights, model.state_dict(), {"format": "studio.weights", "project": project.name})
-    # Import the file we just wrote as a fresh module, the way a user would.
+    save_weights(weights, model.state_dict(), {"format": "studio.weights", "project": _meta_text(project.name)})
+    # Run the bytes on disk the way a user would import them, but only once their structure is
+    # proven (check_source): every text from the project is a literal, so nothing in it can run.
+    written = out.read_bytes()
+    check_source(written.decode("utf-8"), project.model)
+    code = compile(written, str(out), "exec", dont_inherit=True)
     name = f"studio_export_{uuid.uuid4().hex}"
-    spec = importlib.util.spec_from_file_location(name, out)
-    module = importlib.util.module_from_spec(spec)
+    module = types.ModuleType(name)
+    module.__file__ = str(out)
+    sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        exec(code, module.__dict__)  # noqa: S102 - structure proven by check_source above
         fresh = module.StudioModel()
         fresh.load_state_dict(load_file(str(weights)))
         with torch.no_grad():
