@@ -88,10 +88,48 @@ def load_checkpoint(folder: Path) -> tuple[dict[str, torch.Tensor], dict]:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}
-        doc = json.loads(meta[META_KEY])
-    except (OSError, ValueError, KeyError, RuntimeError) as e:
-        raise CheckpointError(f"{path} is not a readable Studio checkpoint ({e})") from None
+        if META_KEY not in meta:
+            raise ValueError("it has no Studio header")
+        doc = json.loads(meta[META_KEY], parse_constant=_reject)
+        check_doc(doc)
+    except RecursionError:
+        raise CheckpointError(f"{path} is not a readable Studio checkpoint (its header is nested too deeply)") from None
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+        raise CheckpointError(f"{path} is not a readable Studio checkpoint ({_short(e)})") from None
     return tensors, doc
+
+
+def _short(e: BaseException) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+def _reject(name: str):
+    raise ValueError(f"{name} is not allowed in the header")
+
+
+_INT_FIELDS = ("version", "epoch", "step", "epochs", "best_epoch", "bad_epochs")
+
+
+def check_doc(doc) -> None:
+    """The checkpoint header has every field resuming reads, with the right types (ValueError if not)."""
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise ValueError(f"its header {what}")
+    need(isinstance(doc, dict), "is not an object")
+    for key in _INT_FIELDS:
+        need(isinstance(doc.get(key), int) and not isinstance(doc.get(key), bool) and doc[key] >= 0,
+             f'lacks a whole number "{key}"')
+    need(isinstance(doc.get("status"), str), 'lacks "status"')
+    score = doc.get("best_score")
+    need(score is None or (isinstance(score, (int, float)) and not isinstance(score, bool)), '"best_score" is not a number')
+    need(doc.get("partial") is None or isinstance(doc["partial"], dict), '"partial" is not an object')
+    history = doc.get("history")
+    need(isinstance(history, list) and all(isinstance(e, dict) for e in history), '"history" is not a list of epochs')
+    opt = doc.get("optimizer")
+    need(isinstance(opt, dict) and isinstance(opt.get("param_groups"), list)
+         and all(isinstance(g, dict) for g in opt["param_groups"])
+         and isinstance(opt.get("scalars", {}), dict), '"optimizer" is not an optimizer state')
 
 
 def split(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

@@ -29,9 +29,9 @@ def pick_device(name: str | torch.device | None) -> torch.device:
         return torch.device(available_devices()[0])
     dev = torch.device(name)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise SetupError("CUDA was requested but no CUDA GPU is available here: choose auto or cpu", "other")
+        raise SetupError("CUDA was requested but no CUDA GPU is available here: choose auto or cpu", "device")
     if dev.type == "mps" and "mps" not in available_devices():
-        raise SetupError("MPS was requested but is not available here: choose auto or cpu", "other")
+        raise SetupError("MPS was requested but is not available here: choose auto or cpu", "device")
     return dev
 
 
@@ -58,6 +58,11 @@ def _is_shape(e: BaseException) -> bool:
         "Given groups", "must match the size", "Target", "out of bounds"))
 
 
+# TrainError kinds that mean bad input (the project, data, device or checkpoint), not a failed run:
+# the CLI exits 2 for them when they happen before the first epoch.
+INPUT_KINDS = ("shape", "data", "device", "cost", "checkpoint")
+
+
 def classify(e: BaseException, epoch: int | None, batch: int | None, device: str,
              batch_size: int) -> TrainError:
     detail = "".join(traceback.format_exception(type(e), e, e.__traceback__))
@@ -73,7 +78,7 @@ def classify(e: BaseException, epoch: int | None, batch: int | None, device: str
     if isinstance(e, DataError):
         return TrainError("data", str(e), epoch, batch, detail)
     if isinstance(e, CheckpointError):
-        return TrainError("other", str(e), epoch, batch, detail)
+        return TrainError("checkpoint", str(e), epoch, batch, detail)
     if _is_shape(e):
         return TrainError("shape", f"The network and the data do not fit{where}: {str(e).splitlines()[0]}",
                           epoch, batch, detail)
