@@ -31,6 +31,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from studio.fileio import write_atomic
 from studio.data.batches import Batcher
 
 from studio.train.trainer import Trainer
@@ -316,4 +317,4 @@ def write_debug(trainer: DistributedTrainer) -> None:
            "steps": trainer.step, "epochs": trainer.epoch, "train_examples": trainer.train_batches.n,
            "val_examples": trainer.val_batches.n, "status": trainer.result.status if trainer.result else None}
     Path(folder).mkdir(parents=True, exist_ok=True)
-    (Path(folder) / f"rank{env.rank}.json").write_text(json.dumps(doc), encoding="utf-8")
+    write_atomic(Path(folder) / f"rank{env.rank}.json", json.dumps(doc).encode("utf-8"))
