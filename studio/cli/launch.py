@@ -92,8 +92,8 @@ def launch(args) -> int:
     if ":" not in nnodes:
         check_batch_size(project.train.batch_size, nproc * int(nnodes))
     out = args.out
-    if out is None and not (args.resume and nnodes != "1"):  # elsewhere rank 0 finds the latest run
-        out = str(run_folder(args, path))
+    if out is not None or not (args.resume and nnodes != "1"):  # elsewhere rank 0 finds the latest run
+        out = str(run_folder(args, path))  # also refuses an --out holding a user's files
     if args.resume and out and nnodes == "1" and not (Path(out) / "checkpoint.safetensors").exists():
         raise UsageError(f"--resume: there is no checkpoint in {out}; train without --resume first")
     argv = [LAUNCH_OPTIONS["nproc"], str(nproc), "--nnodes", nnodes]
