@@ -9,6 +9,7 @@ the loader trusts the header copy, so the two files can never disagree.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from safetensors import safe_open
 from safetensors.torch import save as st_save
 
 from studio.fileio import write_atomic  # noqa: F401 - the one atomic writer, re-exported
+from studio.train.events import EpochEvent
 
 META_KEY = "studio.checkpoint"
 
@@ -125,7 +127,9 @@ def check_doc(doc) -> None:
     need(score is None or (isinstance(score, (int, float)) and not isinstance(score, bool)), '"best_score" is not a number')
     need(doc.get("partial") is None or isinstance(doc["partial"], dict), '"partial" is not an object')
     history = doc.get("history")
-    need(isinstance(history, list) and all(isinstance(e, dict) for e in history), '"history" is not a list of epochs')
+    fields = {f.name for f in dataclasses.fields(EpochEvent)}
+    need(isinstance(history, list) and all(isinstance(e, dict) and set(e) == fields for e in history),
+         '"history" is not a list of epochs')
     opt = doc.get("optimizer")
     need(isinstance(opt, dict) and isinstance(opt.get("param_groups"), list)
          and all(isinstance(g, dict) for g in opt["param_groups"])
