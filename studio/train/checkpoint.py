@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
 from studio.fileio import write_atomic  # noqa: F401 - the one atomic writer, re-exported
@@ -86,6 +86,8 @@ def load_checkpoint(folder: Path) -> tuple[dict[str, torch.Tensor], dict]:
     path = Path(folder) / "checkpoint.safetensors"
     if not path.exists():
         raise CheckpointError(f"No checkpoint to resume in {folder}: train without --resume first")
+    if not path.is_file() or path.is_symlink():
+        raise CheckpointError(f"{path} is not a regular file; Studio only resumes from its own checkpoints")
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
@@ -96,7 +98,7 @@ def load_checkpoint(folder: Path) -> tuple[dict[str, torch.Tensor], dict]:
         check_doc(doc)
     except RecursionError:
         raise CheckpointError(f"{path} is not a readable Studio checkpoint (its header is nested too deeply)") from None
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as e:
         raise CheckpointError(f"{path} is not a readable Studio checkpoint ({_short(e)})") from None
     return tensors, doc
 
