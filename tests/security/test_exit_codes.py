@@ -15,7 +15,6 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from studio.cli import graph as cli_graph
-from studio.cli.run_common import json_line
 from studio.project.file import load, save
 
 from .kit import assert_one_error_line, cli, tiny_project, weights_for
@@ -190,6 +189,7 @@ def test_warnings_never_reach_stderr_without_debug(project, tmp_path, monkeypatc
 
 
 def test_nan_in_the_json_summary_is_valid_json():
+    from studio.cli.run_common import json_line
     line = json_line({"train_loss": float("nan"), "val_loss": float("inf"), "status": "finished",
                       "nested": [float("-inf"), 1.0]})
     doc = json.loads(line, parse_constant=lambda c: pytest.fail(f"bare {c} in JSON"))

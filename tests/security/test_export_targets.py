@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.train.export import ExportError, export_target
+from studio.train.export import ExportError
 
 from .kit import assert_one_error_line, cli, tiny_project, weights_for
 
@@ -22,6 +22,7 @@ from .kit import assert_one_error_line, cli, tiny_project, weights_for
     ("model.safetensors", "python", None), (".onnx", "onnx", ".onnx.onnx"),
 ])
 def test_suffix_rules(name, fmt, want):
+    from studio.train.export import export_target
     if want is None:
         with pytest.raises(ExportError, match="does not fit --format"):
             export_target(name, fmt)

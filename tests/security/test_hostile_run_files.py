@@ -9,7 +9,6 @@ import os
 
 import pytest
 
-from studio.fileio import FileFormatError
 from studio.project.file import save
 from studio.train.run_files import read_meta
 from studio.ui.run import history
@@ -56,7 +55,7 @@ def test_hostile_run_files_are_skipped_with_a_note(tmp_path):
     os.mkfifo(folder / "run-900.json")                     # would block a plain open() forever
     (folder / "run-901.json").symlink_to("/dev/zero")     # would never end
     (folder / "run-902.json").mkdir()
-    (folder / "run-903.json").write_text(" " * (history.MAX_RUN_JSON_BYTES + 1))  # huge
+    (folder / "run-903.json").write_text(" " * (16 << 20) + "{}")  # huge: over the 16 MB a run file may be
     runs, problems = history.load_runs(folder)
     assert len(problems) == len(HOSTILE) + 4, problems
     assert all("skipped" in p for p in problems) and all(len(p) < 300 for p in problems)
@@ -100,6 +99,7 @@ def test_hostile_meta_json_is_one_line_for_the_cli(tmp_path, capsys, meta):
     run.mkdir()
     weights = weights_for(project, run / "best.safetensors")
     (run / "meta.json").write_text(meta)
+    from studio.fileio import FileFormatError
     with pytest.raises(FileFormatError):
         read_meta(weights)
     code, out, err = cli(capsys, "export", path, "--weights", weights, "--format", "safetensors",

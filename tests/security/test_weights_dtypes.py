@@ -14,7 +14,7 @@ from safetensors.torch import save_file
 
 from studio.graph.compile import compile_graph
 from studio.project.file import save
-from studio.train.weights import WeightsError, castable, load_weights
+from studio.train.weights import WeightsError, load_weights
 
 from tests.train.helpers import cnn_project, mlp_project
 
@@ -58,6 +58,7 @@ def test_float_weights_are_converted_with_a_note(dtype):
 
 
 def test_cast_rules():
+    from studio.train.weights import castable
     assert castable(torch.float16, torch.float32) and castable(torch.int32, torch.int64)
     assert not castable(torch.int64, torch.float32) and not castable(torch.float32, torch.int64)
     assert not castable(torch.complex64, torch.float32) and not castable(torch.bool, torch.float32)
