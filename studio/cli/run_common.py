@@ -88,4 +88,7 @@ def summary(result, trainer) -> dict:
            "paths": result.paths}
     if trainer.error is not None:
         out["error"] = {"kind": trainer.error.kind, "message": trainer.error.message}
+    bad = [k for k, v in out.items() if isinstance(v, float) and not math.isfinite(v)]
+    if bad:  # json_line writes them as null; say why, so null never reads as "not measured"
+        out["non_finite"] = bad
     return out

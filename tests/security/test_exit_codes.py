@@ -194,3 +194,10 @@ def test_nan_in_the_json_summary_is_valid_json():
                       "nested": [float("-inf"), 1.0]})
     doc = json.loads(line, parse_constant=lambda c: pytest.fail(f"bare {c} in JSON"))
     assert doc == {"train_loss": None, "val_loss": None, "status": "finished", "nested": [None, 1.0]}
+    from types import SimpleNamespace
+
+    from studio.cli.run_common import summary
+    result = SimpleNamespace(status="finished", epochs=1, train_loss=float("nan"), val_loss=1.0, val_metric=float("inf"),
+                             metric_name="mae", best_epoch=1, seconds=1.0, images_per_second=2.0, paths={})
+    doc = json.loads(json_line(summary(result, SimpleNamespace(error=None))))
+    assert doc["train_loss"] is None and doc["val_mae"] is None and doc["non_finite"] == ["train_loss", "val_mae"]
