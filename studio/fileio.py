@@ -146,14 +146,15 @@ def write_atomic(path: str | os.PathLike, data: bytes | Callable, *, durable: bo
 
 
 @contextlib.contextmanager
-def staged(folder: str | os.PathLike) -> Iterator[Path]:
-    """A private temporary folder inside `folder` for files that other libraries write
-    (ONNX, a module and its weights); `commit` moves them into place. Removed on exit."""
-    folder = Path(folder)
+def staged(target: str | os.PathLike) -> Iterator[Path]:
+    """A private temporary folder beside `target` for files that other libraries write
+    (ONNX, a module and its weights); `commit` moves them into place. Removed on exit.
+    Errors name `target`, never the folder."""
+    target = Path(target)
     try:
-        stage = Path(tempfile.mkdtemp(prefix=_prefix(folder / "export"), suffix=".tmp", dir=folder))
+        stage = Path(tempfile.mkdtemp(prefix=_prefix(target.parent / "export"), suffix=".tmp", dir=target.parent))
     except OSError as e:
-        raise WriteError(folder / "export", _reason(e)) from None
+        raise WriteError(target, _reason(e)) from None
     try:
         yield stage
     finally:

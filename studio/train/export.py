@@ -59,7 +59,7 @@ def export_target(out_path, fmt: str) -> Path:
     out = Path(out_path)
     name = out.name
     if not name or name in (".", ".."):
-        raise ExportError(f"{out_path}: give a file name to write")
+        raise ExportError(f"the output {str(out_path)!r} is not a file name: give one, e.g. model{FORMATS[fmt][0]}")
     if any(name.endswith(sfx) and len(name) > len(sfx) for sfx in SUFFIXES[fmt]):
         return out
     suffix = Path(name).suffix
@@ -91,7 +91,7 @@ def export_model(project, weights, fmt: str, out_path) -> ExportResult:
     check = _inputs(project, 3, gen)  # another batch size, to catch a batch dimension baked in
     with torch.no_grad():
         expected = model(*check)
-    with staged(out.parent) as stage:
+    with staged(out) as stage:
         # Written and verified in a private folder; only a verified export replaces the targets.
         result = _WRITERS[fmt](project, model, inputs, check, expected, stage / out.name)
         result = _moved(result, stage, out.parent)

@@ -97,3 +97,13 @@ def test_help_states_the_rules(capsys):
     assert code == 0
     for words in ("suffix", "refused", "Only regular files are replaced", "never a link", "verified"):
         assert words in text, words
+
+
+@pytest.mark.parametrize("out", ["", "..", "/proc/x.safetensors"])
+def test_unwritable_or_empty_outputs_name_the_target(setup, capsys, out):
+    if out.startswith("/proc") and not os.path.isdir("/proc/self"):
+        pytest.skip("no /proc here")
+    code, _, err = _export(capsys, setup, out)
+    assert code in (1, 2)
+    line = assert_one_error_line(err)
+    assert ".tmp" not in line and "export" not in line.split("error:", 1)[1] and "Errno" not in line, line
