@@ -34,6 +34,7 @@ from torch.nn.parallel import DistributedDataParallel
 from studio.fileio import write_atomic
 from studio.data.batches import Batcher
 
+from studio.train.checkpoint import CheckpointError
 from studio.train.trainer import Trainer
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -275,7 +276,10 @@ class DistributedTrainer(Trainer):
         rank = self.env.rank
         data = b""
         if rank == 0:
-            data = (self.resume_folder / "checkpoint.safetensors").read_bytes()
+            path = self.resume_folder / "checkpoint.safetensors"
+            if not path.is_file() or path.is_symlink():  # a FIFO would block every rank
+                raise CheckpointError(f"{path} is not a regular file; Studio only resumes from its own checkpoints")
+            data = path.read_bytes()
         data = broadcast_bytes(data, rank)
         if rank == 0:
             super()._restore()
