@@ -5,6 +5,7 @@ network and the data becomes one sentence for the user, not a stack trace.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
@@ -14,22 +15,27 @@ from torch import fx
 
 from studio.data.dataset import Dataset
 from studio.graph.compile import CompileError, compile_graph
+from studio.graph.fixes import SetParam
 from studio.graph.model import GraphError
 from studio.graph.layers.io import TASK_OF_LOSS
 
 
 class SetupError(Exception):
-    """The network and the dataset do not fit together; `kind` is a TrainError kind."""
+    """The network and the dataset do not fit together; `kind` is a TrainError kind.
+    `fix`, when there is an obvious one, is the edit that cures it, and `problem`
+    the message without the advice (for a button that offers the fix itself)."""
     exit_code = 2
 
-    def __init__(self, message: str, kind: str = "shape"):
+    def __init__(self, message: str, kind: str = "shape", fix: SetParam | None = None, problem: str = ""):
         super().__init__(message)
         self.kind = kind
+        self.fix = fix
+        self.problem = problem or message
 
 
 def output_node(project) -> tuple[str, dict]:
     m = project.model
-    outs = [n for n in m.nodes() if m.type_of(n) == "Output"]
+    outs = m.outputs()
     if not outs:
         raise SetupError("The network has no Output layer: add one to choose the loss")
     return outs[0], m.params(outs[0])
@@ -38,7 +44,7 @@ def output_node(project) -> tuple[str, dict]:
 def match_input(project, dataset: Dataset) -> None:
     """Set the Input node's parameters from the dataset (shapes then re-infer)."""
     m = project.model
-    inputs = [n for n in m.nodes() if m.type_of(n) == "Input"]
+    inputs = m.inputs()
     if len(inputs) != 1:
         raise SetupError(f"Training needs exactly one Input layer, the network has {len(inputs)}")
     params = dataset.input_params()
@@ -54,6 +60,11 @@ def check_head(project, dataset: Dataset) -> None:
     """The last layer must give one score per class (or one value per target)."""
     m = project.model
     out, p = output_node(project)
+    if p["task"] == "reconstruction":
+        if dataset.kind == "tokens":
+            raise SetupError("A reconstruction compares the output with the input, which cannot be "
+                             "done for token ids: choose an image, sequence or vector dataset")
+        return  # validation checks that the output has the input's shape
     task = TASK_OF_LOSS[p["loss"]]
     if task != dataset.task:
         raise SetupError(f"The Output uses the {p['loss'].replace('_', ' ')} loss, which is for "
@@ -78,8 +89,9 @@ def check_head(project, dataset: Dataset) -> None:
     if width is None:
         raise SetupError(f"The last layer {last} ({layer}) gives {shape.full()}, but {dataset.name} needs "
                          f"{need} {what} per example: end with Flatten and a Linear of size {need}")
-    raise SetupError(f"The last {layer} ({last}) gives {width} {what} but {dataset.name} has {need} {has}: "
-                     f"set its size to {need}")
+    problem = f"The last {layer} ({last}) gives {width} {what} but {dataset.name} has {need} {has}"
+    fix = SetParam(f"Set to {need}", last, "out_features", need) if layer == "Linear" else None
+    raise SetupError(f"{problem}: set its size to {need}", fix=fix, problem=problem)
 
 
 def check_labels(dataset: Dataset) -> None:
@@ -126,6 +138,7 @@ class Objective:
     predict: Callable[[torch.Tensor], torch.Tensor]     # outputs → class ids or values
     num_classes: int
     eval_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None  # no smoothing
+    reconstructs: bool = False  # the target is the input itself (autoencoders)
 
     @property
     def classification(self) -> bool:
@@ -142,6 +155,8 @@ class Objective:
 def make_objective(project, dataset: Dataset, label_smoothing: float = 0.0) -> Objective:
     _, p = output_node(project)
     name, k = p["loss"], dataset.num_outputs
+    if p["task"] == "reconstruction":
+        return _reconstruction(name)
     if name == "cross_entropy":
         def loss(out, t):
             return F.cross_entropy(out, t, label_smoothing=label_smoothing)
@@ -162,6 +177,47 @@ def make_objective(project, dataset: Dataset, label_smoothing: float = 0.0) -> O
     def reg_target(y):
         return y.view(-1, 1) if y.dim() == 1 else y
     return Objective(name, "mae", lambda out, t: fn(out, t), reg_target, lambda out: out, 0)
+
+
+def _reconstruction(name: str) -> Objective:
+    """Output against input. uint8 images are compared in 0..1 (a Sigmoid's range), whatever
+    the normalization of the network's input; other inputs as they are."""
+    def target(x):
+        return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
+    fn = {"mse": F.mse_loss, "l1": F.l1_loss, "bce_with_logits": F.binary_cross_entropy_with_logits}[name]
+    return Objective(name, "mae", fn, target, lambda out: out, 0, reconstructs=True)
+
+
+def latent_terms(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """Modules that add a term to the loss (the VAE's Gaussian latent: its `kl`)."""
+    return [m for m in model.modules() if hasattr(m, "kl") and hasattr(m, "kl_weight")]
+
+
+class LatentTerms:
+    """Adds the Gaussian latents' KL terms to an objective's losses, and keeps the
+    validation KL (per example) for the epoch's log."""
+
+    def __init__(self, modules: list[torch.nn.Module]):
+        self.modules = modules
+        self._sum, self._n = 0.0, 0
+
+    def _add(self, fn):
+        def loss(out, target):
+            kl = sum(m.kl for m in self.modules)
+            if not self.modules[0].training:
+                self._sum += float(kl) * out.shape[0]
+                self._n += out.shape[0]
+            return fn(out, target) + kl
+        return loss
+
+    def wrap(self, objective: Objective) -> Objective:
+        return dataclasses.replace(objective, loss=self._add(objective.loss),
+                                   eval_loss=self._add(objective.eval_loss) if objective.eval_loss else None)
+
+    def take_validation(self) -> dict[str, float]:
+        out = {"kl": self._sum / self._n} if self._n else {}
+        self._sum, self._n = 0.0, 0
+        return out
 
 
 def _head_width(project) -> int | None:

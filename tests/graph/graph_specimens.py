@@ -53,6 +53,13 @@ SINGLE = [
     ("reshape_flat", IMG, "Reshape", {"shape": [-1]}),
     ("image_rows", IMG, "ImageRows", {}),
     ("embedding", TOK, "Embedding", {"embedding_dim": 5}),
+    ("tconv_default", IMG, "ConvTranspose2d", {}),
+    ("tconv_k3_s2_p1_op1", IMG, "ConvTranspose2d", {"out_channels": 3, "kernel_size": 3, "stride": 2,
+                                                    "padding": 1, "output_padding": 1, "bias": False}),
+    ("tconv_s1", IMG, "ConvTranspose2d", {"out_channels": 2, "kernel_size": 3, "stride": 1}),
+    ("upsample", IMG, "Upsample", {}),
+    ("upsample_bilinear3", IMG, "Upsample", {"scale_factor": 3, "mode": "bilinear"}),
+    ("gaussian_latent", VEC, "GaussianLatent", {"features": 4}),
 ]
 for kind in ("RNN", "LSTM", "GRU"):
     SINGLE += [

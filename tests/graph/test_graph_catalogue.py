@@ -15,7 +15,8 @@ def test_catalogue_has_every_layer_of_the_issue():
     assert ISSUE <= set(LAYERS)
     assert set(INPUT_KINDS) == {"image", "sequence", "vector", "tokens"}
     assert set(LOSSES) == {"cross_entropy", "mse", "bce_with_logits", "l1"}
-    assert spec("Output").param("task").choices == ("classification", "regression")
+    assert spec("Output").param("task").choices == ("classification", "regression", "reconstruction")
+    assert {"ConvTranspose2d", "Upsample", "GaussianLatent"} <= set(LAYERS)  # what decoders need
     for kind in ("RNN", "LSTM", "GRU"):
         names = {p.name for p in spec(kind).params}
         assert {"hidden_size", "num_layers", "bidirectional", "output"} <= names
@@ -47,3 +48,17 @@ def test_every_param_is_fully_described():
 def test_by_category_lists_every_layer_once():
     listed = [s.type for group in by_category().values() for s in group]
     assert sorted(listed) == sorted(LAYERS)
+
+
+def test_every_category_is_one_record_with_an_icon_and_a_colour():
+    import re
+    from pathlib import Path
+
+    from studio.graph.spec import CATEGORY
+    icons = Path(__file__).resolve().parents[2] / "assets" / "icons"
+    assert tuple(CATEGORY) == CATEGORIES
+    for name, c in CATEGORY.items():
+        assert c.name == name and (icons / f"{c.icon}.svg").exists(), c
+        assert re.fullmatch(r"#[0-9a-f]{6}", c.colour), c
+    for s in LAYERS.values():
+        assert s.category in CATEGORY and (s.icon is None or s.icon == "" or (icons / f"{s.icon}.svg").exists())

@@ -19,8 +19,10 @@ class Prediction:
 def load_image(path: str, channels: int, height: int, width: int) -> np.ndarray:
     """The file as uint8 C×H×W at the network's input size."""
     from PIL import Image
-    with Image.open(path) as im:
-        im = im.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
+
+    from studio.data.images import open_image, to_mode
+    with open_image(path) as im:   # a regular file, bounded; 16-bit images scaled, not clipped
+        im = to_mode(im, "L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
         a = np.asarray(im, dtype=np.uint8)
     return a[None] if a.ndim == 2 else np.ascontiguousarray(a.transpose(2, 0, 1))
 
@@ -69,8 +71,3 @@ def overlay(image: np.ndarray, saliency: np.ndarray, alpha: float = 0.6) -> np.n
     a = alpha * s
     out = grey * (1 - a) + heat * a
     return np.clip(out, 0, 255).astype(np.uint8)
-
-
-def confusion_accuracy(confusion: np.ndarray) -> float:
-    total = confusion.sum()
-    return float(np.trace(confusion) / total) if total else float("nan")
