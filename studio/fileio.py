@@ -250,7 +250,9 @@ def read_regular(path: str | os.PathLike, max_bytes: int) -> bytes:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise FileFormatError(f"{path}: not a regular file")
+            what = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
+                    else "a device or socket")
+            raise FileFormatError(f"{path}: cannot read the file (it is {what}, not a regular file)")
         if st.st_size > max_bytes:
             raise FileFormatError(f"{path}: {st.st_size:,} bytes, more than the {max_bytes:,} allowed")
         chunks, total = [], 0
