@@ -201,3 +201,19 @@ def test_nan_in_the_json_summary_is_valid_json():
                              metric_name="mae", best_epoch=1, seconds=1.0, images_per_second=2.0, paths={})
     doc = json.loads(json_line(summary(result, SimpleNamespace(error=None))))
     assert doc["train_loss"] is None and doc["val_mae"] is None and doc["non_finite"] == ["train_loss", "val_mae"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero", "folder"])
+def test_a_project_that_is_not_a_regular_file_is_refused_without_reading(tmp_path, capsys, kind):
+    """A FIFO would block a plain read forever and /dev/zero never ends (both report size 0)."""
+    path = tmp_path / "p.studio.json"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to("/dev/zero")
+    for command in ("validate", "summary", "train"):
+        code, out, err = cli(capsys, command, path)
+        assert code == 2 and out == []
+        assert_one_error_line(err, "not a regular file")
