@@ -46,10 +46,14 @@ def save(project: Project, path: str | os.PathLike) -> Path:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """The one atomic writer (studio.fileio), with its failures as ProjectError.
-    Orphaned temp files of this project from a killed save are removed first."""
+    Orphaned temp files of this project from a killed save are removed first.
+    Unlike exports, a symlinked project is followed (a link to a device is still refused)."""
     path = Path(path)
-    clean_orphans(path.parent or ".", path.name)
+    if path.is_symlink():  # a linked project is saved into the file it links to, as editors do
+        path = Path(os.path.realpath(path))
     try:
+        fileio.check_target(path)
+        clean_orphans(path.parent or ".", path.name)
         fileio.write_atomic(path, data)
     except fileio.WriteError as e:
         raise ProjectError(f"Cannot save {path}: {e.reason}") from None

@@ -203,3 +203,17 @@ def test_export_never_writes_through_what_it_cannot_prove(trained, tmp_path):
     with pytest.raises(ExportError):
         export_model(project, model, "safetensors", tmp_path / "model.bin")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_linked_project_is_saved_through_its_link_but_never_onto_a_device(tmp_path):
+    project = load(SPIRAL)
+    real = tmp_path / "real.studio.json"
+    real.write_text("old")
+    link = tmp_path / "link.studio.json"
+    link.symlink_to(real)
+    save(project, link)
+    assert link.is_symlink() and load(real).to_dict() == project.to_dict()
+    dev = tmp_path / "dev.studio.json"
+    dev.symlink_to("/dev/null")
+    with pytest.raises(ProjectError, match="not a regular file"):
+        save(project, dev)
