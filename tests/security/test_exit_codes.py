@@ -67,6 +67,20 @@ def test_forty_thousand_tensors_give_a_summarized_line(project, tmp_path, capsys
     assert_one_error_line(err, "do not fit", "more")
 
 
+def test_a_pt_zip_of_an_unsupported_version_is_one_line(project, tmp_path, capsys):
+    """Found by bench/fuzz_files.py: zipfile raises NotImplementedError for it."""
+    import io
+    buf = io.BytesIO()
+    torch.save({"w": torch.zeros(2)}, buf)
+    data = bytearray(buf.getvalue())
+    central = data.find(b"PK\x01\x02")
+    data[central + 6] = 255  # "version needed to extract" in the central directory
+    (tmp_path / "w.pt").write_bytes(bytes(data))
+    code, _, err = _export(capsys, project[1], tmp_path / "w.pt", tmp_path / "x")
+    assert code == 2
+    assert "a bug in Studio" not in assert_one_error_line(err, "w.pt")
+
+
 def test_a_pickle_in_a_pt_file_never_suggests_unpickling(project, tmp_path, capsys):
     import pickle
     marker = tmp_path / "MARKER"

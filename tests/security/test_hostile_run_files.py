@@ -38,7 +38,8 @@ HOSTILE = {
 # Not errors: coerced so the run list and plots can draw them.
 COERCED = {"lr is text": _doc(train={"lr": "fast"}), "val_metric is text": _doc(result={"val_metric": "high"}),
            "colour is code": _doc(colour="red; drop"),
-           "nested inside": _doc(train={"lr": [[[[[[1]]]]]]}), "status is long": _doc(status="x" * 10_000)}
+           "nested inside": _doc(train={"lr": [[[[[[1]]]]]]}),
+           "started in year 10^11": _doc(started=1.7e19), "started negative": _doc(started=-1e12), "status is long": _doc(status="x" * 10_000)}
 
 
 def _runs_folder(tmp_path, files: dict) -> "history.Path":

@@ -217,6 +217,12 @@ def _csv_number(text: str) -> float:
     return v if math.isfinite(v) else math.nan
 
 
+def _timestamp(v) -> float:
+    """Seconds since 1970 that time.localtime can show (year 1970 to 9999), else 0."""
+    t = _number(v, 0.0)
+    return t if 0 <= t < 253_402_300_800 else 0.0
+
+
 def _flat(d, numeric: bool = False) -> dict:
     """A dict of plain values (what the run list and plots format), from anything."""
     if not isinstance(d, dict):
@@ -242,7 +248,7 @@ def _load_run(path: Path) -> RunRecord:
         train.pop("lr")
     run = RunRecord(number=number, colour=colour if isinstance(colour, str) and _COLOUR_RE.fullmatch(colour)
                     else RUN_COLOURS[number % len(RUN_COLOURS)],
-                    started=_number(meta.get("started"), 0.0), data=_flat(meta.get("data", {})),
+                    started=_timestamp(meta.get("started")), data=_flat(meta.get("data", {})),
                     train=train, status=str(meta.get("status", "finished"))[:40],
                     metric_name="mae" if meta.get("metric_name") == "mae" else "accuracy",
                     result=_flat(meta.get("result", {}), numeric=True),
