@@ -95,6 +95,7 @@ class TrainSettings:
     device: str = "auto"
     amp: str = "off"
     channels_last: bool = True
+    tensorboard: bool = False   # TensorBoard event files in <run folder>/tensorboard
 
     _choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "device": DEVICES, "amp": AMP}
 

@@ -22,7 +22,7 @@ BUGS = (TypeError, KeyError, IndexError, AttributeError, NameError, AssertionErr
         UnboundLocalError, NotImplementedError)
 
 # Modules that add subcommands: each defines add_commands(subparsers).
-COMMAND_MODULES = ["studio.cli.graph", "studio.cli.train", "studio.cli.export"]
+COMMAND_MODULES = ["studio.cli.graph", "studio.cli.train", "studio.cli.export", "studio.cli.sweep"]
 
 
 class UsageError(Exception):

@@ -118,7 +118,7 @@ def build_model(project, dataset: Dataset, device: str | None = None) -> fx.Grap
     if device is not None:
         from studio.train.precheck import CostError, refuse_if_too_big
         try:
-            refuse_if_too_big(project, device)
+            refuse_if_too_big(project, device, len(dataset.x_train))
         except CostError as e:
             raise SetupError(str(e), "cost") from None
     try:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import torch
 
+from studio.data.synthetic import GENERATORS
+
 
 # float32 weights, their gradients and up to two optimizer moments (Adam): 16 bytes a parameter.
 BYTES_PER_PARAM = 4 * 4
@@ -26,6 +28,7 @@ class Precheck:
     activation_bytes: int
     device: str
     free_bytes: int | None
+    batch: int = 0  # examples in the largest batch: the batch size, capped by the training set
 
     @property
     def param_bytes(self) -> int:
@@ -43,7 +46,7 @@ class Precheck:
         free = f"{human_bytes(self.free_bytes)} free on {self.device}" if self.free_bytes is not None \
             else f"free memory on {self.device} unknown"
         return (f"{self.params:,} parameters · {human_count(self.macs)} multiply-adds per example · "
-                f"~{human_bytes(self.activation_bytes)} activations per batch ({free})")
+                f"~{human_bytes(self.activation_bytes)} activations per batch of {self.batch:,} ({free})")
 
     def warning(self) -> str:
         if self.fits:
@@ -57,9 +60,9 @@ class Precheck:
                 "or make the layers smaller.")
 
 
-def refuse_if_too_big(project, device: str | None = None) -> Precheck:
+def refuse_if_too_big(project, device: str | None = None, train_examples: int | None = None) -> Precheck:
     """The app's pre-run check, as a refusal: CostError when the run cannot fit in memory."""
-    check = precheck(project, device)
+    check = precheck(project, train_examples, device)
     if not check.fits:
         raise CostError(check.warning().replace("may not fit", "does not fit"))
     return check
@@ -131,12 +134,33 @@ def available_ram() -> int | None:
         return None
 
 
-def precheck(project, device: str | None = None) -> Precheck:
+# Training examples of the downloadable datasets (their own train split).
+BUILTIN_TRAIN_EXAMPLES = {"cifar10": 50_000, "mnist": 60_000, "fashion_mnist": 60_000}
+
+
+def expected_train_examples(data) -> int | None:
+    """How many training examples the settings give, when that is known without
+    loading: generated datasets and the built-in ones; None for the user's files."""
+    if data.dataset in BUILTIN_TRAIN_EXAMPLES:
+        n = BUILTIN_TRAIN_EXAMPLES[data.dataset]
+        split = not data.use_test_split
+    elif data.dataset in GENERATORS:
+        n, split = data.samples, True
+    else:
+        return None
+    if data.limit:
+        n = min(n, data.limit)
+    return max(1, n - int(round(n * data.val_split))) if split else n
+
+
+def precheck(project, train_examples: int | None = None, device: str | None = None) -> Precheck:
+    """No batch is larger than the training set (the loaded one, when given)."""
     params, macs = project.model.shapes.totals()
     device = device or resolve_device(project.train.device)
-    return Precheck(params=params, macs=macs,
-                    activation_bytes=activation_bytes(project.model, project.train.batch_size),
-                    device=device, free_bytes=free_memory(device))
+    n = train_examples or expected_train_examples(project.data)
+    batch = min(project.train.batch_size, n) if n else project.train.batch_size
+    return Precheck(params=params, macs=macs, activation_bytes=activation_bytes(project.model, batch),
+                    device=device, free_bytes=free_memory(device), batch=batch)
 
 
 def device_choices() -> list[tuple[str, str, bool]]:
