@@ -145,7 +145,7 @@ class Trainer:
         torch.manual_seed(s.seed)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
-        model = build_model(self.project, self.dataset)
+        model = build_model(self.project, self.dataset, str(self.device))
         self.precision, note = effective_precision(s.precision, self.device)
         if note:
             self._notice(note)
@@ -402,6 +402,14 @@ class Trainer:
         except RuntimeError as e:
             raise CheckpointError(f"The checkpoint in {self.out_dir or 'the run folder'} does not fit this network (was it changed "
                                   f"since?): {str(e).splitlines()[-1].strip()}. Train without resuming.") from None
+        try:
+            self._restore_state(tensors, doc)
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError, AttributeError) as e:
+            detail = " ".join(str(e).split())[:200] or type(e).__name__
+            raise CheckpointError(f"The checkpoint in {self.out_dir} is damaged or does not fit this run "
+                                  f"({type(e).__name__}: {detail}). Train without resuming.") from None
+
+    def _restore_state(self, tensors, doc) -> None:
         self.optimizer.load_state_dict(unflatten_optimizer(split(tensors, "optim."), doc["optimizer"]))
         for p, state in self.optimizer.state.items():  # saved contiguous: give moments the params'
             for k, v in state.items():                 # layout (channels_last), as fused steps expect

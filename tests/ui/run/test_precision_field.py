@@ -37,7 +37,7 @@ def test_precision_field_shows_and_edits_the_setting(qtbot):
 
 def test_the_bf16_choice_says_when_this_cpu_lacks_it(monkeypatch):
     monkeypatch.setattr(calibrate, "cpu_bf16_support", lambda: (False, "no bf16"))
-    monkeypatch.setattr(precheck.torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     labels = dict(precheck.precision_choices())
     assert "lacks bf16" in labels["bf16"] and "fp32" in labels["bf16"]
     monkeypatch.setattr(calibrate, "cpu_bf16_support", lambda: (True, ""))
