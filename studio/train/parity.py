@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from studio.fileio import read_json
 from studio.data.batches import Batcher
 from studio.data.dataset import DataError
 from studio.data.load import load_dataset
@@ -149,7 +150,7 @@ def store(run_folder, entry: dict, name: str = "parity.json") -> Path:
     doc = {"format": "studio.export_checks", "version": 1, "files": {}}
     if path.exists():
         try:
-            old = json.loads(path.read_text(encoding="utf-8"))
+            old = read_json(path, 16 << 20)  # a run folder's file: bounded, regular, no deep nesting
             if isinstance(old, dict) and isinstance(old.get("files"), dict):
                 doc["files"] = old["files"]
         except (OSError, ValueError):

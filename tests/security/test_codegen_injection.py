@@ -21,9 +21,9 @@ from studio.train import export as export_mod
 from .kit import MARKER_CODE, assert_one_error_line, cli, hostile_texts, tiny_project, weights_for
 
 
-def _check_source(*args):
+def _check_source(*args, **kwargs):
     from studio.graph.codegen import check_source  # here, so the behaviour tests also run on older trees
-    check_source(*args)
+    check_source(*args, **kwargs)
 
 
 def _constant(source: str, name: str):
@@ -49,7 +49,8 @@ def test_hostile_project_names_export_cleanly_and_never_run(tmp_path, capsys):
         assert not marker.exists(), f"code ran from the project name {text!r}"
         source = out.read_text(encoding="utf-8")
         assert _constant(source, "NAME") == text
-        _check_source(source)
+        from studio.train.export import TAIL_CONSTANTS  # the run's constants appended by the exporter
+        _check_source(source, None, "StudioModel", tail_constants=TAIL_CONSTANTS)
         outs.append(str(out))
     # Importing the files, as their users will, runs nothing either (one interpreter for all).
     runner = "import runpy, sys\nfor f in sys.argv[1:]:\n    runpy.run_path(f)"
