@@ -49,7 +49,7 @@ def test_hostile_project_names_export_cleanly_and_never_run(tmp_path, capsys):
         assert not marker.exists(), f"code ran from the project name {text!r}"
         source = out.read_text(encoding="utf-8")
         assert _constant(source, "NAME") == text
-        from studio.train.export import TAIL_CONSTANTS  # the run's constants appended by the exporter
+        from studio.train.export_files import TAIL_CONSTANTS  # the run's constants appended by the exporter
         _check_source(source, None, "StudioModel", tail_constants=TAIL_CONSTANTS)
         outs.append(str(out))
     # Importing the files, as their users will, runs nothing either (one interpreter for all).
