@@ -134,3 +134,31 @@ def test_a_project_file_with_a_trojan_name_loads_as_plain_text(tmp_path):
     doc["name"] = '"""\n' + MARKER_CODE.format(marker=str(marker)) + '\n"""'
     path.write_text(json.dumps(doc), encoding="utf-8")
     assert load(path).name == doc["name"] and not marker.exists()
+
+
+def test_hostile_class_names_in_meta_json_stay_literals(tmp_path, capsys):
+    """The run's meta.json (class names, mean/std) also reaches the module, with the
+    normalizing wrapper class: still only literals, proven before the import."""
+    from safetensors.torch import save_file
+
+    from studio.graph.compile import compile_graph
+    from studio.project.file import save
+    from tests.train.helpers import cnn_project
+    marker = tmp_path / "MARKER"
+    project = cnn_project()
+    path = save(project, tmp_path / "p.studio.json")
+    run = tmp_path / "run"
+    run.mkdir()
+    save_file(compile_graph(project.model).state_dict(), str(run / "best.safetensors"))
+    texts = hostile_texts(marker)[:10]
+    (run / "meta.json").write_text(json.dumps({"format": "studio.run", "kind": "image", "task": "classification",
+                                               "classes": texts, "normalize": True, "mean": [0.5] * 3,
+                                               "std": [0.25] * 3}))
+    code, out, err = cli(capsys, "export", path, "--weights", run / "best.safetensors", "--format", "python",
+                         "-o", tmp_path / "net.py", "--no-parity")
+    assert code == 0 and "verified" in out[0], (out, err)
+    source = (tmp_path / "net.py").read_text(encoding="utf-8")
+    assert _constant(source, "CLASSES") == texts and not marker.exists()
+    proc = subprocess.run([sys.executable, "-c", f"import runpy; runpy.run_path({str(tmp_path / 'net.py')!r})"],
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0 and not marker.exists(), proc.stderr[-2000:]
