@@ -113,10 +113,17 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: str | os.PathLike, data: bytes | Callable, *, durable: bool = True) -> Path:
-    """Replace `path` with `data` (bytes, or a callable writing to a binary file) all at once.
+def write_atomic(path: str | os.PathLike, data: bytes | Callable, *, durable: bool = True,
+                 make_parents: bool = True) -> Path:
+    """Replace `path` with `data` (bytes, or a callable writing to a binary file) all at once,
+    making its missing folders first unless `make_parents` is False.
     Raises WriteError naming `path`; leaves no temporary file behind on failure."""
     path = Path(path)
+    if make_parents and not path.parent.exists():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise WriteError(path, f"cannot make its folder ({_reason(e)})", 2) from None
     check_target(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent)

@@ -55,7 +55,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         fileio.check_target(path)
         clean_orphans(path.parent or ".", path.name)
-        fileio.write_atomic(path, data)
+        fileio.write_atomic(path, data, make_parents=False)  # saving into a missing folder is an error
     except fileio.WriteError as e:
         raise ProjectError(f"Cannot save {path}: {e.reason}") from None
 

@@ -8,14 +8,11 @@ Functions only (no printing), so the Qt app and the CLI share them.
 """
 from __future__ import annotations
 
-import ast
 import contextlib
 import copy
 import dataclasses
 import io
 import sys
-import types
-import uuid
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,11 +21,12 @@ import torch
 from safetensors.torch import load_file
 
 from studio.fileio import WriteError, check_target, clean_orphans, commit, staged
-from studio.graph.codegen import check_source, generate
+from studio.graph.codegen import generate
 from studio.graph.compile import compile_graph
 
 from studio.train.checkpoint import save_weights, write_atomic
-from studio.train.export_files import MODEL_CLASS, NET_CLASS, predict_onnx_source, python_block
+from studio.train.export_files import (MODEL_CLASS, NET_CLASS, import_export,
+                                       predict_onnx_source, python_block)
 from studio.train.export_wrap import (EXTRA_FILE, ExportInfo, Preprocess, info_for, metadata,
                                       metadata_json, user_inputs, wrap)
 from studio.train.formats import FORMATS, SUFFIXES
@@ -288,18 +286,11 @@ def _python(project, model, inputs, check, expected, out, info):
     bare = model.net if isinstance(model, Preprocess) else model
     save_weights(weights, bare.state_dict(), {"format": "studio.weights", "project": _meta_text(project.name),
                                               **metadata(replace(info, input="raw"))})
-    # Run the bytes on disk the way a user would import them, but only once their structure is
-    # proven (check_source): every text from the project or run is a literal, so nothing in it runs.
-    written = out.read_bytes()
-    check_source(written.decode("utf-8"), project.model, net, tail_constants=TAIL_CONSTANTS,
-                 trusted_classes=_trusted_wrappers(info))
-    code = compile(written, str(out), "exec", dont_inherit=True)
-    name = f"studio_export_{uuid.uuid4().hex}"
-    module = types.ModuleType(name)
-    module.__file__ = str(out)
-    sys.modules[name] = module
+    # Import the file as a user would, but only once its structure is proven (import_export).
+    name = None
     try:
-        exec(code, module.__dict__)  # noqa: S102 - structure proven by check_source above
+        module = import_export(out, project.model, info)
+        name = module.__name__
         fresh = getattr(module, MODEL_CLASS)()
         fresh.load_state_dict(load_file(str(weights)))
         with torch.no_grad():
@@ -307,17 +298,6 @@ def _python(project, model, inputs, check, expected, out, info):
     finally:
         sys.modules.pop(name, None)
     return _result(out, _diff(expected, got), FORMATS["python"][1], extra=(str(weights),))
-
-
-# Names python_block assigns after the network class; check_source allows only literals there.
-TAIL_CONSTANTS = ("CLASSES", "INPUT", "MEAN", "STD", "STUDIO_VERSION")
-
-
-def _trusted_wrappers(info: ExportInfo) -> list[str]:
-    """The classes python_block may add, made from an info without any text from a file,
-    so a class in the written module is trusted only if it is exactly one of these."""
-    plain = replace(info, classes=[], mean=None, std=None, version="")
-    return [ast.unparse(n) for n in ast.parse(python_block(plain)).body if isinstance(n, ast.ClassDef)]
 
 
 _WRITERS = {"safetensors": _safetensors, "pt": _pt, "torchscript": _torchscript, "pt2": _pt2,

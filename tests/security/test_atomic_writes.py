@@ -102,7 +102,7 @@ def test_an_unverified_export_replaces_nothing(trained, tmp_path, monkeypatch, f
     out.write_bytes(b"GOOD")
     monkeypatch.setattr(export_mod, "_diff", lambda *a: 1.0)
     result = export_model(project, model, fmt, out)
-    assert not result.verified and "was not written" in result.message and str(tmp_path) in result.message
+    assert not result.verified and "nothing was written" in result.message and str(tmp_path) in result.message
     assert out.read_bytes() == b"GOOD" and _hidden(tmp_path) == []
 
 

@@ -21,9 +21,9 @@ from studio.train import export as export_mod
 from .kit import MARKER_CODE, assert_one_error_line, cli, hostile_texts, tiny_project, weights_for
 
 
-def _check_source(*args):
+def _check_source(*args, **kwargs):
     from studio.graph.codegen import check_source  # here, so the behaviour tests also run on older trees
-    check_source(*args)
+    check_source(*args, **kwargs)
 
 
 def _constant(source: str, name: str):
@@ -49,7 +49,8 @@ def test_hostile_project_names_export_cleanly_and_never_run(tmp_path, capsys):
         assert not marker.exists(), f"code ran from the project name {text!r}"
         source = out.read_text(encoding="utf-8")
         assert _constant(source, "NAME") == text
-        _check_source(source)
+        from studio.train.export_files import TAIL_CONSTANTS  # the run's constants appended by the exporter
+        _check_source(source, None, "StudioModel", tail_constants=TAIL_CONSTANTS)
         outs.append(str(out))
     # Importing the files, as their users will, runs nothing either (one interpreter for all).
     runner = "import runpy, sys\nfor f in sys.argv[1:]:\n    runpy.run_path(f)"
@@ -133,3 +134,31 @@ def test_a_project_file_with_a_trojan_name_loads_as_plain_text(tmp_path):
     doc["name"] = '"""\n' + MARKER_CODE.format(marker=str(marker)) + '\n"""'
     path.write_text(json.dumps(doc), encoding="utf-8")
     assert load(path).name == doc["name"] and not marker.exists()
+
+
+def test_hostile_class_names_in_meta_json_stay_literals(tmp_path, capsys):
+    """The run's meta.json (class names, mean/std) also reaches the module, with the
+    normalizing wrapper class: still only literals, proven before the import."""
+    from safetensors.torch import save_file
+
+    from studio.graph.compile import compile_graph
+    from studio.project.file import save
+    from tests.train.helpers import cnn_project
+    marker = tmp_path / "MARKER"
+    project = cnn_project()
+    path = save(project, tmp_path / "p.studio.json")
+    run = tmp_path / "run"
+    run.mkdir()
+    save_file(compile_graph(project.model).state_dict(), str(run / "best.safetensors"))
+    texts = hostile_texts(marker)[:10]
+    (run / "meta.json").write_text(json.dumps({"format": "studio.run", "kind": "image", "task": "classification",
+                                               "classes": texts, "normalize": True, "mean": [0.5] * 3,
+                                               "std": [0.25] * 3}))
+    code, out, err = cli(capsys, "export", path, "--weights", run / "best.safetensors", "--format", "python",
+                         "-o", tmp_path / "net.py", "--no-parity")
+    assert code == 0 and "verified" in out[0], (out, err)
+    source = (tmp_path / "net.py").read_text(encoding="utf-8")
+    assert _constant(source, "CLASSES") == texts and not marker.exists()
+    proc = subprocess.run([sys.executable, "-c", f"import runpy; runpy.run_path({str(tmp_path / 'net.py')!r})"],
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0 and not marker.exists(), proc.stderr[-2000:]
