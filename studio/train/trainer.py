@@ -10,16 +10,15 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
 from studio.data.batches import Batcher
 
-from studio.train import run_files, tensorboard_log
+from studio.train import resume, run_files, tensorboard_log
 from studio.train.calibrate import Plan, effective_precision, plan_for_run
-from studio.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, split, unflatten_optimizer
+from studio.train.checkpoint import load_checkpoint
 from studio.train.evaluate import evaluate
 from studio.train.events import BatchEvent, EpochEvent, RunResult, TrainError
 from studio.train.model_setup import (LatentTerms, build_model, has_conv, latent_terms, make_objective,
@@ -375,62 +374,12 @@ class Trainer:
         self.bad_epochs += 1
         return False
 
-    # -- checkpoints -----------------------------------------------------------------
+    # -- checkpoints (studio/train/resume.py) ------------------------------------------
     def _save_checkpoint(self, status: str) -> None:
-        if self.out_dir is None:
-            return
-        rng = {"torch": torch.get_rng_state()}
-        if self.device.type == "cuda":
-            rng["cuda"] = torch.cuda.get_rng_state(self.device)
-        partial = None
-        if self._partial:
-            partial = {k: v for k, v in self._partial.items() if k != "aug"}
-            if self._partial.get("aug") is not None:
-                rng["aug"] = self._partial["aug"]
-        scalars = {"version": 1, "status": status, "epoch": self.epoch, "step": self.step,
-                   "epochs": self.settings.epochs, "best_epoch": self.best_epoch, "best_score": self.best_score,
-                   "bad_epochs": self.bad_epochs, "partial": partial,
-                   "history": [asdict(e) for e in self.history]}
-        self.paths["checkpoint"] = str(save_checkpoint(self.out_dir, self.model, self.optimizer, scalars, rng))
-        self.paths["last"] = run_files.write_weights(self.out_dir, "last", self.model.state_dict())
-        self.paths["metrics"] = run_files.write_metrics(self.out_dir, self.history)
+        resume.save(self, status)
 
     def _restore(self) -> None:
-        tensors, doc = self.read_checkpoint()
-        try:
-            self.model.load_state_dict(split(tensors, "model."))
-        except RuntimeError as e:
-            raise CheckpointError(f"The checkpoint in {self.out_dir or 'the run folder'} does not fit this network (was it changed "
-                                  f"since?): {str(e).splitlines()[-1].strip()}. Train without resuming.") from None
-        try:
-            self._restore_state(tensors, doc)
-        except (KeyError, TypeError, ValueError, IndexError, RuntimeError, AttributeError) as e:
-            detail = " ".join(str(e).split())[:200] or type(e).__name__
-            raise CheckpointError(f"The checkpoint in {self.out_dir} is damaged or does not fit this run "
-                                  f"({type(e).__name__}: {detail}). Train without resuming.") from None
-
-    def _restore_state(self, tensors, doc) -> None:
-        self.optimizer.load_state_dict(unflatten_optimizer(split(tensors, "optim."), doc["optimizer"]))
-        for p, state in self.optimizer.state.items():  # saved contiguous: give moments the params'
-            for k, v in state.items():                 # layout (channels_last), as fused steps expect
-                if torch.is_tensor(v) and v.shape == p.shape and v.stride() != p.stride():
-                    state[k] = torch.empty_like(p, dtype=v.dtype).copy_(v)
-        rng = split(tensors, "rng.")
-        torch.set_rng_state(rng["torch"])
-        if "cuda" in rng and self.device.type == "cuda":
-            torch.cuda.set_rng_state(rng["cuda"], self.device)
-        self.epoch, self.step = doc["epoch"], doc["step"]
-        self.best_epoch, self.best_score, self.bad_epochs = doc["best_epoch"], doc["best_score"], doc["bad_epochs"]
-        self.history = [EpochEvent(**e) for e in doc["history"]]
-        for e in self.history:
-            e.epochs = self.settings.epochs
-        if doc.get("partial"):
-            self._partial = dict(doc["partial"], aug=rng.get("aug"))
-        best = self.out_dir / "best.safetensors" if self.out_dir is not None else None
-        if best is not None and best.exists():
-            self.paths["best"] = str(best)
-        if self.bad_epochs and self.settings.early_stopping and doc["status"] == "early_stopped":
-            self.bad_epochs = 0  # the user asked to go on: give patience a fresh start
+        resume.restore(self)
 
     def _result(self, status: str, seconds: float) -> RunResult:
         last = self.history[-1] if self.history else None

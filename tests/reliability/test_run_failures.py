@@ -18,6 +18,7 @@ from studio.cli.main import main as cli
 from studio.data.load import load_dataset
 from studio.graph.builder import sequential
 from studio.project.file import Project
+from studio.train import resume as resume_mod
 from studio.train import trainer as trainer_mod
 from studio.train.checkpoint import load_checkpoint
 from studio.train.trainer import Trainer
@@ -96,7 +97,7 @@ def test_out_of_memory_is_reported_with_a_smaller_batch_suggested(tmp_path, isol
 
 def test_a_failing_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, isolated_cache, monkeypatch):
     project = _project(_image_folder(tmp_path / "data"))
-    real_save = trainer_mod.save_checkpoint
+    real_save = resume_mod.save_checkpoint
     calls = []
 
     def save_then_fill_the_disk(folder, *a, **k):
@@ -110,7 +111,7 @@ def test_a_failing_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, isol
         with monkeypatch.context() as disk:       # the crash happens inside the real (shared) writer
             disk.setattr(fileio.os, "fsync", full)
             return real_save(folder, *a, **k)
-    monkeypatch.setattr(trainer_mod, "save_checkpoint", save_then_fill_the_disk)
+    monkeypatch.setattr(resume_mod, "save_checkpoint", save_then_fill_the_disk)
     out = tmp_path / "run"
     trainer = Trainer(project, load_dataset(project.data), out_dir=out, callbacks=[])
     result = trainer.run()

@@ -12,9 +12,8 @@ from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QScrollArea, QSplitter,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QScrollArea, QSplitter,
+                               QVBoxLayout, QWidget)
 
 from studio.graph.events import NodeMoved, ShapesChanged
 from studio.graph.validate import validate
@@ -28,6 +27,7 @@ from studio.ui.run.list import RunList
 from studio.ui.run.results import ResultsView
 from studio.ui.run.activation_view import ActivationView, panel_source
 from studio.ui.run.checkbar import CheckBar
+from studio.ui.run.controls import build_controls
 from studio.ui.run.precheck import precheck
 from studio.ui.run.progress import Progress, metric_text
 from studio.ui.run.tabs import build_tabs
@@ -70,43 +70,7 @@ class RunPanel(QWidget):
 
     # -- layout -------------------------------------------------------------------------
     def _build(self) -> None:
-        self.train_action = QAction("Train", self)
-        self.train_action.setShortcut("Ctrl+T")
-        self.train_action.setToolTip("Train the network (Ctrl+T)")
-        self.pause_action = QAction("Pause", self)
-        self.pause_action.setCheckable(True)
-        self.stop_action = QAction("Stop", self)
-        self._refresh_icons()
-        self.train_action.triggered.connect(self.train)
-        self.pause_action.toggled.connect(self._on_pause_toggled)
-        self.stop_action.triggered.connect(self.stop)
-
-        def button(action):
-            b = QToolButton()
-            b.setDefaultAction(action)
-            b.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
-            return b
-
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("Idle")
-        self.progress.setMinimumWidth(150)
-        self.speed_label = QLabel()
-        self.speed_label.setProperty("role", "muted")
-        # Room for the widest figure up front: a label that grows would re-lay the row.
-        self.speed_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("999,999 examples/s") + 4)
-        self.val_label = QLabel()
-        self.val_label.setProperty("role", "stat")
-        self.val_label.setToolTip("Validation metric of the last epoch")
-        top = QHBoxLayout()
-        top.setSpacing(6)
-        for a in (self.train_action, self.pause_action, self.stop_action):
-            top.addWidget(button(a))
-        top.addWidget(self.progress, 1)
-        top.addWidget(self.speed_label)
-        top.addSpacing(8)
-        top.addWidget(self.val_label)
+        top = build_controls(self)
 
         self.checks = CheckBar()
         self.message = self.checks.message          # tests and older callers read these
