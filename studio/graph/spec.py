@@ -69,7 +69,7 @@ class Param:
     """One user-settable parameter: its type, default, range and one-line help."""
 
     name: str
-    kind: str  # "int" | "float" | "bool" | "choice" | "ints"
+    kind: str  # "int" | "float" | "bool" | "choice" | "ints" | "text"
     default: Any
     help: str
     minimum: float | None = None
@@ -110,6 +110,10 @@ class Param:
         if k == "choice":
             if value not in self.choices:
                 raise ValueError(f"{self.name} must be one of {', '.join(self.choices)}, got {value!r}")
+            return value
+        if k == "text":  # references recorded by an import; never executed or evaluated
+            if not isinstance(value, str) or len(value) > 2000:
+                raise ValueError(f"{self.name} must be text of at most 2000 characters")
             return value
         if k == "ints":
             if not isinstance(value, (list, tuple)) or not value or len(value) > 6:
@@ -167,6 +171,7 @@ class LayerSpec:
     weights: CountFn = lambda p, i, o: 0
     macs: CountFn = lambda p, i, o: 0
     icon: str = ""
+    palette: bool = True  # False: made by an import, not offered in the palette or quick-add
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -184,7 +189,7 @@ class LayerSpec:
 
 _REGISTRY: dict[str, LayerSpec] = {}
 CATEGORIES = ("Input / Output", "Convolution", "Pooling", "Normalization",
-              "Activation", "Dense & Shape", "Recurrent", "Merge")
+              "Activation", "Dense & Shape", "Recurrent", "Merge", "Imported")
 
 
 def register(spec: LayerSpec) -> LayerSpec:

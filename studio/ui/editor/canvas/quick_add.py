@@ -17,6 +17,8 @@ def matching_layers(text: str, need: str | None = None) -> list[str]:
     q = text.strip().lower()
     scored = []
     for t, s in LAYERS.items():
+        if not s.palette:
+            continue
         if need in ("in", "both") and not s.inputs or need in ("out", "both") and not s.outputs:
             continue
         names = (t.lower(), s.title.lower())
