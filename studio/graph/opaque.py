@@ -123,8 +123,7 @@ def root(source: str, kwargs: str) -> nn.Module:
                 f"file; Studio runs a project's code only with your consent: pass --trust-code {path}")
         module = instantiate(load_class(path, cls), args, cls)
     elif kind == "onnx":
-        from studio.graph.onnx_source import convert
-        module = convert(Path(rest))
+        module = convert_onnx(Path(rest))
     else:
         raise OpaqueUnavailable(f"unknown module source {source!r}")
     module.eval()
@@ -143,3 +142,24 @@ def submodule(source: str, kwargs: str, path: str) -> nn.Module:
 def build(source: str, kwargs: str, path: str) -> nn.Module:
     """A fresh copy of the referenced submodule, for a compiled network."""
     return copy.deepcopy(submodule(source, kwargs, path))
+
+
+def convert_onnx(path: Path) -> nn.Module:
+    """An ONNX file as a torch module through onnx2torch (the optional `onnx` extra).
+    Converting reads the graph and its weights; it runs no code from the file."""
+    try:
+        import onnx
+        from onnx2torch import convert
+    except ImportError:
+        raise OpaqueUnavailable("importing ONNX needs the optional extra: pip install 'studio[onnx]'") from None
+    if not path.is_file():
+        raise OpaqueUnavailable(f"No ONNX file at {path}")
+    try:
+        model = onnx.load(str(path))
+    except Exception as e:  # noqa: BLE001 - protobuf's errors are many and unhelpful
+        raise OpaqueUnavailable(f"{path} is not an ONNX model ({type(e).__name__})") from None
+    try:
+        return convert(model)
+    except Exception as e:  # noqa: BLE001
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise OpaqueUnavailable(f"onnx2torch cannot convert {path.name}: {first}") from None

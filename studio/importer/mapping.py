@@ -140,6 +140,41 @@ def leaf_types() -> tuple[type, ...]:
     return tuple(t for t in MODULE_RULES) + tuple(RECURRENT)
 
 
+# Studio's own helper modules, as a generated .py file defines them: recognised by
+# name and identical source, so an exported network imports back layer for layer.
+def _recurrent_helper(m) -> tuple[str, dict]:
+    kind = {"LSTM": "LSTM", "GRU": "GRU", "RNN": "RNN"}[type(m.rnn).__name__]
+    return kind, dict(hidden_size=m.rnn.hidden_size, num_layers=m.rnn.num_layers,
+                      bidirectional=m.rnn.bidirectional, dropout=float(m.rnn.dropout),
+                      output="last step" if m.last_only else "all steps")
+
+
+HELPER_RULES = {
+    "Add": lambda m: ("Add", {}), "Mul": lambda m: ("Mul", {}), "Concat": lambda m: ("Concat", {}),
+    "Mean": lambda m: ("Mean", dict(dims=list(m.dims), keepdim=m.keepdim)),
+    "StochasticDepth": lambda m: ("StochasticDepth", _stochastic_depth(m)),
+    "ImageRows": lambda m: ("ImageRows", {}),
+    "TokenEmbedding": lambda m: ("Embedding", dict(embedding_dim=m.emb.embedding_dim)),
+    "SeqBatchNorm1d": lambda m: ("BatchNorm1d", _bn(m.bn)),
+    "Recurrent": _recurrent_helper,
+}
+
+
+def studio_helper(m: nn.Module) -> str | None:
+    """The name of the Studio helper module `m` is a copy of, or None."""
+    name = type(m).__name__
+    if name not in HELPER_RULES:
+        return None
+    import inspect
+
+    from studio.graph import modules as helpers
+    try:
+        same = inspect.getsource(type(m)) == inspect.getsource(getattr(helpers, name))
+    except (OSError, TypeError):
+        return None
+    return name if same else None
+
+
 def rank(node) -> int | None:
     meta = node.meta.get("tensor_meta") if isinstance(node, fx.Node) else None
     return len(meta.shape) if meta is not None and hasattr(meta, "shape") else None
@@ -163,6 +198,14 @@ def _dim_arg(node: fx.Node, pos: int, key: str, default):
 
 
 def map_module(node: fx.Node, module: nn.Module) -> Mapped:
+    helper = studio_helper(module)
+    if helper is not None:
+        if node.kwargs:
+            raise NoLayer(f"{helper} is called with keyword arguments")
+        type_, params = HELPER_RULES[helper](module)
+        if type_ == "Concat" and module.dim not in ((1, -3) if rank(node) == 4 else (-1, (rank(node) or 0) - 1)):
+            raise NoLayer(f"Concat along dimension {module.dim}")
+        return Mapped(type_, params, _tensor_args(node, node.args), module)
     rule = MODULE_RULES.get(type(module))
     if rule is None:
         raise NoLayer(f"{type(module).__name__} is not a Studio layer")

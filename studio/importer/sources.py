@@ -125,8 +125,7 @@ def _timm(name: str, kwargs: dict, num_classes: int | None, pretrained: bool) ->
 
 
 def _onnx(path: Path) -> Source:
-    from studio.graph.onnx_source import convert
-    module = convert(path)
+    module = opaque.convert_onnx(path)
     ref = f"onnx:{path.resolve()}"
     return Source(module.eval(), ref, "{}", path.stem, input=_onnx_input(path))
 

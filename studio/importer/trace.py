@@ -10,7 +10,7 @@ import torch
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
-from studio.importer.mapping import leaf_types
+from studio.importer.mapping import leaf_types, studio_helper
 
 
 class ImportFailed(ValueError):
@@ -26,7 +26,7 @@ class _Tracer(fx.Tracer):
         self.failed_in: str | None = None
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        if qualname in self.opaque or isinstance(m, leaf_types()):
+        if qualname in self.opaque or isinstance(m, leaf_types()) or studio_helper(m):
             return True
         return super().is_leaf_module(m, qualname)
 

@@ -53,6 +53,26 @@ SINGLE = [
     ("reshape_flat", IMG, "Reshape", {"shape": [-1]}),
     ("image_rows", IMG, "ImageRows", {}),
     ("embedding", TOK, "Embedding", {"embedding_dim": 5}),
+    ("conv_groups_dilated", IMG, "Conv2d", {"out_channels": 6, "groups": 3, "dilation": 2, "padding": 2}),
+    ("conv_depthwise_s2", IMG, "Conv2d", {"out_channels": 3, "groups": 3, "stride": 2, "padding": 1,
+                                          "bias": False}),
+    ("bn2d_eps", IMG, "BatchNorm2d", {"momentum": 0.01, "eps": 1e-3}),
+    ("bn1d_seq_eps", SEQ, "BatchNorm1d", {"eps": 1e-3}),
+    ("layernorm_eps", SEQ, "LayerNorm", {"eps": 1e-6}),
+    ("relu6", IMG, "ReLU6", {}),
+    ("silu", VEC, "SiLU", {}),
+    ("hardswish", IMG, "Hardswish", {}),
+    ("hardsigmoid", SEQ, "Hardsigmoid", {}),
+    ("identity", SEQ, "Identity", {}),
+    ("stochastic_depth", IMG, "StochasticDepth", {"p": 0.3}),
+    ("stochastic_depth_batch", VEC, "StochasticDepth", {"p": 0.5, "mode": "batch"}),
+    ("mean_hw", IMG, "Mean", {}),
+    ("mean_keepdim", IMG, "Mean", {"dims": [-1, -2], "keepdim": True}),
+    ("mean_seq_time", SEQ, "Mean", {"dims": [1]}),
+    # An imported torchvision submodule (squeezenet1_1's first convolution), rebuilt from its reference.
+    ("opaque_torchvision", IMG, "Opaque", {"module_type": "Conv2d", "source": "torchvision:squeezenet1_1",
+                                           "path": "features.0", "in_dims": [3, 8, 8], "out_dims": [64, 3, 3],
+                                           "weights": 1792}),
 ]
 for kind in ("RNN", "LSTM", "GRU"):
     SINGLE += [
@@ -73,6 +93,8 @@ MERGES = [
     ("concat_vec", VEC, ("Linear", {"out_features": 5}), ("Sigmoid", {}), "Concat"),
     ("concat_seq", SEQ, ("LSTM", {"hidden_size": 3, "output": "all steps"}), ("Linear", {"out_features": 2}),
      "Concat"),
+    ("mul_squeeze_excite", IMG, ("AdaptiveAvgPool2d", {}), ("Conv2d", {"out_channels": 3, "padding": 1}), "Mul"),
+    ("mul_vec", VEC, ("Sigmoid", {}), ("Linear", {"out_features": 12}), "Mul"),
 ]
 
 OUTPUTS = [("out_ce", VEC, {"loss": "cross_entropy", "task": "classification"}),

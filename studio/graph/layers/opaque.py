@@ -53,12 +53,12 @@ OPAQUE = register(LayerSpec(
                  "module's weights and runs it as it is; its inside cannot be edited here."),
     params=(
         Param("module_type", "text", "Module", "The torch class of the module"),
-        Param("source", "text", "", "Where the module comes from: torchvision:<model>, "
-                                    "file:<path.py>:<Class> or onnx:<path.onnx>"),
+        Param("source", "text", "", "Its origin: torchvision:<model>, file:<x.py>:<Class> "
+                                    "or onnx:<x.onnx>"),
         Param("kwargs", "text", "{}", "Keyword arguments the model was built with (JSON)"),
         Param("path", "text", "", "The module's place inside that model"),
-        Param("in_dims", "ints", (1,), "Input shape it was imported with (batch excluded)", 1),
-        Param("out_dims", "ints", (1,), "Output shape for that input (batch excluded)", 1),
+        Param("in_dims", "ints", (1,), "Input shape it was imported with (batch excluded)", 1, 10 ** 9),
+        Param("out_dims", "ints", (1,), "Output shape for that input (batch excluded)", 1, 10 ** 9),
         Param("out_seq", "bool", False, "The output is a sequence (T×F)"),
         Param("weights", "int", 0, "Number of weights it holds", 0, 10 ** 12),
     ),
