@@ -43,5 +43,8 @@ def cmd_import(args) -> int:
     print(f"imported {result.summary()}")
     for nid, why in result.opaque.items():
         print(f"  opaque {nid}: {why}")
+    for path, n in result.converted.unused.items():
+        print(f"  not imported: {path} ({n:,} weights) is never called by forward() in evaluation mode",
+              file=sys.stderr)
     print(f"wrote {path}" + (f" and {wpath}" if wpath else ""))
     return 0

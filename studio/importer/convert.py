@@ -29,6 +29,7 @@ class Converted:
     opaque: dict[str, str] = field(default_factory=dict)  # node id -> why it is opaque
     node_of: dict[str, str] = field(default_factory=dict)  # torch module path -> node id
     rounds: int = 1
+    unused: dict[str, int] = field(default_factory=dict)  # module never called by forward -> its weights
 
 
 @dataclass
@@ -79,6 +80,7 @@ def convert(model: nn.Module, inputs: tuple[torch.Tensor, ...], source: str = ""
             continue
         out.opaque = {nid: reasons.get(path, "") for path, nid in out.node_of.items() if path in opaque}
         out.rounds = rounds
+        out.unused = _unused(model, set(out.node_of))
         return out
     raise ImportFailed("the model did not settle into layers and opaque modules")
 
@@ -204,6 +206,22 @@ def _build(gm, model, opaque, bad, source, kwargs, real, vocab) -> Converted:
     m.connect(sid[res], "out", o, "in")
     _layout(m)
     return Converted(m, state, node_of=node_of)
+
+
+def _unused(model: nn.Module, used: set[str]) -> dict[str, int]:
+    """Weights in submodules the traced forward never calls (e.g. auxiliary heads
+    that only run while training), by the outermost such module."""
+    out: dict[str, int] = {}
+    for name, p in model.named_parameters():
+        owner = name.rpartition(".")[0]
+        if any(owner == u or owner.startswith(u + ".") for u in used):
+            continue
+        parts = owner.split(".")
+        top = next((".".join(parts[:i]) for i in range(1, len(parts) + 1)
+                    if not any(u.startswith(".".join(parts[:i]) + ".") or u == ".".join(parts[:i])
+                               for u in used)), owner)
+        out[top] = out.get(top, 0) + p.numel()
+    return out
 
 
 def alias_of(n: fx.Node, alias: dict) -> fx.Node:

@@ -49,15 +49,32 @@ def _bn(m) -> dict:
 
 
 def _pool(m, kind: str) -> dict:
-    if getattr(m, "ceil_mode", False):
-        raise NoLayer("ceil_mode pooling")
-    if kind == "Max" and _pair(m.dilation, "dilation") != 1:
+    return _pool_args(kind, m.kernel_size, m.stride, m.padding, getattr(m, "dilation", 1), m.ceil_mode,
+                      getattr(m, "count_include_pad", True), getattr(m, "divisor_override", None))
+
+
+def _pool_args(kind, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               count_include_pad=True, divisor_override=None) -> dict:
+    if kind == "Max" and _pair(dilation, "dilation") != 1:
         raise NoLayer("dilated pooling")
-    if kind == "Avg" and (not m.count_include_pad or m.divisor_override):
+    if kind == "Avg" and (not count_include_pad or divisor_override):
         raise NoLayer("average pooling that excludes the padding")
-    k = _pair(m.kernel_size, "kernel")
-    s = _pair(m.stride if m.stride is not None else k, "stride")
-    return dict(kernel_size=k, stride=s, padding=_pair(m.padding, "padding"))
+    k = _pair(kernel_size, "kernel")
+    s = _pair(stride if stride not in (None, [], ()) else k, "stride")
+    return dict(kernel_size=k, stride=s, padding=_pair(padding, "padding"), ceil_mode=bool(ceil_mode))
+
+
+def _functional_pool(node, kind: str) -> dict:
+    names = ["input", "kernel_size", "stride", "padding"] + (
+        ["dilation", "ceil_mode"] if kind == "Max" else ["ceil_mode", "count_include_pad", "divisor_override"])
+    args = dict(zip(names, node.args)) | dict(node.kwargs)
+    args.pop("input", None)
+    if args.pop("return_indices", False):
+        raise NoLayer("max pooling that returns indices")
+    try:
+        return _pool_args(kind, **args)
+    except TypeError:
+        raise NoLayer(f"{kind.lower()}_pool2d with unexpected arguments") from None
 
 
 def _adaptive(size) -> dict:
@@ -253,6 +270,9 @@ def map_function(node: fx.Node) -> Mapped:
     if t is F.adaptive_avg_pool2d:
         return Mapped("AdaptiveAvgPool2d", _adaptive(_dim_arg(node, 1, "output_size", None)),
                       _tensor_args(node, node.args[:1]))
+    if t in (F.max_pool2d, F.avg_pool2d):
+        kind = "Max" if t is F.max_pool2d else "Avg"
+        return Mapped(f"{kind}Pool2d", _functional_pool(node, kind), _tensor_args(node, node.args[:1]))
     if t is F.dropout:
         if _dim_arg(node, 2, "training", True) is not False:
             raise NoLayer("functional dropout that depends on the training flag")

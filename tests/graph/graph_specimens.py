@@ -60,6 +60,8 @@ SINGLE = [
     ("bn1d_seq_eps", SEQ, "BatchNorm1d", {"eps": 1e-3}),
     ("layernorm_eps", SEQ, "LayerNorm", {"eps": 1e-6}),
     ("relu6", IMG, "ReLU6", {}),
+    ("maxpool_ceil", IMG, "MaxPool2d", {"kernel_size": 3, "stride": 2, "ceil_mode": True}),
+    ("avgpool_ceil_p1", IMG, "AvgPool2d", {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
     ("silu", VEC, "SiLU", {}),
     ("hardswish", IMG, "Hardswish", {}),
     ("hardsigmoid", SEQ, "Hardsigmoid", {}),
