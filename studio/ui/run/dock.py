@@ -25,6 +25,9 @@ def install(window) -> RunPanel:
         window.addDockWidget(Qt.BottomDockWidgetArea, dock)
         window.run_dock = dock
     window.run_panel = panel
+    canvas = getattr(window, "canvas", None)
+    if canvas is not None:  # the embedding view follows the layer chosen on the canvas
+        panel.results.canvas_selection = canvas.selection_changed
 
     toolbar = getattr(window, "toolbar", None)
     if toolbar is not None:

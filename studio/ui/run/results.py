@@ -1,14 +1,18 @@
 """The Results tab: confusion matrix, validation samples (misclassified first)
-and "Test an image…" with top-5 probabilities and a saliency overlay."""
+and "Test an image…" with top-5 probabilities, saliency, Grad-CAM and integrated
+gradients; "Embedding…" opens the look at any layer's outputs."""
 from __future__ import annotations
 
 import numpy as np
+import torch
 from PySide6.QtCore import QRectF, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QSizePolicy, QVBoxLayout, QWidget)
 
+from studio.train import insight
 from studio.ui.run.inference import load_image, overlay, predict_image
+from studio.ui.run.insight_view import EmbeddingDialog, ExplainStrip, prepared
 from studio.ui.run.samples import Sample, SampleGrid, chw_to_hwc, to_qimage
 
 MAX_SAMPLES = 48
@@ -106,6 +110,8 @@ class TestImagePane(QWidget):
         v.setContentsMargins(0, 0, 0, 0)
         v.addWidget(self.button, 0, Qt.AlignLeft)
         v.addLayout(pics)
+        self.explain = ExplainStrip()
+        v.addWidget(self.explain)
         v.addWidget(self.top)
         v.addStretch(1)
         self.model = self.dataset = None
@@ -120,6 +126,8 @@ class TestImagePane(QWidget):
         self.model, self.dataset, self.normalize = model, dataset, normalize
         ok = model is not None and dataset is not None and dataset.kind == "image" \
             and dataset.task == "classification"
+        self.explain.set_model(model if ok else None,
+                               insight.probe_inputs(dataset, normalize, 1)[0] if ok else None)
         self.button.setEnabled(ok)
         self.button.setToolTip("Classify a picture of your own with the trained model" if ok else
                                "Needs a model trained on an image classification dataset")
@@ -150,6 +158,10 @@ class TestImagePane(QWidget):
                        f"<td>&nbsp;<span style='color:#4866e8'>{'█' * max(1, round(p * 20))}</span></td></tr>"
                        for name, p in pred.top)
         self.top.setText(f"<b>Top {len(pred.top)}</b><table>{rows}</table>")
+        x = prepared(chw, self.dataset, self.normalize)
+        with torch.no_grad():
+            target = int(self.model(x).reshape(1, -1).argmax())
+        self.explain.explain(pred.image, x, target)
         return pred
 
 
@@ -175,6 +187,14 @@ class ResultsView(QWidget):
         cm_title.setProperty("role", "section")
         test_title = QLabel("Your own image")
         test_title.setProperty("role", "section")
+        self.inside = QPushButton("Embedding…")
+        self.inside.setToolTip("Any layer's outputs over the validation set in 2-D, coloured by class, "
+                               "with k-means clusters")
+        self.inside.setEnabled(False)
+        self.inside.clicked.connect(self.open_embedding)
+        self.canvas_selection = None  # the canvas's selection_changed signal, set by the window
+        self.outcome = None
+        self.embedding: EmbeddingDialog | None = None
 
         def column(title, widget, stretch):
             v = QVBoxLayout()
@@ -188,8 +208,25 @@ class ResultsView(QWidget):
         for layout, stretch in (column(cm_title, self.confusion, 3), column(self.samples_title, scroll, 4),
                                 column(test_title, self.test, 2)):
             h.addLayout(layout, stretch)
+        h.itemAt(0).layout().addWidget(self.inside, 0, Qt.AlignLeft)
+
+    @Slot()
+    def open_embedding(self) -> EmbeddingDialog | None:
+        if self.outcome is None:
+            return None
+        if self.embedding is not None:
+            self.embedding.close()
+        self.embedding = EmbeddingDialog(self.outcome, self)
+        if self.canvas_selection is not None:
+            self.canvas_selection.connect(self.embedding.follow_selection)
+        self.embedding.show()
+        self.embedding.compute()
+        return self.embedding
 
     def show_outcome(self, outcome) -> None:
+        usable = outcome is not None and outcome.model is not None and outcome.dataset is not None
+        self.outcome = outcome if usable else None
+        self.inside.setEnabled(usable)
         if outcome is None:
             self.confusion.set_matrix(None, [])
             self.samples.set_samples([])
