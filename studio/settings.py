@@ -60,6 +60,7 @@ class TrainSettings:
     device: str = "auto"
     amp: str = "off"
     channels_last: bool = True
+    init_weights: str = ""      # weights to start from (e.g. an import's), relative to the project file
 
     _choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "device": DEVICES, "amp": AMP}
 

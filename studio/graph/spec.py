@@ -6,7 +6,7 @@ exporter all read it, so nothing about a layer is repeated elsewhere.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, Sequence
 
 
@@ -172,6 +172,7 @@ class LayerSpec:
     macs: CountFn = lambda p, i, o: 0
     icon: str = ""
     palette: bool = True  # False: made by an import, not offered in the palette or quick-add
+    trainable: bool = False  # has weights: gets the fine-tuning params (frozen, lr_mult)
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -192,7 +193,26 @@ CATEGORIES = ("Input / Output", "Convolution", "Pooling", "Normalization",
               "Activation", "Dense & Shape", "Recurrent", "Merge", "Imported")
 
 
+# Fine-tuning, on every layer with weights; the trainer reads them (optimizer parameter groups).
+TUNE_PARAMS = (
+    Param("frozen", "bool", False, "Keep this layer's weights (and statistics) fixed while training"),
+    Param("lr_mult", "float", 1.0, "Multiplies the learning rate for this layer's weights", 0.0, 100.0,
+          label="LR ×"),
+)
+
+
+def _tuned_summary(summary):
+    def text(p) -> str:
+        base = summary(p)
+        marks = ("frozen" if p.get("frozen") else "") + (
+            f" lr×{p['lr_mult']:g}" if p.get("lr_mult", 1.0) != 1.0 and not p.get("frozen") else "")
+        return f"{base} · {marks.strip()}" if base and marks else (base or marks.strip())
+    return text
+
+
 def register(spec: LayerSpec) -> LayerSpec:
+    if spec.trainable:
+        spec = replace(spec, params=spec.params + TUNE_PARAMS, summary=_tuned_summary(spec.summary))
     if spec.type in _REGISTRY:
         raise ValueError(f"layer type {spec.type} declared twice")
     if spec.category not in CATEGORIES:

@@ -104,9 +104,9 @@ def weights_path(project_path: str | Path) -> Path:
 def write(result: ImportResult, project_path: str | Path) -> tuple[Path, Path | None]:
     """Save the project and, when the model had real weights, the weights beside it."""
     from safetensors.torch import save_file
-    path = save(result.project, project_path)
     if not result.state:
-        return path, None
-    wpath = weights_path(path)
+        return save(result.project, project_path), None
+    wpath = weights_path(project_path)
     save_file({k: v.detach().contiguous().clone() for k, v in result.state.items()}, str(wpath))
-    return path, wpath
+    result.project.train.init_weights = wpath.name  # `studio train` starts from the imported weights
+    return save(result.project, project_path), wpath

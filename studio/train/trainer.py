@@ -21,7 +21,9 @@ from studio.train import run_files
 from studio.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, split, unflatten_optimizer
 from studio.train.events import BatchEvent, EpochEvent, RunResult, TrainError
 from studio.train.model_setup import build_model, has_conv, make_objective, trainable_layers
+from studio.train.finetune import init_weights_path, keep_frozen, param_groups
 from studio.train.optim import Schedule, l1_penalty, make_optimizer
+from studio.train.weights import load_weights
 from studio.train.runtime import NonFiniteLoss, classify, pick_device
 
 CALLBACKS = ("on_batch_end", "on_epoch_end", "on_run_end", "on_error")
@@ -46,6 +48,7 @@ class Trainer:
         self.log_interval = log_interval  # seconds between BatchEvents (0 = every batch)
         self.model: torch.nn.Module | None = None
         self.optimizer: torch.optim.Optimizer | None = None
+        self.frozen: list[torch.nn.Module] = []  # node modules kept fixed (fine-tuning)
         self.history: list[EpochEvent] = []
         self.confusion: torch.Tensor | None = None
         self.val_predictions: dict[str, torch.Tensor] | None = None
@@ -116,7 +119,10 @@ class Trainer:
             else model.to(self.device)
         self.model = model
         self.objective = make_objective(self.project, self.dataset, s.label_smoothing)
-        self.optimizer = make_optimizer(model.parameters(), s)
+        if s.init_weights and not self.resume:
+            load_weights(model, init_weights_path(self.project, s.init_weights))
+        groups, self.frozen = param_groups(model, self.project.model, s.lr)
+        self.optimizer = make_optimizer(groups, s)
         self.layers = trainable_layers(model)
         self.l1_params = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() > 1]
         ds = self.dataset
@@ -172,6 +178,7 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> tuple[float, float, float]:
         s, model, opt, obj = self.settings, self.model, self.optimizer, self.objective
         model.train()
+        keep_frozen(self.frozen)
         start, aug_state = 0, None
         sums = {"loss": 0.0, "metric": 0.0, "count": 0, "seconds": 0.0}
         if self._partial and self._partial["epoch"] == epoch:
@@ -304,6 +311,7 @@ class Trainer:
             preds.append(pred)
             targets.append(y)
         model.train()
+        keep_frozen(self.frozen)
         n = vb.n
         if confusion is not None:
             self.confusion = confusion.view(k, k).cpu()

@@ -37,7 +37,7 @@ def _conv_infer(p, ins) -> Shape:
 
 
 CONV2D = register(LayerSpec(
-    type="Conv2d", category="Convolution", title="Conv2d",
+    type="Conv2d", trainable=True, category="Convolution", title="Conv2d",
     description=("Slides small learned filters over the image. Each filter detects one local "
                  "pattern (an edge, a texture) wherever it appears and makes one output channel. "
                  "The input channels come from the wire; you choose how many filters."),

@@ -19,7 +19,7 @@ def _bn2d_infer(p, ins) -> Shape:
 
 
 BATCHNORM2D = register(LayerSpec(
-    type="BatchNorm2d", category="Normalization", title="BatchNorm2d",
+    type="BatchNorm2d", trainable=True, category="Normalization", title="BatchNorm2d",
     description=("Normalizes each channel over the batch, then rescales it with two learned "
                  "numbers. Keeps activations in a healthy range, which speeds up training and "
                  "eases vanishing gradients in deep networks."),
@@ -43,7 +43,7 @@ def _bn1d_infer(p, ins) -> Shape:
 
 
 BATCHNORM1D = register(LayerSpec(
-    type="BatchNorm1d", category="Normalization", title="BatchNorm1d",
+    type="BatchNorm1d", trainable=True, category="Normalization", title="BatchNorm1d",
     description=("Normalizes each feature over the batch, for vectors and for the features of "
                  "a sequence. Helps deep fully-connected networks train."),
     params=(Param("momentum", "float", 0.1, "How fast the running statistics follow the batches", 0.0, 1.0),
@@ -65,7 +65,7 @@ def _ln_infer(p, ins) -> Shape:
 
 
 LAYERNORM = register(LayerSpec(
-    type="LayerNorm", category="Normalization", title="LayerNorm",
+    type="LayerNorm", trainable=True, category="Normalization", title="LayerNorm",
     description=("Normalizes the last dimension of each example on its own, independent of the "
                  "batch. The usual choice for sequences and transformers."),
     params=(EPS,),

@@ -48,7 +48,7 @@ def _summary(p) -> str:
 
 
 OPAQUE = register(LayerSpec(
-    type="Opaque", category="Imported", title="Opaque module",
+    type="Opaque", trainable=True, category="Imported", title="Opaque module",
     description=("A module from an imported model that Studio has no layer for. It keeps the "
                  "module's weights and runs it as it is; its inside cannot be edited here."),
     params=(
