@@ -173,8 +173,11 @@ def _build(gm, model, opaque, bad, source, kwargs, real, vocab) -> Converted:
             sid[n] = m.add_node("Input", _input_params(n, entries, vocab), nid=_node_id(n.name, taken))
     state: dict[str, torch.Tensor] = {}
     node_of: dict[str, str] = {}
+    problems: list[_Problem] = []
     for e in entries:
         n, mp = e.node, e.mapped
+        if any(alias.get(x, x) not in sid or sid[alias.get(x, x)] not in m.g for x in mp.inputs):
+            continue  # downstream of a problem without a stand-in: judged again in the next round
         nid = _node_id(n.name, taken)
         if mp.type == "Opaque":
             src = mp.inputs[0]
@@ -182,19 +185,30 @@ def _build(gm, model, opaque, bad, source, kwargs, real, vocab) -> Converted:
                              in_dims=list(_dims(src)), out_dims=list(_dims(n)),
                              out_seq=_is_seq(n), weights=sum(p.numel() for p in mp.module.parameters()))
         try:
-            m.add_node(mp.type, mp.params, nid=nid)
-            for x in mp.inputs:
-                m.connect(sid[alias.get(x, x)], "out", nid, "in")
-        except (GraphError, KeyError) as ex:
-            raise _Problem(n, f"{mp.type}: {ex}") from None
+            try:
+                m.add_node(mp.type, mp.params, nid=nid)
+                for x in mp.inputs:
+                    m.connect(sid[alias.get(x, x)], "out", nid, "in")
+            except (GraphError, KeyError) as ex:
+                raise _Problem(n, f"{mp.type}: {ex}") from None
+            _check_shape(m, nid, alias_of(n, alias), mp)
+            weights = _weights(m, nid, mp, n, real)
+        except _Problem as p:
+            problems.append(p)
+            if nid in m.g:
+                m.remove_node(nid)
+            _stand_in(m, nid, n, [sid[alias.get(x, x)] for x in mp.inputs])
+            sid[n] = nid
+            continue
         sid[n] = nid
         for f, src in alias.items():
             if src is n:
                 sid[f] = nid
-        _check_shape(m, nid, alias_of(n, alias), mp)
         if e.path:
             node_of[e.path] = nid
-        state.update(_weights(m, nid, mp, n, real))
+        state.update(weights)
+    if problems:
+        raise _Problems(problems)
     (out,) = [n for n in gm.graph.nodes if n.op == "output"]
     res = out.args[0]
     if not isinstance(res, fx.Node) or rank(res) is None:
@@ -206,6 +220,19 @@ def _build(gm, model, opaque, bad, source, kwargs, real, vocab) -> Converted:
     m.connect(sid[res], "out", o, "in")
     _layout(m)
     return Converted(m, state, node_of=node_of)
+
+
+def _stand_in(m: GraphModel, nid: str, n: fx.Node, srcs: list[str]) -> None:
+    """A placeholder with the traced shape for a node that failed this round, so
+    the nodes after it are still judged in the same round (the model is retraced
+    anyway)."""
+    if rank(n) is None or rank(n) < 2 or not srcs:
+        return
+    first = m.shapes.out(srcs[0])
+    if first is None:
+        return
+    m.add_node("Opaque", dict(in_dims=list(first.dims), out_dims=list(_dims(n))), nid=nid)
+    m.connect(srcs[0], "out", nid, "in")
 
 
 def _unused(model: nn.Module, used: set[str]) -> dict[str, int]:

@@ -5,6 +5,7 @@ opaque. Shapes are checked afterwards, so a rule only has to get the meaning rig
 """
 from __future__ import annotations
 
+import functools
 import operator
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,17 +180,19 @@ HELPER_RULES = {
 
 def studio_helper(m: nn.Module) -> str | None:
     """The name of the Studio helper module `m` is a copy of, or None."""
-    name = type(m).__name__
-    if name not in HELPER_RULES:
-        return None
+    return _helper_name(type(m)) if type(m).__name__ in HELPER_RULES else None
+
+
+@functools.lru_cache(maxsize=None)
+def _helper_name(cls: type) -> str | None:
     import inspect
 
     from studio.graph import modules as helpers
     try:
-        same = inspect.getsource(type(m)) == inspect.getsource(getattr(helpers, name))
+        same = inspect.getsource(cls) == inspect.getsource(getattr(helpers, cls.__name__))
     except (OSError, TypeError):
         return None
-    return name if same else None
+    return cls.__name__ if same else None
 
 
 def rank(node) -> int | None:
