@@ -128,12 +128,16 @@ class StochasticDepth(nn.Module):
         return x * noise
 
 
-def opaque_module(source: str, kwargs: str, path: str) -> nn.Module:
+def opaque_module(source: str, kwargs: str, path: str, _built: dict = {}) -> nn.Module:  # noqa: B006
     """Rebuild a submodule of the model it was imported from (weights come from
     the state_dict afterwards). `source` is torchvision:<name>, file:<x.py>:<Class>
-    (this runs that file) or onnx:<x.onnx>; `kwargs` is JSON text."""
+    (this runs that file) or onnx:<x.onnx>; `kwargs` is JSON text. Each model is
+    built once (`_built` caches it across calls)."""
     import importlib.util
     import json
+    if (source, kwargs) in _built:
+        model = _built[(source, kwargs)]
+        return model.get_submodule(path) if path else model
     kind, _, rest = source.partition(":")
     args = json.loads(kwargs)
     if kind == "torchvision":
@@ -151,4 +155,5 @@ def opaque_module(source: str, kwargs: str, path: str) -> nn.Module:
         model = convert(onnx.load(rest))
     else:
         raise ValueError(f"unknown module source {source!r}")
+    _built[(source, kwargs)] = model
     return model.get_submodule(path) if path else model

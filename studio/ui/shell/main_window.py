@@ -251,6 +251,10 @@ class MainWindow(QMainWindow):
         self.show_status(f"Opened {display_name(self.project)}")
         return True
 
+    def import_model(self) -> bool:
+        from studio.ui.shell.import_dialog import run_import
+        return run_import(self)
+
     def open_sample(self) -> bool:
         from studio.ui.shell.samples_dialog import SamplesDialog
         if self._locked:
