@@ -27,7 +27,8 @@ def param_value(p: Param):
     if p.kind == "choice":
         return st.sampled_from(p.choices)
     if p.kind == "ints":
-        return st.lists(st.sampled_from([-1, 1, 2, 3, 4, 6]), min_size=1, max_size=3)
+        lo = p.minimum if p.minimum is not None else -1
+        return st.lists(st.sampled_from([v for v in (-1, 1, 2, 3, 4, 6) if v >= lo]), min_size=1, max_size=3)
     if p.kind == "text":  # an opaque node's reference: the default refers to nothing, safely
         return st.just(p.default)
     raise AssertionError(p.kind)
