@@ -16,6 +16,7 @@ class Precheck:
     activation_bytes: int
     device: str
     free_bytes: int | None
+    frozen: int = 0  # parameters of frozen layers (fine-tuning), part of `params`
 
     @property
     def fits(self) -> bool:
@@ -24,7 +25,8 @@ class Precheck:
     def text(self) -> str:
         free = f"{human_bytes(self.free_bytes)} free on {self.device}" if self.free_bytes is not None \
             else f"free memory on {self.device} unknown"
-        return (f"{self.params:,} parameters · {human_count(self.macs)} multiply-adds per example · "
+        kept = f" ({self.params - self.frozen:,} trainable, {self.frozen:,} frozen)" if self.frozen else ""
+        return (f"{self.params:,} parameters{kept} · {human_count(self.macs)} multiply-adds per example · "
                 f"~{human_bytes(self.activation_bytes)} activations per batch ({free})")
 
     def warning(self) -> str:
@@ -104,9 +106,12 @@ def available_ram() -> int | None:
 def precheck(project) -> Precheck:
     params, macs = project.model.shapes.totals()
     device = resolve_device(project.train.device)
+    m = project.model
+    frozen = sum(m.shapes.info[n].weights for n in m.nodes()
+                 if m.params(n).get("frozen") and n in m.shapes.info)
     return Precheck(params=params, macs=macs,
                     activation_bytes=activation_bytes(project.model, project.train.batch_size),
-                    device=device, free_bytes=free_memory(device))
+                    device=device, free_bytes=free_memory(device), frozen=frozen)
 
 
 def device_choices() -> list[tuple[str, str, bool]]:
