@@ -70,9 +70,9 @@ def convert(model: nn.Module, inputs: tuple[torch.Tensor, ...], source: str = ""
             for p in problems:
                 stack = list(p.node.meta.get("nn_module_stack", {}))
                 path = next((s for s in reversed(stack) if s not in bad), None)
-                if not path:
-                    raise ImportFailed(f"{p.reason}, in the model's own forward() where no submodule "
-                                       f"can stand in for it") from None
+                if not path:  # the model's own forward(): keep the whole model as one node
+                    return _whole(gm, model, source, kwargs, real, vocab,
+                                  f"{p.reason}, in the model's own forward()")
                 if any(path.startswith(o + ".") for o in opaque):
                     continue  # already inside a module made opaque this round
                 opaque = {o for o in opaque if not o.startswith(path + ".")} | {path}
@@ -220,6 +220,29 @@ def _build(gm, model, opaque, bad, source, kwargs, real, vocab) -> Converted:
     m.connect(sid[res], "out", o, "in")
     _layout(m)
     return Converted(m, state, node_of=node_of)
+
+
+def _whole(gm, model, source, kwargs, real, vocab, reason: str) -> Converted:
+    """Input -> one opaque node holding the whole model -> Output."""
+    ins = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    (out,) = [n for n in gm.graph.nodes if n.op == "output"]
+    res = out.args[0]
+    if len(ins) != 1 or not isinstance(res, fx.Node) or rank(res) is None or rank(res) < 2:
+        raise ImportFailed(f"{reason}, and the model does not take one tensor and give one tensor, "
+                           "so it cannot be kept whole either")
+    m = GraphModel()
+    inp = m.add_node("Input", _input_params(ins[0], [], vocab), nid="x")
+    dims = _dims(res)
+    m.add_node("Opaque", dict(module_type=type(model).__name__, source=source, kwargs=kwargs, path="",
+                              in_dims=list(_dims(ins[0])), out_dims=list(dims),
+                              weights=sum(p.numel() for p in model.parameters())), nid="model")
+    m.connect(inp, "out", "model", "in")
+    loss = dict(loss="cross_entropy", task="classification") if len(dims) == 1 else dict(loss="mse", task="regression")
+    m.add_node("Output", loss, nid="output")
+    m.connect("model", "out", "output", "in")
+    _layout(m)
+    state = {f"model.{k}": v for k, v in model.state_dict().items()} if real else {}
+    return Converted(m, state, opaque={"model": reason}, node_of={"": "model"})
 
 
 def _stand_in(m: GraphModel, nid: str, n: fx.Node, srcs: list[str]) -> None:

@@ -245,3 +245,26 @@ def test_onnx_file_imports_through_onnx2torch(tmp_path):
     x = torch.randn(2, 3, 8, 8)
     with torch.no_grad():
         assert (compiled_with_weights(r)(x) - net(x)).abs().max() <= 1e-5
+
+
+def test_model_whose_own_forward_is_not_layers_is_kept_whole(tmp_path):
+    (tmp_path / "scaled.py").write_text(textwrap.dedent('''
+        import torch
+        from torch import nn
+
+        class Scaled(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 3)
+                self.scale = nn.Parameter(torch.full((3,), 2.0))
+
+            def forward(self, x):
+                return self.fc(x) * self.scale
+    '''))
+    r = import_model(f"{tmp_path / 'scaled.py'}:Scaled", input="vector:4")
+    m = r.project.model
+    assert sorted(m.type_of(n) for n in m.nodes()) == ["Input", "Opaque", "Output"]
+    assert "own forward()" in r.opaque["model"] and r.weights == 15
+    x = torch.randn(2, 4)
+    with torch.no_grad():
+        assert (compiled_with_weights(r)(x) - r.source.module(x)).abs().max() <= 1e-6

@@ -61,3 +61,28 @@ def test_a_python_file_is_imported_only_after_consent(window, tmp_path, monkeypa
     monkeypatch.setattr(import_dialog.QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
     assert not window.import_model()
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("answer", ["Yes", "No"])
+def test_opening_a_project_with_user_code_asks_first(window, tmp_path, monkeypatch, answer):
+    from studio.graph import opaque
+    from studio.importer import import_model, write
+    user = tmp_path / "gate.py"
+    user.write_text("import torch\nclass Gate(torch.nn.Module):\n    def __init__(self):\n"
+                    "        super().__init__()\n        self.s = torch.nn.Parameter(torch.ones(4))\n"
+                    "    def forward(self, x):\n        return x * self.s\n"
+                    "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                    "        self.gate = Gate()\n    def forward(self, x):\n        return self.gate(x)\n")
+    write(import_model(f"{user}:Net", input="vector:4"), tmp_path / "g.studio.json")
+    opaque._trusted.clear()
+    opaque._roots.clear()
+    asked = []
+
+    def question(*a, **k):
+        asked.append(a[2])
+        return getattr(QMessageBox.StandardButton, answer)
+    monkeypatch.setattr(import_dialog.QMessageBox, "question", question)
+    assert window.open_path(tmp_path / "g.studio.json", confirm=False)
+    assert len(asked) == 1 and str(user) in asked[0]
+    assert opaque.is_trusted(user) == (answer == "Yes")
+    opaque._trusted.clear()

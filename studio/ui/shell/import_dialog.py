@@ -156,3 +156,39 @@ def run_import(window) -> bool:
     window.show_status(f"Imported {result.summary()}" + (" — weights in " + Path(path).name.replace(
         ".studio.json", ".weights.safetensors") if result.state else ""))
     return True
+
+
+def untrusted_files(project) -> list[Path]:
+    """Python files the project's opaque nodes would need to run (not yet allowed)."""
+    from studio.graph.opaque import is_trusted, split_file_source
+    m, out = project.model, []
+    for nid in m.nodes():
+        if m.type_of(nid) != "Opaque":
+            continue
+        kind, _, rest = m.params(nid)["source"].partition(":")
+        if kind == "file":
+            try:
+                path, _ = split_file_source(rest)
+            except ValueError:
+                continue
+            if not is_trusted(path) and path not in out:
+                out.append(path)
+    return out
+
+
+def ask_trust(window) -> None:
+    """After opening a project: ask before any of its referenced Python files may run.
+    Nothing runs until then; a refusal leaves those modules unbuildable (training says so)."""
+    from studio.graph.opaque import trust
+    files = untrusted_files(window.project)
+    if not files:
+        return
+    names = "\n".join(str(f) for f in files)
+    answer = QMessageBox.question(
+        window, "Allow this project's Python code?",
+        f"This network keeps modules imported from:\n{names}\n\nTraining or exporting it runs that "
+        "code. Allow it for this session? (Opening and editing never run it.)",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+    if answer == QMessageBox.StandardButton.Yes:
+        for f in files:
+            trust(f)

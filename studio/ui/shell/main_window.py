@@ -249,6 +249,8 @@ class MainWindow(QMainWindow):
             self.document.touch()
             self._update_title()
         self.show_status(f"Opened {display_name(self.project)}")
+        from studio.ui.shell.import_dialog import ask_trust
+        ask_trust(self)  # a project that keeps modules from the user's .py files asks first
         return True
 
     def import_model(self) -> bool:
