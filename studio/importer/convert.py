@@ -181,9 +181,12 @@ def _build(gm, model, opaque, bad, source, kwargs, real, vocab) -> Converted:
         nid = _node_id(n.name, taken)
         if mp.type == "Opaque":
             src = mp.inputs[0]
+            before = m.shapes.out(sid[alias.get(src, src)])
+            # A sequence stays a sequence through a module that keeps its rank (T×F -> T×H).
+            seq = bool(before is not None and before.seq and len(_dims(n)) == len(before))
             mp.params = dict(module_type=type(mp.module).__name__, source=source, kwargs=kwargs, path=e.path,
                              in_dims=list(_dims(src)), out_dims=list(_dims(n)),
-                             out_seq=_is_seq(n), weights=sum(p.numel() for p in mp.module.parameters()))
+                             out_seq=seq, weights=sum(p.numel() for p in mp.module.parameters()))
         try:
             try:
                 m.add_node(mp.type, mp.params, nid=nid)
@@ -277,10 +280,6 @@ def _unused(model: nn.Module, used: set[str]) -> dict[str, int]:
 def alias_of(n: fx.Node, alias: dict) -> fx.Node:
     """The fx node whose traced shape a layer's output must have."""
     return next((f for f, src in alias.items() if src is n), n)
-
-
-def _is_seq(n: fx.Node) -> bool:
-    return False
 
 
 def _check_shape(m: GraphModel, nid: str, n: fx.Node, mp: Mapped) -> None:

@@ -46,3 +46,16 @@ def init_weights_path(project, value: str) -> Path:
     if not p.is_absolute() and getattr(project, "path", None) is not None:
         p = Path(project.path).parent / p
     return p
+
+
+def load_init_weights(model: torch.nn.Module, path: Path) -> list[str]:
+    """Start from `path`: every tensor that fits is loaded; the names of those that
+    do not (a replaced head, a resized layer) are returned and keep their fresh values."""
+    from studio.train.weights import WeightsError, read_state, strip_prefix
+    state = strip_prefix(model, read_state(path))
+    own = model.state_dict()
+    fits = {k: v for k, v in state.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
+    if not fits:
+        raise WeightsError(f"{Path(path).name}: none of its tensors fit this network (init_weights)")
+    model.load_state_dict({k: v.to(own[k].dtype) for k, v in fits.items()}, strict=False)
+    return [k for k in own if k not in fits]

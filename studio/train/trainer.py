@@ -21,9 +21,8 @@ from studio.train import run_files
 from studio.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, split, unflatten_optimizer
 from studio.train.events import BatchEvent, EpochEvent, RunResult, TrainError
 from studio.train.model_setup import build_model, has_conv, make_objective, trainable_layers
-from studio.train.finetune import init_weights_path, keep_frozen, param_groups
+from studio.train.finetune import init_weights_path, keep_frozen, load_init_weights, param_groups
 from studio.train.optim import Schedule, l1_penalty, make_optimizer
-from studio.train.weights import load_weights
 from studio.train.runtime import NonFiniteLoss, classify, pick_device
 
 CALLBACKS = ("on_batch_end", "on_epoch_end", "on_run_end", "on_error")
@@ -49,6 +48,7 @@ class Trainer:
         self.model: torch.nn.Module | None = None
         self.optimizer: torch.optim.Optimizer | None = None
         self.frozen: list[torch.nn.Module] = []  # node modules kept fixed (fine-tuning)
+        self.init_skipped: list[str] = []  # init_weights tensors that did not fit (a replaced head)
         self.history: list[EpochEvent] = []
         self.confusion: torch.Tensor | None = None
         self.val_predictions: dict[str, torch.Tensor] | None = None
@@ -120,7 +120,7 @@ class Trainer:
         self.model = model
         self.objective = make_objective(self.project, self.dataset, s.label_smoothing)
         if s.init_weights and not self.resume:
-            load_weights(model, init_weights_path(self.project, s.init_weights))
+            self.init_skipped = load_init_weights(model, init_weights_path(self.project, s.init_weights))
         groups, self.frozen = param_groups(model, self.project.model, s.lr)
         self.optimizer = make_optimizer(groups, s)
         self.layers = trainable_layers(model)

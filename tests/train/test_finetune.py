@@ -17,20 +17,21 @@ def test_frozen_stem_is_bit_identical_after_training(tmp_path, capsys):
     root = tmp_path / "data"
     write_cifar(root, n_train=40, n_test=10)
     proj = tmp_path / "r18.studio.json"
-    assert main(["import", "torchvision:resnet18", "--num-classes", "10", "--input", "image:3,32,32",
+    assert main(["import", "torchvision:resnet18", "--num-classes", "5", "--input", "image:3,32,32",
                  "-o", str(proj)]) == 0
     doc = json.loads(proj.read_text())
     assert doc["training"]["init_weights"] == "r18.weights.safetensors"
     for node in doc["graph"]["nodes"]:
         if node["id"] in STEM:
             node["params"]["frozen"] = True
-        if node["id"] == "fc":
-            node["params"]["lr_mult"] = 10.0
+        if node["id"] == "fc":  # a new head for CIFAR's 10 classes, learning faster
+            node["params"].update(lr_mult=10.0, out_features=10)
     doc["training"].update(epochs=1, batch_size=20, optimizer="sgd", lr=0.05)
     proj.write_text(json.dumps(doc))
     out = tmp_path / "run"
     assert main(["train", str(proj), "--data-dir", str(root), "--out", str(out)]) == 0, capsys.readouterr().err
-    capsys.readouterr()
+    err = capsys.readouterr().err
+    assert "init_weights: 2 tensors did not fit and started fresh (fc.weight, fc.bias)" in err
     before = load_file(str(tmp_path / "r18.weights.safetensors"))
     after = load_file(str(out / "last.safetensors"))
     after = {k.removeprefix("model."): v for k, v in after.items()}
@@ -40,7 +41,8 @@ def test_frozen_stem_is_bit_identical_after_training(tmp_path, capsys):
         assert torch.equal(before[k], after[k]), k
     moved = [k for k in before if k.split(".")[0] not in STEM and k.endswith("weight")
              and not torch.equal(before[k], after[k])]
-    assert "fc.weight" in moved and "layer1_0_conv1.weight" in moved  # the rest trained
+    assert "layer1_0_conv1.weight" in moved  # the rest started from the import and trained
+    assert after["fc.weight"].shape == (10, 512)
 
 
 def test_lr_multiplier_scales_the_schedule():
