@@ -4,7 +4,7 @@ Runs the real CLI in subprocesses and reads `images_per_second` from the JSON
 summary: training examples per second of the whole job (startup, data loading
 and validation excluded). Every process gets --threads torch threads (default
 1): with threads = all cores, a single process oversubscribed these shared
-2-core machines and ran up to 25x slower (see DESIGN.md), which would flatter
+2-core machines and ran up to 25x slower, which would flatter
 DDP. Rounds interleave 1 and 2 processes and keep the best; shared machines are noisy.
 
     python bench/ddp_scaling.py [--project samples/spiral_mlp.studio.json ...] [--epochs 2]

@@ -9,8 +9,43 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-DATASETS = ("cifar10", "mnist", "fashion_mnist", "image_folder", "csv",
-            "shapes", "waves", "spiral", "moons", "circles", "sine")
+
+@dataclass(frozen=True)
+class DatasetKind:
+    """One choice of `DataSettings.dataset`. `loader` is "module:function" in
+    studio.data; `offline` datasets need no download, `needs_path` ones are the
+    user's own files (`DataSettings.path`)."""
+    key: str
+    title: str
+    text: str
+    loader: str
+    needs_path: bool = False
+    offline: bool = True
+
+
+# The one table of datasets, in menu order: settings, loading and the form read it.
+DATASET_KINDS = (
+    DatasetKind("cifar10", "CIFAR-10", "60,000 32×32 colour photos in 10 classes (downloads 163 MB once)",
+                "cifar:load_cifar10", offline=False),
+    DatasetKind("mnist", "MNIST", "70,000 28×28 greyscale handwritten digits (downloads 11 MB once)",
+                "mnist:load_mnist", offline=False),
+    DatasetKind("fashion_mnist", "Fashion-MNIST", "70,000 28×28 greyscale clothing photos in 10 classes "
+                "(downloads 30 MB once)", "mnist:load_mnist", offline=False),
+    DatasetKind("image_folder", "Image folder", "Your own images: one subfolder per class",
+                "folder:load_image_folder", needs_path=True),
+    DatasetKind("csv", "CSV table", "Your own table: numeric feature columns and a target column",
+                "csv:load_csv", needs_path=True),
+    DatasetKind("shapes", "Shapes", "Generated 32×32 images of circles, squares, triangles and crosses",
+                "synthetic:shapes"),
+    DatasetKind("waves", "Waves", "Generated sequences: sine, square, sawtooth or noise (for RNN/LSTM/GRU)",
+                "synthetic:waves"),
+    DatasetKind("spiral", "Spiral", "Generated 2-D points on two interleaved spiral arms", "synthetic:points"),
+    DatasetKind("moons", "Moons", "Generated 2-D points on two interleaving half circles", "synthetic:points"),
+    DatasetKind("circles", "Circles", "Generated 2-D points: a disc inside a ring", "synthetic:points"),
+    DatasetKind("sine", "Sine", "Generated regression: predict y = sin(x) from x", "synthetic:sine"),
+)
+DATASET_KIND = {k.key: k for k in DATASET_KINDS}  # key -> DatasetKind
+DATASETS = tuple(DATASET_KIND)
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -120,4 +155,5 @@ def to_dict(obj) -> dict:
     return dataclasses.asdict(obj)
 
 
-__all__ = ["DataSettings", "TrainSettings", "SettingsError", "from_dict", "to_dict", "check", "field"]
+__all__ = ["DATASET_KIND", "DATASET_KINDS", "DATASETS", "DatasetKind", "DataSettings", "TrainSettings",
+           "SettingsError", "from_dict", "to_dict", "check", "field"]

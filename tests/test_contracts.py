@@ -40,6 +40,13 @@ def test_contracts_catch_a_planted_upward_import(tmp_path):
     assert r.returncode != 0 and "studio.graph.planted -> studio.train.trainer" in r.stdout, r.stdout[-2000:]
 
 
+def test_contracts_keep_settings_out_of_the_graph(tmp_path):
+    repo = _copy(tmp_path)
+    (repo / "studio" / "graph" / "planted.py").write_text("from studio.settings import TrainSettings\n")
+    r = _lint(repo)
+    assert r.returncode != 0 and "studio.graph.planted -> studio.settings" in r.stdout, r.stdout[-2000:]
+
+
 def test_contracts_catch_qt_in_the_core(tmp_path):
     repo = _copy(tmp_path)
     (repo / "studio" / "data" / "planted.py").write_text("import PySide6.QtCore\n")

@@ -36,7 +36,7 @@ def load_for_weights(project_path: str, weights: str):
         raise UsageError(f"No weights file at {weights}")
     meta = read_meta(Path(weights)) or {}
     m = project.model
-    inputs = [n for n in m.nodes() if m.type_of(n) == "Input"]
+    inputs = m.inputs()
     if isinstance(meta.get("input"), dict) and len(inputs) == 1:
         for key, value in meta["input"].items():
             try:
@@ -66,7 +66,7 @@ def cmd_predict(args) -> int:
     from studio.train.weights import load_weights
     project, meta = load_for_weights(args.project, args.weights)
     m = project.model
-    inp = next(n for n in m.nodes() if m.type_of(n) == "Input")
+    inp = m.inputs()[0]
     params = m.params(inp)
     if params["kind"] != "image":
         raise UsageError("predict classifies images; this network's Input is not an image")

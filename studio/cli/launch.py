@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from studio.cli.main import RunFailed, UsageError
+from studio.train import CHECKPOINT_FILE
 
 # Options that only the launcher uses; workers are started without them.
 LAUNCH_OPTIONS = {"nproc": "--nproc-per-node", "nnodes": "--nnodes", "node_rank": "--node-rank",
@@ -83,7 +84,7 @@ def launch(args) -> int:
     out = args.out
     if out is None and not (args.resume and nnodes != "1"):  # elsewhere rank 0 finds the latest run
         out = str(run_folder(args, path))
-    if args.resume and out and nnodes == "1" and not (Path(out) / "checkpoint.safetensors").exists():
+    if args.resume and out and nnodes == "1" and not (Path(out) / CHECKPOINT_FILE).exists():
         raise UsageError(f"--resume: there is no checkpoint in {out}; train without --resume first")
     argv = [LAUNCH_OPTIONS["nproc"], str(nproc), "--nnodes", nnodes]
     for key, flag in LAUNCH_OPTIONS.items():
@@ -193,7 +194,7 @@ def run_worker(args, env) -> int:
         out = None
         if env.rank == 0:
             out = run_folder(args, path)
-            if args.resume and not (out / "checkpoint.safetensors").exists():
+            if args.resume and not (out / CHECKPOINT_FILE).exists():
                 raise UsageError(f"--resume: there is no checkpoint in {out}; train without --resume first")
         dataset = _load_data(project, env)
         callbacks = [ConsoleReport()] if env.rank == 0 else []

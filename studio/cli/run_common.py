@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from studio.cli.main import UsageError
-from studio.settings import DataSettings, TrainSettings, check
+from studio.train import CHECKPOINT_FILE
 
 
 def stem(path: Path) -> str:
@@ -21,9 +21,9 @@ def apply_overrides(project, args) -> None:
     for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr),
                        ("device", args.device)):
         if value is not None:
-            setattr(project.train, key, check(TrainSettings, key, value, "--" + key.replace("_", "-")))
+            project.set_setting("train", key, value, "--" + key.replace("_", "-"))
     if args.data_dir:
-        project.data.root = check(DataSettings, "root", str(Path(args.data_dir).expanduser()), "--data-dir")
+        project.set_setting("data", "root", str(Path(args.data_dir).expanduser()), "--data-dir")
 
 
 def run_folder(args, project_path: Path) -> Path:
@@ -31,7 +31,7 @@ def run_folder(args, project_path: Path) -> Path:
         return Path(args.out)
     runs = Path("runs")
     if args.resume:
-        found = sorted(runs.glob(f"{stem(project_path)}-*/checkpoint.safetensors"))
+        found = sorted(runs.glob(f"{stem(project_path)}-*/{CHECKPOINT_FILE}"))
         if not found:
             raise UsageError(f"--resume: no earlier run of {project_path.name} in {runs}/; give --out")
         return found[-1].parent

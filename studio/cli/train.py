@@ -17,6 +17,7 @@ from pathlib import Path
 from studio.cli.main import RunFailed, UsageError
 from studio.cli.console import ConsoleReport, data_progress
 from studio.cli.run_common import apply_overrides, run_folder, summary
+from studio.train import CHECKPOINT_FILE
 
 
 def add_commands(sub) -> None:
@@ -46,7 +47,7 @@ def cmd_train(args) -> int:
     project = load(path)
     apply_overrides(project, args)
     out = run_folder(args, path)
-    if args.resume and not (out / "checkpoint.safetensors").exists():
+    if args.resume and not (out / CHECKPOINT_FILE).exists():
         raise UsageError(f"--resume: there is no checkpoint in {out}; train without --resume first")
     _check_wiring(project)
     dataset = load_dataset(project.data, data_progress)

@@ -12,47 +12,20 @@ import numpy as np
 
 from studio.data.common import Progress, report
 from studio.data.dataset import DataError, Dataset
-
-# key: (title, one-line description, needs_path, offline, "module:function")
-_SOURCES = {
-    "cifar10": ("CIFAR-10", "60,000 32×32 colour photos in 10 classes (downloads 163 MB once)",
-                False, False, "cifar:load_cifar10"),
-    "mnist": ("MNIST", "70,000 28×28 greyscale handwritten digits (downloads 11 MB once)",
-              False, False, "mnist:load_mnist"),
-    "fashion_mnist": ("Fashion-MNIST", "70,000 28×28 greyscale clothing photos in 10 classes "
-                      "(downloads 30 MB once)", False, False, "mnist:load_mnist"),
-    "image_folder": ("Image folder", "Your own images: one subfolder per class",
-                     True, True, "folder:load_image_folder"),
-    "csv": ("CSV table", "Your own table: numeric feature columns and a target column",
-            True, True, "csv:load_csv"),
-    "shapes": ("Shapes", "Generated 32×32 images of circles, squares, triangles and crosses",
-               False, True, "synthetic:shapes"),
-    "waves": ("Waves", "Generated sequences: sine, square, sawtooth or noise (for RNN/LSTM/GRU)",
-              False, True, "synthetic:waves"),
-    "spiral": ("Spiral", "Generated 2-D points on two interleaved spiral arms",
-               False, True, "synthetic:points"),
-    "moons": ("Moons", "Generated 2-D points on two interleaving half circles",
-              False, True, "synthetic:points"),
-    "circles": ("Circles", "Generated 2-D points: a disc inside a ring",
-                False, True, "synthetic:points"),
-    "sine": ("Sine", "Generated regression: predict y = sin(x) from x",
-             False, True, "synthetic:sine"),
-}
-
+from studio.settings import DATASET_KIND, DATASET_KINDS
 
 def describe_datasets() -> list[tuple[str, str, str, bool, bool]]:
     """(key, title, description, needs_path, offline) for every dataset, in menu order."""
-    return [(key, title, text, needs_path, offline)
-            for key, (title, text, needs_path, offline, _) in _SOURCES.items()]
+    return [(k.key, k.title, k.text, k.needs_path, k.offline) for k in DATASET_KINDS]
 
 
 def load_dataset(settings, progress: Progress = None) -> Dataset:
     """Load the dataset `settings.dataset` names. `progress(fraction, message)` is
     called during slow work (downloads, decoding) if given."""
-    entry = _SOURCES.get(settings.dataset)
-    if entry is None:
-        raise DataError(f"Unknown dataset {settings.dataset!r}; choose one of {', '.join(_SOURCES)}")
-    title, module_name, func_name = entry[0], *entry[4].split(":")
+    kind = DATASET_KIND.get(settings.dataset)
+    if kind is None:
+        raise DataError(f"Unknown dataset {settings.dataset!r}; choose one of {', '.join(DATASET_KIND)}")
+    title, (module_name, func_name) = kind.title, kind.loader.split(":")
     func = getattr(importlib.import_module(f"{__package__}.{module_name}"), func_name)
     try:
         if module_name == "synthetic":

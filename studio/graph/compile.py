@@ -52,7 +52,7 @@ def plan(model: "GraphModel") -> tuple[list[str], list[str], str]:
     if problems:
         raise CompileError(problems)
     g = model.g
-    out = next(n for n in g if model.type_of(n) == "Output")
+    out = model.outputs()[0]
     needed = nx.ancestors(g, out) | {out}
     order = [n for n in nx.lexicographical_topological_sort(g) if n in needed]
     inputs = sorted((n for n in order if model.type_of(n) == "Input"),

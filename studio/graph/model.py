@@ -10,14 +10,14 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import networkx as nx
 
+from studio.graph.events import (EdgeAdded, EdgeRemoved, GraphEvent, Listener, NodeAdded, NodeMoved,
+                                 NodeRemoved, ParamChanged, ShapesChanged)
 from studio.graph.layers import spec
 from studio.graph.shapes import ShapeTable
-
-Listener = Callable[..., None]
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,8 @@ def id_problem(nid: object) -> str | None:
 class GraphModel:
     """Owns the graph. Every change goes through a method here and is announced.
 
-    Events (listener(event, **payload)): node_added(id), node_removed(id),
-    edge_added(edge), edge_removed(edge), param_changed(id, name, value),
-    node_moved(id, pos), shapes_changed(ids).
+    Listeners receive one event record (studio.graph.events): NodeAdded,
+    NodeRemoved, EdgeAdded, EdgeRemoved, ParamChanged, NodeMoved, ShapesChanged.
     """
 
     def __init__(self) -> None:
@@ -98,14 +97,14 @@ class GraphModel:
         if fn in self._listeners:
             self._listeners.remove(fn)
 
-    def _emit(self, event: str, **payload: Any) -> None:
+    def _emit(self, event: GraphEvent) -> None:
         for fn in list(self._listeners):
-            fn(event, **payload)
+            fn(event)
 
     def _reshape(self, roots) -> None:
         changed = self.shapes.update(roots)
         if changed:
-            self._emit("shapes_changed", ids=changed)
+            self._emit(ShapesChanged(frozenset(changed)))
 
     # -- queries ---------------------------------------------------------------
     def nodes(self) -> list[str]:
@@ -122,6 +121,17 @@ class GraphModel:
 
     def pos(self, nid: str) -> tuple[float, float]:
         return self.g.nodes[nid]["pos"]
+
+    def of_type(self, type_: str) -> list[str]:
+        return [n for n, t in self.g.nodes(data="type") if t == type_]
+
+    def inputs(self) -> list[str]:
+        """The Input nodes, in insertion order."""
+        return self.of_type("Input")
+
+    def outputs(self) -> list[str]:
+        """The Output nodes, in insertion order."""
+        return self.of_type("Output")
 
     def edges(self) -> list[Edge]:
         return list(self._edges.values())
@@ -176,7 +186,7 @@ class GraphModel:
                 raise GraphError(str(e)) from None
         self.g.add_node(nid, type=type_, params=full, pos=(float(pos[0]), float(pos[1])))
         self.structure_version += 1
-        self._emit("node_added", id=nid)
+        self._emit(NodeAdded(nid))
         self._reshape([nid])
         return nid
 
@@ -188,7 +198,7 @@ class GraphModel:
         self.g.remove_node(nid)
         self.structure_version += 1
         self.shapes.forget(nid)
-        self._emit("node_removed", id=nid)
+        self._emit(NodeRemoved(nid))
         self._reshape(downstream)
 
     def connect(self, src: str, src_port: str, dst: str, dst_port: str, eid: str | None = None) -> str:
@@ -213,7 +223,7 @@ class GraphModel:
             self._rank[eid] = next(self._rank_seq)
         self.g.add_edge(src, dst, key=eid, src_port=src_port, dst_port=dst_port)
         self.structure_version += 1
-        self._emit("edge_added", edge=e)
+        self._emit(EdgeAdded(e))
         self._reshape([dst])
         return eid
 
@@ -236,13 +246,13 @@ class GraphModel:
         except ValueError as ex:
             raise GraphError(str(ex)) from None
         self.g.nodes[nid]["params"][name] = value
-        self._emit("param_changed", id=nid, name=name, value=value)
+        self._emit(ParamChanged(nid, name, value))
         self._reshape([nid])
 
     def move(self, nid: str, pos) -> None:
         self._need(nid)
         self.g.nodes[nid]["pos"] = (float(pos[0]), float(pos[1]))
-        self._emit("node_moved", id=nid, pos=self.g.nodes[nid]["pos"])
+        self._emit(NodeMoved(nid, self.g.nodes[nid]["pos"]))
 
     def clear(self) -> None:
         for nid in list(self.g.nodes):
@@ -270,7 +280,7 @@ class GraphModel:
         self.g.remove_edge(e.src, e.dst, key=e.id)
         self.structure_version += 1
         del self._edges[e.id]
-        self._emit("edge_removed", edge=e)
+        self._emit(EdgeRemoved(e))
 
     def snapshot(self) -> dict:
         """Structure and parameters, for comparisons in tests and undo checks."""

@@ -29,6 +29,7 @@ LOOP_MSG = "This layer is part of a loop: data must flow one way, from Input to 
 class NodeInfo:
     out: Shape | None = None
     error: str | None = None  # a shape problem of this node itself
+    fix_layer: str | None = None  # a layer type that, inserted before it, fixes `error`
     inputs: tuple[Shape, ...] = ()
     weights: int = 0
     macs: int = 0
@@ -54,6 +55,10 @@ class ShapeTable:
     def error(self, nid: str) -> str | None:
         i = self.info.get(nid)
         return i.error if i is not None else None
+
+    def fix_layer(self, nid: str) -> str | None:
+        i = self.info.get(nid)
+        return i.fix_layer if i is not None else None
 
     def edge_shape(self, edge: "Edge") -> Shape | None:
         return self.out(edge.src)
@@ -177,7 +182,7 @@ class ShapeTable:
         try:
             out = s.infer(params, ins)
         except ShapeError as e:
-            return NodeInfo(error=str(e), inputs=tuple(ins))
+            return NodeInfo(error=str(e), fix_layer=e.insert, inputs=tuple(ins))
         return NodeInfo(out=out, inputs=tuple(ins), weights=s.weights(params, ins, out),
                         macs=s.macs(params, ins, out))
 

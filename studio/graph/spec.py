@@ -11,7 +11,12 @@ from typing import Any, Callable, Mapping, Sequence
 
 
 class ShapeError(ValueError):
-    """A layer cannot accept the shapes wired into it; the message is for a learner."""
+    """A layer cannot accept the shapes wired into it; the message is for a learner.
+    `insert` names a layer type that, put on the input wire, fixes it."""
+
+    def __init__(self, message: str, insert: str | None = None):
+        super().__init__(message)
+        self.insert = insert
 
 
 @dataclass(frozen=True)
@@ -55,9 +60,6 @@ class Shape:
             rest = "×".join(str(d) for d in self.dims[1:])
             return f"T×{rest} (T = {self.dims[0]})" if rest else f"T (T = {self.dims[0]})"
         return self.label()
-
-    def to_json(self) -> dict:
-        return {"dims": list(self.dims), "seq": self.seq, "dtype": self.dtype, "vocab": self.vocab}
 
 
 def fmt(dims: Sequence[int]) -> str:
@@ -189,8 +191,30 @@ class LayerSpec:
 
 
 _REGISTRY: dict[str, LayerSpec] = {}
-CATEGORIES = ("Input / Output", "Convolution", "Pooling", "Normalization",
-              "Activation", "Dense & Shape", "Recurrent", "Merge", "Imported")
+
+
+@dataclass(frozen=True)
+class Category:
+    """A palette group. `icon` (assets/icons/<icon>.svg) is drawn for its layers that
+    have none of their own; `colour` tints their icons and card headers."""
+    name: str
+    icon: str
+    colour: str
+
+
+# Palette order. A new category is one line here (plus its layers' module).
+CATEGORY = {c.name: c for c in (
+    Category("Input / Output", "io", "#8b93a7"),
+    Category("Convolution", "conv", "#4f7cf7"),
+    Category("Pooling", "pool", "#2fa7a0"),
+    Category("Normalization", "norm", "#a070e8"),
+    Category("Activation", "act", "#e59a2f"),
+    Category("Dense & Shape", "dense", "#3f9f5f"),
+    Category("Recurrent", "rnn", "#d9577a"),
+    Category("Merge", "merge", "#6b7f99"),
+    Category("Imported", "shape", "#7a7f8c"),  # opaque modules; not in the palette
+)}
+CATEGORIES = tuple(CATEGORY)
 
 
 # Fine-tuning, on every layer with weights; the trainer reads them (optimizer parameter groups).

@@ -2,24 +2,18 @@
 words a learner understands, with a one-click fix where one is obvious."""
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import networkx as nx
 
+from studio.graph.fixes import Fix, InsertLayer, apply_fix  # noqa: F401 - apply_fix: callers import it here
 from studio.graph.layers import spec
 from studio.graph.layers.io import TASK_OF_LOSS
 
 if TYPE_CHECKING:
     from studio.graph.model import GraphModel
-
-
-@dataclass(frozen=True)
-class Fix:
-    """Insert a layer of type `layer` on wire `edge`."""
-    label: str
-    layer: str
-    edge: str
 
 
 @dataclass(frozen=True)
@@ -33,21 +27,23 @@ class Problem:
         return f"{self.node}: {self.message}" if self.node else self.message
 
 
-def _fix_for(model: "GraphModel", nid: str, message: str) -> Fix | None:
+def _fix_for(model: "GraphModel", nid: str) -> InsertLayer | None:
+    """The layer type the shape inference named as the cure, put on the one input wire."""
+    layer = model.shapes.fix_layer(nid)
     ins = model.in_edges(nid)
-    if len(ins) != 1:
+    if layer is None or len(ins) != 1:
         return None
-    if "Insert a Flatten" in message:
-        return Fix("Insert Flatten", "Flatten", ins[0].id)
-    if "'Image rows'" in message:
-        return Fix("Insert Image rows", "ImageRows", ins[0].id)
-    return None
+    return InsertLayer(f"Insert {spec(layer).title}", layer, ins[0].id)
+
+
+# Topological order and reachability depend on the wiring only, so they are kept
+# per model, keyed by its structure_version, and a parameter edit (the common
+# case) reuses them. Weak keys: a closed project's entry goes with its model.
+_structure_cache: "weakref.WeakKeyDictionary[GraphModel, tuple[int, tuple]]" = weakref.WeakKeyDictionary()
 
 
 def _structure(model: "GraphModel", inputs: list[str], outputs: list[str]):
-    """Topological order and reachability depend on the wiring only; a parameter
-    edit (the common case) reuses them."""
-    cached = getattr(model, "_validate_structure", None)
+    cached = _structure_cache.get(model)
     if cached is not None and cached[0] == model.structure_version:
         return cached[1]
     g = model.g
@@ -62,15 +58,13 @@ def _structure(model: "GraphModel", inputs: list[str], outputs: list[str]):
     for n in outputs:
         reach_out |= nx.ancestors(g, n)
     result = (order, frozenset(reach_in), frozenset(reach_out))
-    model._validate_structure = (model.structure_version, result)
+    _structure_cache[model] = (model.structure_version, result)
     return result
 
 
 def validate(model: "GraphModel") -> list[Problem]:
-    g = model.g
     problems: list[Problem] = []
-    inputs = [n for n in g if model.type_of(n) == "Input"]
-    outputs = [n for n in g if model.type_of(n) == "Output"]
+    inputs, outputs = model.inputs(), model.outputs()
     if not inputs:
         problems.append(Problem(None, "The network has no Input layer: add one from the palette"))
     if not outputs:
@@ -94,7 +88,7 @@ def validate(model: "GraphModel") -> list[Problem]:
                 wiring = True
         err = model.shapes.error(nid)
         if err:
-            problems.append(Problem(nid, err, _fix_for(model, nid, err), shape=True))
+            problems.append(Problem(nid, err, _fix_for(model, nid), shape=True))
             continue
         if wiring:
             continue
@@ -109,18 +103,6 @@ def validate(model: "GraphModel") -> list[Problem]:
                 problems.append(Problem(nid, f"The {p['loss'].replace('_', ' ')} loss is for "
                                              f"{TASK_OF_LOSS[p['loss']]}, but the task is {p['task']}"))
     return problems
-
-
-def apply_fix(model: "GraphModel", fix: Fix) -> str:
-    """Insert `fix.layer` on wire `fix.edge` with plain model edits (disconnect, add,
-    connect), so an undo stack can record it as three steps; returns the new node id."""
-    e = model.edge(fix.edge)
-    (x0, y0), (x1, y1) = model.pos(e.src), model.pos(e.dst)
-    model.disconnect(e.id)
-    nid = model.add_node(fix.layer, pos=((x0 + x1) / 2, (y0 + y1) / 2))
-    model.connect(e.src, e.src_port, nid, "in")
-    model.connect(nid, "out", e.dst, e.dst_port)
-    return nid
 
 
 def problems_by_node(problems: list[Problem]) -> dict[str | None, list[Problem]]:

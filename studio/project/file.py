@@ -11,57 +11,19 @@ import itertools
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio.settings import DataSettings, SettingsError, TrainSettings, from_dict, to_dict
 from studio.graph.layers import LAYERS
 from studio.graph.model import GraphError, GraphModel, id_problem
+from studio.project.model import FORMAT, VERSION, Project  # noqa: F401 - re-exported
+from studio.settings import DataSettings, SettingsError, TrainSettings, from_dict
 
-FORMAT = "studio.project"
-VERSION = 1
 MAX_BYTES = 50 * 1024 * 1024
 
 
 class ProjectError(ValueError):
     """A project file cannot be read or written; the message names the file and place."""
-
-
-@dataclass
-class Project:
-    model: GraphModel = field(default_factory=GraphModel)
-    data: DataSettings = field(default_factory=DataSettings)
-    train: TrainSettings = field(default_factory=TrainSettings)
-    name: str = "Untitled"
-    description: str = ""
-    path: Path | None = None
-
-    def to_dict(self) -> dict:
-        m = self.model
-        return {
-            "format": FORMAT,
-            "version": VERSION,
-            "name": self.name,
-            "description": self.description,
-            "graph": {
-                "nodes": [
-                    {"id": n, "type": m.type_of(n), "params": _jsonable(m.params(n)),
-                     "pos": [round(m.pos(n)[0], 2), round(m.pos(n)[1], 2)]}
-                    for n in m.nodes()
-                ],
-                "edges": [
-                    {"id": e.id, "src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port}
-                    for e in m.edges()
-                ],
-            },
-            "data": to_dict(self.data),
-            "training": to_dict(self.train),
-        }
-
-
-def _jsonable(params: dict) -> dict:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
 
 
 def dumps(project: Project) -> str:

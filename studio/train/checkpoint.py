@@ -19,6 +19,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save as st_save
 
+from studio.train import CHECKPOINT_FILE
+
 META_KEY = "studio.checkpoint"
 
 
@@ -91,7 +93,7 @@ def save_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
     tensors.update({f"rng.{k}": v for k, v in rng.items() if v is not None})
     doc = dict(scalars, optimizer=opt_meta)
     text = json.dumps(doc, indent=1)
-    path = folder / "checkpoint.safetensors"
+    path = folder / CHECKPOINT_FILE
     save_weights(path, tensors, {META_KEY: text})
     write_atomic(folder / "checkpoint.json", text.encode("utf-8"))
     return path
@@ -99,7 +101,7 @@ def save_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
 
 def load_checkpoint(folder: Path) -> tuple[dict[str, torch.Tensor], dict]:
     """(tensors, scalars) of the checkpoint in `folder`."""
-    path = Path(folder) / "checkpoint.safetensors"
+    path = Path(folder) / CHECKPOINT_FILE
     if not path.exists():
         raise CheckpointError(f"No checkpoint to resume in {folder}: train without --resume first")
     try:

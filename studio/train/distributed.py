@@ -33,6 +33,8 @@ from torch.nn.parallel import DistributedDataParallel
 
 from studio.data.batches import Batcher
 
+from studio.train import CHECKPOINT_FILE
+from studio.train.checkpoint import load_checkpoint
 from studio.train.trainer import Trainer
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -110,11 +112,6 @@ def barrier_cpu(group=None) -> None:
 def shutdown() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
-
-
-def broadcast_text(text: str | None, rank: int, group=None) -> str:
-    """Rank 0's string on every rank (as bytes in a uint8 tensor: no pickle)."""
-    return broadcast_bytes(text.encode("utf-8") if rank == 0 else b"", rank, group).decode("utf-8")
 
 
 def broadcast_bytes(data: bytes, rank: int, group=None) -> bytes:
@@ -195,106 +192,61 @@ def is_comm_error(e: BaseException) -> bool:
 
 
 class DistributedTrainer(Trainer):
+    """The Trainer, with its hooks set for one of N processes (see the module docstring)."""
+
     def __init__(self, project, dataset, env: DistEnv, group, *, out_dir=None, device=None, **kw):
         # Only rank 0 has a run folder: every write in Trainer is skipped without one.
         super().__init__(project, dataset, out_dir=out_dir if env.rank == 0 else None, device=device, **kw)
         self.env, self.group = env, group
         self.resume_folder = Path(out_dir) if out_dir else None
-        self.comm_failure = False
-        self._epoch_sums: dict | None = None
 
     @property
     def batch_size_per_process(self) -> int:
         return self.settings.batch_size // self.env.world_size
 
-    def _setup(self) -> None:
-        super()._setup()
-        env, s = self.env, self.settings
-        common = dict(device=self.device, rank=env.rank, world_size=env.world_size)
-        tb, vb = self.train_batches, self.val_batches
-        # tb.x/y are already on the device: no second copy of the data.
-        self.train_batches = _same_prep(tb, ShardedBatcher(
-            tb.x, tb.y, self.batch_size_per_process, equal_shares=True, shuffle=True, seed=s.seed,
-            crop=tb.crop, flip=tb.flip, channels_last=tb.channels_last, **common))
-        self.val_batches = _same_prep(vb, ShardedBatcher(vb.x, vb.y, vb.batch_size, equal_shares=False,
-                                                         channels_last=vb.channels_last, **common))
-        if self.train_batches.n == 0:
-            raise DistributedSetupError(f"{self.train_batches.total_n} training examples cannot be shared "
+    @property
+    def comm_failure(self) -> bool:
+        """The run failed in a collective: the cause is (usually) another worker."""
+        return self.failure is not None and is_comm_error(self.failure)
+
+    def make_batcher(self, x, y, batch_size: int, *, train: bool, **kw) -> ShardedBatcher:
+        env = self.env
+        b = ShardedBatcher(x, y, self.batch_size_per_process if train else batch_size, rank=env.rank,
+                           world_size=env.world_size, equal_shares=train, **kw)
+        if train and b.n == 0:
+            raise DistributedSetupError(f"{b.total_n} training examples cannot be shared "
                                         f"by {env.world_size} processes")
-        n = len(self.train_batches)
-        self.schedule = type(self.schedule)(s, n, n * s.epochs)
+        return b
+
+    def wrap_model(self, model: torch.nn.Module) -> torch.nn.Module:
+        env, s = self.env, self.settings
         if env.rank:  # dropout masks must differ per rank, and be reproducible on resume
             torch.manual_seed((s.seed * 1_000_003 + env.rank * 7919 + self.step) % (2**63))
         ids = [self.device.index] if self.device.type == "cuda" else None
-        self.model = StudioDDP(self.model, device_ids=ids, process_group=self.group, rank=env.rank)
+        return StudioDDP(model, device_ids=ids, process_group=self.group, rank=env.rank)
 
-    def _loop(self) -> str:
-        try:
-            return super()._loop()
-        except Exception as e:
-            self.comm_failure = is_comm_error(e)
-            raise
-
-    def _flush(self, sums, *rest):
-        self._epoch_sums = sums  # the epoch's running local sums, all-reduced in _train_epoch
-        return super()._flush(sums, *rest)
-
-    def _train_epoch(self, epoch: int):
-        self._epoch_sums = None
-        _, _, seconds = super()._train_epoch(epoch)
-        sums = self._epoch_sums or {"loss": 0.0, "metric": 0.0, "count": 0}
-        total = self._all_reduce([sums["loss"], sums["metric"], sums["count"]])
-        count = max(1.0, total[2])
-        return total[0] / count, total[1] / count, seconds
-
-    def _validate(self):
-        module = self.model.module
-        for b in module.buffers():  # e.g. BatchNorm statistics: validate with rank 0's everywhere
-            dist.broadcast(b, 0, group=self.group)
-        loss, metric = super()._validate()
-        n = self.val_batches.n
-        total = self._all_reduce([(loss or 0.0) * n, (metric or 0.0) * n, n])
-        if self.objective.classification:
-            k = self.objective.num_classes
-            mine = self.confusion if (n and self.confusion is not None) else torch.zeros(k, k, dtype=torch.long)
-            mine = mine.clone()
-            dist.all_reduce(mine, group=self.group)
-            self.confusion = mine
-        if total[2] == 0:
-            return None, None
-        return total[0] / total[2], total[1] / total[2]
-
-    def _all_reduce(self, values: list[float]) -> list[float]:
-        t = torch.tensor(values, dtype=torch.float64)
+    def reduce(self, t: torch.Tensor) -> torch.Tensor:
+        t = t.clone()
         dist.all_reduce(t, group=self.group)
-        return t.tolist()
+        return t
 
-    def _restore(self) -> None:
+    def before_validation(self) -> None:
+        for b in self.model.module.buffers():  # e.g. BatchNorm statistics: validate with rank 0's everywhere
+            dist.broadcast(b, 0, group=self.group)
+
+    def read_checkpoint(self) -> tuple[dict[str, torch.Tensor], dict]:
         """Rank 0 reads the checkpoint and sends it to the others (other machines have no copy)."""
         rank = self.env.rank
-        data = b""
-        if rank == 0:
-            data = (self.resume_folder / "checkpoint.safetensors").read_bytes()
+        data = (self.resume_folder / CHECKPOINT_FILE).read_bytes() if rank == 0 else b""
         data = broadcast_bytes(data, rank)
         if rank == 0:
-            super()._restore()
-            return
+            return super().read_checkpoint()
         with tempfile.TemporaryDirectory(prefix="studio-resume-") as tmp:
-            (Path(tmp) / "checkpoint.safetensors").write_bytes(data)
-            self.out_dir = Path(tmp)
-            try:
-                super()._restore()
-            finally:
-                self.out_dir = None
-                self.paths.pop("best", None)
-        if self._partial:  # an interrupted epoch's sums are rank 0's to carry, not everyone's
-            self._partial.update(loss=0.0, metric=0.0, count=0, seconds=0.0)
-
-
-def _same_prep(source: Batcher, sharded: ShardedBatcher) -> ShardedBatcher:
-    """The trainer's normalization (folded into scale/shift), copied exactly."""
-    sharded.scale, sharded.shift = source.scale, source.shift
-    return sharded
+            (Path(tmp) / CHECKPOINT_FILE).write_bytes(data)
+            tensors, doc = load_checkpoint(Path(tmp))
+        if doc.get("partial"):  # an interrupted epoch's sums are rank 0's to carry, not everyone's
+            doc["partial"].update(loss=0.0, metric=0.0, count=0, seconds=0.0)
+        return tensors, doc
 
 
 def state_hash(module: torch.nn.Module) -> str:

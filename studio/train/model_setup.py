@@ -14,23 +14,28 @@ from torch import fx
 
 from studio.data.dataset import Dataset
 from studio.graph.compile import CompileError, compile_graph
+from studio.graph.fixes import SetParam
 from studio.graph.model import GraphError
 from studio.graph.opaque import OpaqueUnavailable
 from studio.graph.layers.io import TASK_OF_LOSS
 
 
 class SetupError(Exception):
-    """The network and the dataset do not fit together; `kind` is a TrainError kind."""
+    """The network and the dataset do not fit together; `kind` is a TrainError kind.
+    `fix`, when there is an obvious one, is the edit that cures it, and `problem`
+    the message without the advice (for a button that offers the fix itself)."""
     exit_code = 2
 
-    def __init__(self, message: str, kind: str = "shape"):
+    def __init__(self, message: str, kind: str = "shape", fix: SetParam | None = None, problem: str = ""):
         super().__init__(message)
         self.kind = kind
+        self.fix = fix
+        self.problem = problem or message
 
 
 def output_node(project) -> tuple[str, dict]:
     m = project.model
-    outs = [n for n in m.nodes() if m.type_of(n) == "Output"]
+    outs = m.outputs()
     if not outs:
         raise SetupError("The network has no Output layer: add one to choose the loss")
     return outs[0], m.params(outs[0])
@@ -39,7 +44,7 @@ def output_node(project) -> tuple[str, dict]:
 def match_input(project, dataset: Dataset) -> None:
     """Set the Input node's parameters from the dataset (shapes then re-infer)."""
     m = project.model
-    inputs = [n for n in m.nodes() if m.type_of(n) == "Input"]
+    inputs = m.inputs()
     if len(inputs) != 1:
         raise SetupError(f"Training needs exactly one Input layer, the network has {len(inputs)}")
     params = dataset.input_params()
@@ -79,8 +84,9 @@ def check_head(project, dataset: Dataset) -> None:
     if width is None:
         raise SetupError(f"The last layer {last} ({layer}) gives {shape.full()}, but {dataset.name} needs "
                          f"{need} {what} per example: end with Flatten and a Linear of size {need}")
-    raise SetupError(f"The last {layer} ({last}) gives {width} {what} but {dataset.name} has {need} {has}: "
-                     f"set its size to {need}")
+    problem = f"The last {layer} ({last}) gives {width} {what} but {dataset.name} has {need} {has}"
+    fix = SetParam(f"Set to {need}", last, "out_features", need) if layer == "Linear" else None
+    raise SetupError(f"{problem}: set its size to {need}", fix=fix, problem=problem)
 
 
 def check_labels(dataset: Dataset) -> None:

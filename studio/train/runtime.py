@@ -53,29 +53,38 @@ def _is_oom(e: BaseException) -> bool:
 
 def _is_shape(e: BaseException) -> bool:
     text = str(e)
-    return isinstance(e, RuntimeError) and any(s in text for s in (
+    low = text.lower()
+    return isinstance(e, RuntimeError) and (any(s in text for s in (
         "shapes cannot be multiplied", "size of tensor", "Expected input batch_size",
-        "Given groups", "must match the size", "Target", "out of bounds"))
+        "Given groups", "must match the size", "Target", "out of bounds")) or "size mismatch" in low
+        or "mat1 and mat2" in low)
 
 
-def classify(e: BaseException, epoch: int | None, batch: int | None, device: str,
-             batch_size: int) -> TrainError:
+def classify(e: BaseException, epoch: int | None = None, batch: int | None = None, device: str = "",
+             batch_size: int | None = None) -> TrainError:
+    """Any exception from a run (loading, setup, training), as a TrainError a user
+    can act on: the trainer passes where it was; the app's worker thread, for what
+    escapes before the trainer runs, does not."""
+    from studio.graph.compile import CompileError
     detail = "".join(traceback.format_exception(type(e), e, e.__traceback__))
     where = f" at epoch {epoch}, batch {batch}" if epoch and batch else ""
     if isinstance(e, NonFiniteLoss):
         return TrainError("nan", str(e), e.epoch, e.batch, detail)
     if _is_oom(e):
-        return TrainError("oom", f"Out of memory on {device}{where}: try a smaller batch size "
-                                 f"(now {batch_size}, e.g. {max(1, batch_size // 2)}) or a smaller network.",
+        on = f" on {device}" if device else ""
+        now = f" (now {batch_size}, e.g. {max(1, batch_size // 2)})" if batch_size else ""
+        return TrainError("oom", f"Out of memory{on}{where}: try a smaller batch size{now} or a smaller network.",
                           epoch, batch, detail)
     if isinstance(e, SetupError):
         return TrainError(e.kind, str(e), epoch, batch, detail)
     if isinstance(e, DataError):
         return TrainError("data", str(e), epoch, batch, detail)
+    if isinstance(e, CompileError):
+        return TrainError("shape", str(e), epoch, batch, detail)
     if isinstance(e, CheckpointError):
         return TrainError("other", str(e), epoch, batch, detail)
     if _is_shape(e):
         return TrainError("shape", f"The network and the data do not fit{where}: {str(e).splitlines()[0]}",
                           epoch, batch, detail)
-    text = str(e).splitlines()[0] if str(e) else type(e).__name__
+    text = str(e).splitlines()[0] if str(e).strip() else type(e).__name__
     return TrainError("other", f"Training failed{where}: {text}", epoch, batch, detail)

@@ -1,7 +1,7 @@
 """The training engine: a blocking `run()` with callbacks, used by the CLI and by
 the Qt run panel (from a worker thread; stop/pause/resume_run are thread-safe).
 
-Hot-loop habits (see DESIGN.md): no .item() per batch (losses and correct
+Hot-loop habits (each measured on a CPU): no .item() per batch (losses and correct
 counts stay on the device and are read on logged steps, about every 100 ms),
 zero_grad(set_to_none=True), index_select batches, callbacks only on logged steps.
 """
@@ -19,6 +19,7 @@ from studio.data.batches import Batcher
 
 from studio.train import run_files
 from studio.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, split, unflatten_optimizer
+from studio.train.evaluate import evaluate
 from studio.train.events import BatchEvent, EpochEvent, RunResult, TrainError
 from studio.train.model_setup import build_model, has_conv, make_objective, trainable_layers
 from studio.train.finetune import init_weights_path, keep_frozen, load_init_weights, param_groups
@@ -53,6 +54,7 @@ class Trainer:
         self.confusion: torch.Tensor | None = None
         self.val_predictions: dict[str, torch.Tensor] | None = None
         self.error: TrainError | None = None
+        self.failure: BaseException | None = None  # the exception behind `error`
         self.result: RunResult | None = None
         self.epoch = 0          # completed epochs
         self.step = 0           # completed optimizer steps
@@ -94,6 +96,7 @@ class Trainer:
             self._setup()
             status = self._loop()
         except Exception as e:  # noqa: BLE001 - every failure becomes a TrainError
+            self.failure = e
             self.error = classify(e, *self._where, str(self.device or self.requested_device),
                                   self.settings.batch_size)
             self._emit("on_error", self.error)
@@ -101,6 +104,26 @@ class Trainer:
         self.result = self._result(status, time.perf_counter() - started)
         self._emit("on_run_end", self.result)
         return self.result
+
+    # -- hooks: what a data-parallel subclass changes (studio/train/distributed.py) ----
+    def make_batcher(self, x, y, batch_size: int, *, train: bool, **kw) -> Batcher:
+        """The batches of one split; `train`: the shuffled, augmented training split."""
+        return Batcher(x, y, batch_size, **kw)
+
+    def wrap_model(self, model: torch.nn.Module) -> torch.nn.Module:
+        """The module the steps run, once set up and restored (e.g. a DDP wrapper)."""
+        return model
+
+    def reduce(self, t: torch.Tensor) -> torch.Tensor:
+        """`t` summed over every process training this model; alone, `t` itself."""
+        return t
+
+    def before_validation(self) -> None:
+        """Called before each validation pass (e.g. to agree on BatchNorm statistics)."""
+
+    def read_checkpoint(self) -> tuple[dict[str, torch.Tensor], dict]:
+        """(tensors, scalars) of the checkpoint to resume."""
+        return load_checkpoint(self.out_dir)
 
     def _emit(self, name: str, event) -> None:
         for fn in self._handlers[name]:
@@ -128,9 +151,9 @@ class Trainer:
         ds = self.dataset
         common = dict(device=self.device, mean=ds.mean, std=ds.std, normalize=d.normalize,
                       channels_last=self.channels_last)
-        self.train_batches = Batcher(ds.x_train, ds.y_train, s.batch_size, shuffle=True, seed=s.seed,
-                                     crop=d.augment_crop, flip=d.augment_flip, **common)
-        self.val_batches = Batcher(ds.x_val, ds.y_val, max(s.batch_size, 256), **common)
+        self.train_batches = self.make_batcher(ds.x_train, ds.y_train, s.batch_size, train=True, shuffle=True,
+                                               seed=s.seed, crop=d.augment_crop, flip=d.augment_flip, **common)
+        self.val_batches = self.make_batcher(ds.x_val, ds.y_val, max(s.batch_size, 256), train=False, **common)
         n = len(self.train_batches)
         self.schedule = Schedule(s, n, n * s.epochs)
         amp = s.amp if self.device.type == "cuda" else "off"
@@ -140,6 +163,7 @@ class Trainer:
             self.paths.update(run_files.write_start(self.out_dir, self.project, ds))
         if self.resume:
             self._restore()
+        self.model = self.wrap_model(self.model)
 
     def _autocast(self):
         if self.amp_dtype is None:
@@ -234,7 +258,9 @@ class Trainer:
                 last_log, images_since = now, 0
                 window_loss, window_metric, window_n = [], [], []
                 tick = time.perf_counter()
-        return sums["loss"] / max(1, sums["count"]), sums["metric"] / max(1, sums["count"]), sums["seconds"]
+        loss, metric, count = self.reduce(torch.tensor([sums["loss"], sums["metric"], sums["count"]],
+                                                       dtype=torch.float64)).tolist()
+        return loss / max(1.0, count), metric / max(1.0, count), sums["seconds"]
 
     def _flush(self, sums, losses, metrics, ns, tick, epoch, first_batch, lr):
         """Read the window's losses (one sync), check them, add them to the epoch sums."""
@@ -285,42 +311,20 @@ class Trainer:
             return None
         return dict(zip(names, torch.stack(norms).float().tolist()))
 
-    @torch.inference_mode()
     def _validate(self) -> tuple[float | None, float | None]:
-        vb, obj, model = self.val_batches, self.objective, self.model
-        if vb.n == 0:
+        self.before_validation()
+        loss_sum, metric_sum, confusion, predictions = evaluate(self.model, self.val_batches, self.objective,
+                                                                self.device, self._autocast)
+        keep_frozen(self.frozen)  # evaluate() put every layer back in training mode
+        if predictions is not None:
+            self.val_predictions = predictions
+        loss, metric, n = self.reduce(torch.tensor([loss_sum, metric_sum, self.val_batches.n],
+                                                   dtype=torch.float64)).tolist()
+        if n == 0:
             return None, None
-        model.eval()
-        loss_fn = obj.eval_loss or obj.loss
-        loss_sum = torch.zeros((), device=self.device)
-        metric_sum = torch.zeros((), device=self.device)
-        k = obj.num_classes
-        confusion = torch.zeros(k * k, dtype=torch.long, device=self.device) if obj.classification else None
-        idxs, preds, targets, conf = [], [], [], []
-        for idx, x, y in vb.batches():
-            with self._autocast():
-                out = model(x)
-            out = out.float()
-            loss_sum += loss_fn(out, obj.target(y)) * y.shape[0]
-            metric_sum += obj.metric_sum(out, y)
-            pred = obj.predict(out)
-            if confusion is not None:
-                confusion += torch.bincount(y * k + pred, minlength=k * k)
-                conf.append(_confidence(out, obj.loss_name))
-            idxs.append(idx)
-            preds.append(pred)
-            targets.append(y)
-        model.train()
-        keep_frozen(self.frozen)
-        n = vb.n
         if confusion is not None:
-            self.confusion = confusion.view(k, k).cpu()
-        self.val_predictions = {"index": torch.cat(idxs).cpu(), "pred": torch.cat(preds).cpu(),
-                                "target": torch.cat(targets).cpu()}
-        if conf:
-            self.val_predictions["confidence"] = torch.cat(conf).cpu()
-        values = torch.stack([loss_sum, metric_sum]).cpu().tolist()
-        return values[0] / n, values[1] / n
+            self.confusion = self.reduce(confusion)
+        return loss / n, metric / n
 
     def _track_best(self, val_loss, val_metric, train_loss, train_metric) -> bool:
         """Best by validation metric (accuracy up, MAE down); training loss without validation."""
@@ -358,11 +362,11 @@ class Trainer:
         self.paths["metrics"] = run_files.write_metrics(self.out_dir, self.history)
 
     def _restore(self) -> None:
-        tensors, doc = load_checkpoint(self.out_dir)
+        tensors, doc = self.read_checkpoint()
         try:
             self.model.load_state_dict(split(tensors, "model."))
         except RuntimeError as e:
-            raise CheckpointError(f"The checkpoint in {self.out_dir} does not fit this network (was it changed "
+            raise CheckpointError(f"The checkpoint in {self.out_dir or 'the run folder'} does not fit this network (was it changed "
                                   f"since?): {str(e).splitlines()[-1].strip()}. Train without resuming.") from None
         self.optimizer.load_state_dict(unflatten_optimizer(split(tensors, "optim."), doc["optimizer"]))
         rng = split(tensors, "rng.")
@@ -376,8 +380,8 @@ class Trainer:
             e.epochs = self.settings.epochs
         if doc.get("partial"):
             self._partial = dict(doc["partial"], aug=rng.get("aug"))
-        best = self.out_dir / "best.safetensors"
-        if best.exists():
+        best = self.out_dir / "best.safetensors" if self.out_dir is not None else None
+        if best is not None and best.exists():
             self.paths["best"] = str(best)
         if self.bad_epochs and self.settings.early_stopping and doc["status"] == "early_stopped":
             self.bad_epochs = 0  # the user asked to go on: give patience a fresh start
@@ -390,12 +394,3 @@ class Trainer:
                          last.val_loss if last else None, last.val_metric if last else None,
                          self.objective.metric_name if hasattr(self, "objective") else "",
                          seconds, ips, dict(self.paths), message)
-
-
-def _confidence(out: torch.Tensor, loss_name: str) -> torch.Tensor:
-    if loss_name == "cross_entropy":
-        return out.softmax(1).amax(1)
-    if out.shape[1] == 1:
-        p = out.view(-1).sigmoid()
-        return torch.maximum(p, 1 - p)
-    return out.sigmoid().amax(1)

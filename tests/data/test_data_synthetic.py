@@ -107,3 +107,12 @@ def test_progress_reports_the_result():
     seen = []
     load_dataset(DataSettings(dataset="spiral", samples=100), progress=lambda f, m: seen.append((f, m)))
     assert seen[-1][0] == 1.0 and "90 training and 10 validation" in seen[-1][1]
+
+
+def test_every_dataset_kind_names_a_loader_that_exists():
+    import importlib
+
+    from studio.settings import DATASET_KINDS
+    for kind in DATASET_KINDS:
+        module, func = kind.loader.split(":")
+        assert callable(getattr(importlib.import_module(f"studio.data.{module}"), func)), kind

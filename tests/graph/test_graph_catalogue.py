@@ -48,3 +48,17 @@ def test_by_category_lists_every_palette_layer_once():
     listed = [s.type for group in by_category().values() for s in group]
     assert sorted(listed) == sorted(t for t, s in LAYERS.items() if s.palette)
     assert "Opaque" in LAYERS and "Opaque" not in listed  # made by imports only
+
+
+def test_every_category_is_one_record_with_an_icon_and_a_colour():
+    import re
+    from pathlib import Path
+
+    from studio.graph.spec import CATEGORY
+    icons = Path(__file__).resolve().parents[2] / "assets" / "icons"
+    assert tuple(CATEGORY) == CATEGORIES
+    for name, c in CATEGORY.items():
+        assert c.name == name and (icons / f"{c.icon}.svg").exists(), c
+        assert re.fullmatch(r"#[0-9a-f]{6}", c.colour), c
+    for s in LAYERS.values():
+        assert s.category in CATEGORY and (s.icon is None or s.icon == "" or (icons / f"{s.icon}.svg").exists())

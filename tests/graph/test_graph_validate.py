@@ -6,7 +6,9 @@ from studio.graph.builder import chain, sequential
 from studio.graph.compile import compile_graph
 from studio.graph.model import GraphModel
 from studio.graph.shapes import LOOP_MSG
-from studio.graph.validate import Fix, apply_fix, problems_by_node, validate
+from studio.graph.events import EdgeAdded, EdgeRemoved, NodeAdded, ShapesChanged
+from studio.graph.fixes import InsertLayer
+from studio.graph.validate import apply_fix, problems_by_node, validate
 
 VEC = {"kind": "vector", "features": 4}
 
@@ -109,11 +111,12 @@ def test_flatten_fix_is_offered_and_makes_the_graph_valid():
     (problem,) = validate(m)
     assert problem.node == lin
     assert problem.message == "Linear needs a flat vector, got 4×30×30. Insert a Flatten before it."
-    assert problem.fix == Fix("Insert Flatten", "Flatten", m.in_edges(lin)[0].id)
+    assert problem.fix == InsertLayer("Insert Flatten", "Flatten", m.in_edges(lin)[0].id)
     events = []
-    m.subscribe(lambda ev, **kw: events.append(ev))
+    m.subscribe(events.append)
     new = apply_fix(m, problem.fix)
-    assert [e for e in events if e != "shapes_changed"] == ["edge_removed", "node_added", "edge_added", "edge_added"]
+    assert [type(e) for e in events if not isinstance(e, ShapesChanged)] == [
+        EdgeRemoved, NodeAdded, EdgeAdded, EdgeAdded]
     assert m.type_of(new) == "Flatten"
     assert [e.src for e in m.in_edges(lin)] == [new] and [e.src for e in m.in_edges(new)] == [conv]
     assert validate(m) == []
@@ -128,3 +131,4 @@ def test_image_rows_fix_for_a_recurrent_layer_on_an_image():
     apply_fix(m, problem.fix)
     assert validate(m) == []
     assert m.shapes.out(ids[1]).dims == (8,)
+

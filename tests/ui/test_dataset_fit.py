@@ -97,7 +97,7 @@ def test_head_check_without_window():
                              {"kind": "image", "channels": 3, "height": 32, "width": 32})
     p = Project(model=model)
     m = datafit.head_mismatch(p, datafit.known_shape(DataSettings(dataset="shapes")))
-    assert m is not None and m.value == 4 and m.fix_label == "Set to 4"
+    assert m is not None and m.fix.value == 4 and m.fix_label == "Set to 4"
     assert m.text.startswith("The last Linear") and "Shapes has 4 classes" in m.text
     m.fix_command(model).redo()
     assert datafit.head_mismatch(p, datafit.known_shape(DataSettings(dataset="shapes"))) is None

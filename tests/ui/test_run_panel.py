@@ -166,17 +166,17 @@ def test_settings_edits_are_undoable(window, qtbot):
     assert window.project.train.lr == 0.05 and window.isWindowModified()
     window.undo_stack.undo()
     assert window.project.train.lr == before
-    lr_box = panel.form._widgets[("train", "lr")]
+    lr_box = panel.form.fields.widget("train", "lr")
     assert lr_box.value() == pytest.approx(before)
     assert not window.isWindowModified()
 
     form = panel.form
-    momentum = form._widgets[("train", "momentum")]
+    momentum = form.fields.widget("train", "momentum")
     run_testkit.set_setting(panel, "train", "optimizer", "adam")
     assert not form._train_form.isRowVisible(momentum)
     run_testkit.set_setting(panel, "train", "optimizer", "sgd")
     assert form._train_form.isRowVisible(momentum)
-    combo = form._widgets[("train", "optimizer")]
+    combo = form.fields.widget("train", "optimizer")
     assert combo.currentData() == "sgd"
 
 

@@ -2,7 +2,7 @@
 # Import order is palette order within a category.
 from studio.graph.layers import (  # noqa: F401  (registers)
     io, conv, pool, norm, activation, dense, seq, merge, extra, opaque)
-from studio.graph.spec import CATEGORIES, LayerSpec, registry
+from studio.graph.spec import CATEGORIES, CATEGORY, Category, LayerSpec, registry  # noqa: F401 - re-exported
 
 LAYERS: dict[str, LayerSpec] = registry()
 

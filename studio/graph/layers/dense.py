@@ -38,7 +38,8 @@ def _linear_infer(p, ins) -> Shape:
     (x,) = ins
     need_float("Linear", x)
     if len(x) >= 3 or (len(x) == 2 and not x.seq):
-        raise ShapeError(f"Linear needs a flat vector, got {x.full()}. Insert a Flatten before it.")
+        raise ShapeError(f"Linear needs a flat vector, got {x.full()}. Insert a Flatten before it.",
+                         insert="Flatten")
     if x.seq:
         return Shape((x[0], p["out_features"]), seq=True)
     return Shape((p["out_features"],))

@@ -34,7 +34,8 @@ def _recurrent(kind: str, blurb: str) -> LayerSpec:
         if not x.seq or len(x) != 2 or x.dtype != "float":
             extra = " Add an Embedding first." if x.dtype == "long" else (
                 " Use 'Image rows' to read an image row by row." if len(x) == 3 else "")
-            raise ShapeError(f"{kind} needs a sequence T×F, got {x.full()}.{extra}")
+            raise ShapeError(f"{kind} needs a sequence T×F, got {x.full()}.{extra}",
+                             insert="ImageRows" if x.dtype != "long" and len(x) == 3 else None)
         h = p["hidden_size"] * (2 if p["bidirectional"] else 1)
         if p["output"] == "last step":
             return Shape((h,))

@@ -13,6 +13,7 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel,
                                QScrollArea, QVBoxLayout, QWidget)
 
+from studio.graph.events import NodeMoved, NodeRemoved, ParamChanged
 from studio.graph.layers import spec
 from studio.graph.validate import validate
 
@@ -91,18 +92,18 @@ class Inspector(QScrollArea):
         self._locked = locked
         self.rebuild()
 
-    def _on_model_event(self, event: str, **kw) -> None:
+    def _on_model_event(self, ev) -> None:
         nid = self.node_id
-        if event == "param_changed" and kw["id"] == nid and kw["name"] in self.editors:
-            self.editors[kw["name"]].set_value(kw["value"])
-            if self.model.type_of(nid) == "Input" and kw["name"] == "kind":
+        if isinstance(ev, ParamChanged) and ev.id == nid and ev.name in self.editors:
+            self.editors[ev.name].set_value(ev.value)
+            if self.model.type_of(nid) == "Input" and ev.name == "kind":
                 self._show_input_fields()
-        elif event == "node_removed" and kw["id"] in self.selection:
-            self.selection = [s for s in self.selection if s != kw["id"]]
+        elif isinstance(ev, NodeRemoved) and ev.id in self.selection:
+            self.selection = [s for s in self.selection if s != ev.id]
             self.node_id = None
             self._schedule(rebuild=True)
             return
-        elif event == "node_moved":
+        elif isinstance(ev, NodeMoved):
             return
         self._schedule()
 

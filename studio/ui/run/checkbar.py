@@ -53,7 +53,7 @@ class CheckBar(QWidget):
         line = self.fontMetrics().lineSpacing()
         self.setFixedHeight(max(3 * line + 8, line + self.fix_button.sizeHint().height() + 4))
         self._error = ""        # a run's failure or a refused Train: shown first
-        self._mismatch = None   # run_datafit.Mismatch
+        self._mismatch = None   # datafit.Mismatch
 
     def set_locked(self, locked: bool) -> None:
         self.lock_label.setText(LOCKED_TEXT if locked else "")

@@ -5,17 +5,20 @@ and refuses a last layer of the wrong width, but only once Train is pressed and
 only on its own snapshot. Here the same facts are known earlier: most datasets'
 example shape and class count follow from their settings alone, the others from
 the last load (preview, download or a run). The Input node then follows the
-dataset as an undoable edit, and a wrong head width is reported with its fix.
+dataset as an undoable edit (ui/run/commands.py), and a wrong head width is
+reported with its fix.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 from PySide6.QtCore import QObject, QTimer, Slot
 
 from studio.data.synthetic import SHAPE_CLASSES, SHAPE_SIZE, WAVE_CLASSES, WAVE_LENGTH
+from studio.graph import fixes
+from studio.graph.events import NodeMoved
+from studio.project.events import InfoChanged, SettingChanged
 
 from studio.ui.editor.canvas.commands import Compound, SetParam
 
@@ -56,6 +59,12 @@ def load_key(data) -> tuple:
     return (data.dataset, data.path, data.target, data.task, data.image_size)
 
 
+class KnownShapes(dict):
+    """load_key -> DataShape of the datasets loaded so far (preview, download or a
+    run): what their settings alone cannot tell (a CSV's columns). The run panel
+    owns one; the settings form and the FitWatcher read it."""
+
+
 def known_shape(data, loaded: dict | None = None) -> DataShape | None:
     """The dataset's shape from its settings, or from `loaded` (load_key -> DataShape)."""
     if loaded and load_key(data) in loaded:
@@ -73,7 +82,7 @@ def shape_of(dataset) -> DataShape:
 
 
 def _the_input(model) -> str | None:
-    inputs = [n for n in model.nodes() if model.type_of(n) == "Input"]
+    inputs = model.inputs()
     return inputs[0] if len(inputs) == 1 else None
 
 
@@ -95,25 +104,25 @@ def input_command(model, shape: DataShape | None) -> Compound | None:
 
 @dataclass
 class Mismatch:
-    """The network's output does not fit the dataset; `fix` sets the last layer's width."""
+    """The network's output does not fit the dataset; `fix`, when there is one,
+    sets the last layer's width."""
     text: str
-    node: str | None = None
-    param: str | None = None
-    value: int | None = None
+    fix: fixes.SetParam | None = None
 
     @property
     def fix_label(self) -> str:
-        return f"Set to {self.value}" if self.node else ""
+        return self.fix.label if self.fix is not None else ""
 
     def fix_command(self, model) -> SetParam | None:
-        if not self.node or self.node not in model.g:
+        f = self.fix
+        if f is None or f.node not in model.g:
             return None
-        return SetParam(model, self.node, self.param, self.value)
+        return SetParam(model, f.node, f.param, f.value)
 
 
 def head_mismatch(project, shape: DataShape | None) -> Mismatch | None:
     """The trainer's own head check (model_setup.check_head) run now, in the editor,
-    plus the one-click fix when the last layer is a Linear of the wrong size."""
+    with its one-click fix when it has one (a Linear of the wrong size)."""
     if shape is None or shape.task is None or shape.num_outputs is None:
         return None
     from studio.train.model_setup import SetupError, check_head
@@ -121,56 +130,38 @@ def head_mismatch(project, shape: DataShape | None) -> Mismatch | None:
     try:
         check_head(project, stub)
     except SetupError as e:
-        text = str(e)
+        # With a fix, the button says what to do; the text only what is wrong.
+        return Mismatch(e.problem, e.fix) if e.fix is not None else Mismatch(str(e))
     except Exception:  # noqa: BLE001 - no Output, bad wiring: validation reports those
         return None
-    else:
-        return None
-    m = project.model
-    outs = [n for n in m.nodes() if m.type_of(n) == "Output"]
-    ins = m.in_edges(outs[0]) if outs else []
-    last = ins[0].src if len(ins) == 1 else None
-    shape_out = m.shapes.out(last) if last else None
-    # The width message ("The last Linear (linear2) gives 10 scores ...") gets a fix;
-    # a loss of the wrong kind, or a last layer that is not a Linear, only the text.
-    if text.startswith("The last ") and last and m.type_of(last) == "Linear" \
-            and shape_out is not None and len(shape_out.dims) == 1:
-        short = text.rsplit(":", 1)[0]  # the fix button says what to do
-        return Mismatch(short, last, "out_features", shape.num_outputs)
-    return Mismatch(text)
+    return None
 
 
 class FitWatcher(QObject):
-    """The run panel's side of the above: re-checks the head whenever the graph
-    or the data settings change, hands the form the Input edit that goes with a
-    dataset choice, and remembers the shapes of datasets loaded so far."""
+    """The run panel's side of the above: follows the project's events to re-check
+    the head whenever the graph or the data settings change, and records the
+    shapes of datasets as they are loaded."""
 
-    def __init__(self, panel):
+    def __init__(self, panel, known: KnownShapes):
         super().__init__(panel)
         self.panel = panel
-        self.loaded: dict[tuple, DataShape] = {}
-        self._model = None
+        self.loaded = known
+        self._project = None
         self._timer = QTimer(self, singleShot=True, interval=0)
         self._timer.timeout.connect(self.update)
         panel.checks.fix_clicked.connect(self.fix_head)
-        panel.form.applied.connect(self._on_setting_applied)
-        panel.form.follow_dataset = self.input_command_for
 
-    def watch(self, model) -> None:
-        if self._model is not None:
-            self._model.unsubscribe(self._on_model_event)
-        self._model = model
-        model.subscribe(self._on_model_event)
+    def watch(self, project) -> None:
+        if self._project is not None:
+            self._project.unsubscribe(self._on_project_event)
+        self._project = project
+        project.subscribe(self._on_project_event)
         self._timer.start()
 
-    def _on_model_event(self, event: str, **_kw) -> None:
-        if event != "node_moved":
-            self._timer.start()  # coalesced: once per event-loop turn
-
-    @Slot(str, str)
-    def _on_setting_applied(self, section: str, _key: str) -> None:
-        if section == "data":
-            self._timer.start()
+    def _on_project_event(self, ev) -> None:
+        if isinstance(ev, (NodeMoved, InfoChanged)) or (isinstance(ev, SettingChanged) and ev.section != "data"):
+            return
+        self._timer.start()  # coalesced: once per event-loop turn
 
     def shape(self) -> DataShape | None:
         project = self.panel.project
@@ -181,14 +172,6 @@ class FitWatcher(QObject):
         """Show whether the last layer fits the dataset (before any run)."""
         if self.panel.project is not None:
             self.panel.checks.set_mismatch(head_mismatch(self.panel.project, self.shape()))
-
-    def input_command_for(self, dataset_key: str):
-        """The form's hook: the Input edit that goes with choosing `dataset_key`."""
-        project = self.panel.project
-        if project is None:
-            return None
-        data = dataclasses.replace(project.data, dataset=dataset_key)
-        return input_command(project.model, known_shape(data, self.loaded))
 
     def learn(self, dataset, key: tuple | None) -> None:
         """A dataset was loaded: remember its shape; when it is the chosen one, fit the Input to it."""

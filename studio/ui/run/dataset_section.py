@@ -1,10 +1,10 @@
 """The Dataset group of the run settings form: which dataset, where its files
 are, how it is split and augmented, and Download / Preview, which load it in
-a thread (run_dataload.py) without starting a run.
+a thread (ui/run/dataload.py) without starting a run.
 
-Numeric fields are made by the form's factories, so they share its binding to
-`project.data` and its undo commands; this module owns the fields that depend
-on the dataset kind and the loading.
+Its numeric fields come from the same SettingFields as the training ones (one
+binding to `project.data`, one kind of undo command); this module owns the
+fields that depend on the dataset kind, and the loading.
 """
 from __future__ import annotations
 
@@ -14,20 +14,20 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QWidget)
 
-DOWNLOADABLE = ("cifar10", "mnist", "fashion_mnist")
+from studio.settings import DATASET_KINDS
+
+TEXT_KEYS = ("root", "path", "target", "dataset")  # shown by show_text, not by a bound field
 
 
 class DatasetSection(QGroupBox):
     loaded = Signal(object)    # a Dataset, from Download/Preview
 
-    def __init__(self, form):
+    def __init__(self, fields):
         super().__init__("Dataset")
-        self.form = form
+        self.fields = fields
         self._loader = None
-        self.loaded_key: tuple | None = None  # run_datafit.load_key of the last load
-        from studio.data.load import describe_datasets
-        self.datasets = {key: (title, text, needs_path, offline)
-                         for key, title, text, needs_path, offline in describe_datasets()}
+        self.loaded_key: tuple | None = None  # datafit.load_key of the last load
+        self.datasets = {k.key: (k.title, k.text, k.needs_path, k.offline) for k in DATASET_KINDS}
 
         self.dataset = QComboBox()
         for key, (title, _text, _np, offline) in self.datasets.items():
@@ -63,17 +63,17 @@ class DatasetSection(QGroupBox):
         self.path_row = _row(self.path, self.path_browse)
         df.addRow("Path", self.path_row)
         df.addRow("Target column", self.target)
-        df.addRow("Image size", form._int("data", "image_size", 4, 4096))
-        df.addRow("Examples", form._int("data", "samples", 10, 10**8, tip="Size of a generated dataset"))
-        df.addRow("Use only", form._int("data", "limit", 0, 10**9, special="all",
-                                        tip="Train on the first N examples only (0 = all): a quick try"))
-        df.addRow("Validation split", form._float("data", "val_split", 0.0, 0.9, 0.05, 2))
-        df.addRow("", form._check("data", "use_test_split", "Validate on the test split"))
-        form._widgets[("data", "use_test_split")].setToolTip(
-            "Use the dataset's own test split for validation when it has one; otherwise the split above")
-        df.addRow("Crop padding", form._int("data", "augment_crop", 0, 64, special="off",
-                                            tip="Random-crop augmentation: pad by N pixels, crop back"))
-        df.addRow("", form._check("data", "augment_flip", "Random horizontal flips"))
+        f = fields
+        df.addRow("Image size", f.int_field("data", "image_size", 4, 4096))
+        df.addRow("Examples", f.int_field("data", "samples", 10, 10**8, tip="Size of a generated dataset"))
+        df.addRow("Use only", f.int_field("data", "limit", 0, 10**9, special="all",
+                                          tip="Train on the first N examples only (0 = all): a quick try"))
+        df.addRow("Validation split", f.float_field("data", "val_split", 0.0, 0.9, 0.05, 2))
+        df.addRow("", f.check_field("data", "use_test_split", "Validate on the test split", tip=(
+            "Use the dataset's own test split for validation when it has one; otherwise the split above")))
+        df.addRow("Crop padding", f.int_field("data", "augment_crop", 0, 64, special="off",
+                                              tip="Random-crop augmentation: pad by N pixels, crop back"))
+        df.addRow("", f.check_field("data", "augment_flip", "Random horizontal flips"))
         df.addRow(self.load_bar)
         df.addRow(self.load_message)
         df.addRow(self.preview_button)
@@ -101,56 +101,56 @@ class DatasetSection(QGroupBox):
         key = data.dataset
         _title, text, needs_path, offline = self.datasets.get(key, (key, "", False, True))
         self.about.setText(text)
-        w = self.form._widgets
-        self.rows.setRowVisible(self.root_row, key in DOWNLOADABLE)
+        w = self.fields.widget
+        self.rows.setRowVisible(self.root_row, not offline)  # where the download goes
         self.rows.setRowVisible(self.path_row, needs_path)
         self.rows.setRowVisible(self.target, key == "csv")
-        self.rows.setRowVisible(w[("data", "image_size")], key == "image_folder")
-        self.rows.setRowVisible(w[("data", "samples")], offline and not needs_path)
+        self.rows.setRowVisible(w("data", "image_size"), key == "image_folder")
+        self.rows.setRowVisible(w("data", "samples"), offline and not needs_path)
         self.path.setPlaceholderText("a CSV file" if key == "csv" else "a folder with one subfolder per class")
         self.path_browse.setToolTip("Choose the CSV file" if key == "csv" else "Choose the image folder")
 
     # -- user edits --------------------------------------------------------------------------
     @Slot(int)
     def _on_dataset_picked(self, index: int) -> None:
-        self.form.set_value("data", "dataset", self.dataset.itemData(index))
+        self.fields.edit("data", "dataset", self.dataset.itemData(index))
 
     @Slot()
     def _on_root_edited(self) -> None:
-        self.form.set_value("data", "root", self.root.text().strip())
+        self.fields.edit("data", "root", self.root.text().strip())
 
     @Slot()
     def _on_path_edited(self) -> None:
-        self.form.set_value("data", "path", self.path.text().strip())
+        self.fields.edit("data", "path", self.path.text().strip())
 
     @Slot()
     def _on_target_edited(self) -> None:
-        self.form.set_value("data", "target", self.target.text().strip())
+        self.fields.edit("data", "target", self.target.text().strip())
 
     @Slot()
     def _browse_root(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder for downloaded datasets", self.root.text())
         if folder:
-            self.form.set_value("data", "root", folder)
+            self.fields.edit("data", "root", folder)
 
     @Slot()
     def _browse_path(self) -> None:
         start = self.path.text() or str(Path.home())
-        if self.form.project.data.dataset == "csv":
+        if self.fields.project.data.dataset == "csv":
             path, _ = QFileDialog.getOpenFileName(self, "CSV file", start, "CSV files (*.csv);;All files (*)")
         else:
             path = QFileDialog.getExistingDirectory(self, "Image folder (one subfolder per class)", start)
         if path:
-            self.form.set_value("data", "path", path)
+            self.fields.edit("data", "path", path)
 
     # -- preview / download ----------------------------------------------------------------
     @Slot()
     def load_preview(self) -> None:
         """Load (downloading if needed) in a thread; `loaded` hands over the result."""
         from studio.ui.run.dataload import DatasetLoader
-        if self.form.project is None or self._loader is not None:
+        if self.fields.project is None or self._loader is not None:
             return
-        self._loader = DatasetLoader(self.form.project.data, self)
+        self._loader = DatasetLoader(self.fields.project.data, self)
         self._loader.progress.connect(self._on_load_progress)
         self._loader.loaded.connect(self._on_loaded)
         self._loader.failed.connect(self._on_load_failed)

@@ -69,8 +69,3 @@ def overlay(image: np.ndarray, saliency: np.ndarray, alpha: float = 0.6) -> np.n
     a = alpha * s
     out = grey * (1 - a) + heat * a
     return np.clip(out, 0, 255).astype(np.uint8)
-
-
-def confusion_accuracy(confusion: np.ndarray) -> float:
-    total = confusion.sum()
-    return float(np.trace(confusion) / total) if total else float("nan")

@@ -47,8 +47,9 @@ class RunPanel(QWidget):
         self.outcome = None
         self.progress_state: Progress | None = None
         self.export_actions = None       # set by run_dock
+        self.known_shapes = datafit.KnownShapes()
         self._build()
-        self.fit = datafit.FitWatcher(self)
+        self.fit = datafit.FitWatcher(self, self.known_shapes)
         self.session.batches_arrived.connect(self._on_batches)
         self.session.epoch_ended.connect(self._on_epoch)
         self.session.loading.connect(self._on_loading)
@@ -111,7 +112,7 @@ class RunPanel(QWidget):
         self.tabs = build_tabs(self.plots, self.run_list, self.results, self.preview)
 
         undo = getattr(self.window, "undo_stack", None)
-        self.form = RunSettingsForm(undo)
+        self.form = RunSettingsForm(undo, self.known_shapes)
         self.form.dataset_loaded.connect(self._on_preview_loaded)
         form_scroll = QScrollArea()
         form_scroll.setWidgetResizable(True)
@@ -145,7 +146,7 @@ class RunPanel(QWidget):
     def set_project(self, project) -> None:
         """A (new) document: bind the form and reload the runs saved beside it."""
         self.project = project
-        self.fit.watch(project.model)
+        self.fit.watch(project)
         self.form.set_project(project)
         self.runs, problems = history.load_runs(history.runs_dir(project.path))
         self.plots.remove_all()

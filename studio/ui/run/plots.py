@@ -1,8 +1,8 @@
 """Live training curves (pyqtgraph), every run of the project overlaid.
 
 Plot widgets are created once and reused for every run: PySide6 with pyqtgraph
-crashed when PlotWidgets were created and destroyed repeatedly (DESIGN.md).
-Data arrives into preallocated numpy arrays (run_history.Series); a 10 Hz timer
+crashed when PlotWidgets were created and destroyed repeatedly.
+Data arrives into preallocated numpy arrays (ui/run/history.py: Series); a 10 Hz timer
 calls setData only for runs that changed, with clip-to-view and peak
 downsampling so a long run still redraws in a few milliseconds.
 """

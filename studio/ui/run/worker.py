@@ -1,6 +1,6 @@
 """Training in a QThread, through the same Trainer as `studio train`.
 
-Two halves, because of a PySide6 hazard (DESIGN.md): a worker signal connected
+Two halves, because of a PySide6 hazard: a worker signal connected
 to a lambda or plain function runs *in the worker thread*. So `TrainThread`
 only emits, and `RunSession`, a QObject living in the GUI thread, receives every
 signal in `@Slot` methods and re-emits plain GUI-thread signals for the panel.
@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +21,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from studio.project import file as project_io
 from studio.train.events import RunResult, TrainError
+from studio.train.runtime import classify
 
 from studio.ui.run import gc as run_gc
 
@@ -58,24 +58,6 @@ def snapshot(project):
     copy = project_io.loads(project_io.dumps(project))
     copy.path = project.path
     return copy
-
-
-def classify(exc: BaseException) -> TrainError:
-    """An exception escaping the trainer, as a TrainError a user can act on."""
-    from studio.data.dataset import DataError
-    from studio.graph.compile import CompileError
-    text = str(exc).strip() or type(exc).__name__
-    detail = "".join(traceback.format_exception(exc))
-    if isinstance(exc, DataError):
-        return TrainError("data", text, detail=detail)
-    if isinstance(exc, CompileError):
-        return TrainError("shape", text, detail=detail)
-    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
-        return TrainError("oom", "Out of memory: lower the batch size or use a smaller model.", detail=detail)
-    low = text.lower()
-    if "shape" in low or "size mismatch" in low or "mat1 and mat2" in low:
-        return TrainError("shape", f"Shape mismatch while training: {text.splitlines()[0]}", detail=detail)
-    return TrainError("other", f"{type(exc).__name__}: {text.splitlines()[0]}", detail=detail)
 
 
 class TrainThread(QThread):
@@ -117,7 +99,8 @@ class TrainThread(QThread):
 
     # -- the worker thread --------------------------------------------------------------
     def run(self) -> None:
-        # Leave a core to the GUI; must happen before the first torch op (DESIGN.md).
+        # Leave a core to the GUI: with every core for torch and another busy thread,
+        # gathering a batch took 200x longer. It must happen before the first torch op.
         torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
         outcome = RunOutcome(project=self.project)
         try:

@@ -2,8 +2,9 @@
 changes, and the recent-files list.
 
 Dirty state comes from the undo stack's clean index, so undoing back to the
-saved state makes the document clean again. Edits that are not undoable (the
-run panel's dataset/training settings) call `touch()`.
+saved state makes the document clean again. Every edit, graph or settings, is
+an undo command; `touch()` marks a document dirty that no edit made so (a
+sample opened as an untitled copy).
 """
 from __future__ import annotations
 

@@ -3,8 +3,7 @@ training dock (bottom), with the File/Edit/View menus and the document's
 open/save/close life cycle.
 
 For the run panel it exposes: `project`, `canvas`, `undo_stack`, `menu_export`,
-`project_replaced`, `set_editing_locked(bool)`, `show_status(text, ms)` and
-`mark_dirty()` (for non-undoable edits such as training settings).
+`project_replaced`, `set_editing_locked(bool)` and `show_status(text, ms)`.
 """
 from __future__ import annotations
 
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
                                QMessageBox)
 
 import studio
+from studio.graph.events import NodeMoved
 from studio.project.file import Project, ProjectError
 
 from studio.ui.style import icons
@@ -135,9 +135,6 @@ class MainWindow(QMainWindow):
     def show_status(self, text: str, ms: int = 5000) -> None:
         self.statusBar().showMessage(text, ms)
 
-    def mark_dirty(self) -> None:
-        self.document.touch()
-
     def set_editing_locked(self, locked: bool) -> None:
         self._locked = locked
         self.canvas.set_locked(locked)
@@ -165,8 +162,8 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.canvas, self.canvas.fit)  # again once the view has its final size
         self.project_replaced.emit()
 
-    def _on_model_event(self, event: str, **_kw) -> None:
-        if event != "node_moved":
+    def _on_model_event(self, ev) -> None:
+        if not isinstance(ev, NodeMoved):
             self._stats_timer.start()  # coalesced: one update per event-loop turn
 
     def _update_stats(self) -> None:

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, Q
                                QListWidgetItem, QVBoxLayout, QWidget)
 
 from studio.project import file as projects
-from studio.graph.layers import spec
+from studio.graph.layers import CATEGORY, spec
 
 from studio.ui.style import icons
 
@@ -76,7 +76,7 @@ class MiniGraph(QWidget):
             p.drawLine(QPointF(a.right(), a.center().y()), QPointF(b.left(), b.center().y()))
         p.setPen(Qt.PenStyle.NoPen)
         for n in m.nodes():
-            p.setBrush(QColor(icons.CATEGORY_COLOR.get(spec(m.type_of(n)).category, c.muted)))
+            p.setBrush(QColor(CATEGORY[spec(m.type_of(n)).category].colour))
             r = box(n)
             p.drawRoundedRect(r, min(4.0, r.height() / 3), min(4.0, r.height() / 3))
         p.end()

@@ -14,21 +14,11 @@ from PySide6.QtGui import QColor, QIcon, QIconEngine, QPainter, QPalette, QPixma
 from PySide6.QtSvg import QSvgRenderer
 
 import studio
+from studio.graph.layers import CATEGORY
 
 ASSETS = Path(studio.__file__).resolve().parents[1] / "assets"
 ICON_DIR = ASSETS / "icons"
 SIZES = (16, 20, 24, 32, 48)
-
-# Category accent colours: tint layer icons and node headers alike.
-CATEGORY_ICON = {
-    "Input / Output": "io", "Convolution": "conv", "Pooling": "pool", "Normalization": "norm",
-    "Activation": "act", "Dense & Shape": "dense", "Recurrent": "rnn", "Merge": "merge",
-}
-CATEGORY_COLOR = {
-    "Input / Output": "#8b93a7", "Convolution": "#4f7cf7", "Pooling": "#2fa7a0",
-    "Normalization": "#a070e8", "Activation": "#e59a2f", "Dense & Shape": "#3f9f5f",
-    "Recurrent": "#d9577a", "Merge": "#6b7f99",
-}
 
 _state = {"fg": "#3b4250", "disabled": "#a4a9b3"}
 
@@ -102,12 +92,8 @@ def icon(name: str, color: str | None = None) -> QIcon:
 
 def layer_icon(spec) -> QIcon:
     """A layer's palette icon, tinted with its category colour."""
-    name = spec.icon or CATEGORY_ICON.get(spec.category, "dense")
-    return icon(name, CATEGORY_COLOR.get(spec.category))
-
-
-def category_icon(category: str) -> QIcon:
-    return icon(CATEGORY_ICON.get(category, "dense"), CATEGORY_COLOR.get(category))
+    cat = CATEGORY[spec.category]
+    return icon(spec.icon or cat.icon, cat.colour)
 
 
 def app_icon() -> QIcon:

@@ -43,10 +43,6 @@ def colors(dark: bool | None = None) -> Colors:
     return DARK if dark else LIGHT
 
 
-def is_dark() -> bool:
-    return _current["dark"]
-
-
 def palette(c: Colors) -> QPalette:
     p = QPalette()
     R = QPalette.ColorRole

@@ -36,9 +36,6 @@ class PortItem(QGraphicsItem):
     def boundingRect(self) -> QRectF:
         return QRectF(-HIT, -HIT, 2 * HIT, 2 * HIT)
 
-    def scene_anchor(self) -> QPointF:
-        return self.scenePos()
-
     def set_highlight(self, on: bool) -> None:
         if on != self.highlight:
             self.highlight = on

@@ -6,9 +6,8 @@ from PySide6.QtCore import QEvent, QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
 
-from studio.graph.layers import LAYERS
+from studio.graph.layers import CATEGORY, LAYERS
 
-from studio.ui.editor.canvas.theme import CATEGORY_COLOR
 
 
 def matching_layers(text: str, need: str | None = None) -> list[str]:
@@ -76,9 +75,7 @@ class QuickAddPopup(QFrame):
             item = QListWidgetItem(f"{s.title}    ·  {s.category}")
             item.setData(Qt.ItemDataRole.UserRole, t)
             item.setToolTip(s.description)
-            dot = CATEGORY_COLOR.get(s.category)
-            if dot:
-                item.setData(Qt.ItemDataRole.DecorationRole, _dot_icon(dot))
+            item.setData(Qt.ItemDataRole.DecorationRole, _dot_icon(CATEGORY[s.category].colour))
             self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)

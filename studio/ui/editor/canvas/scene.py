@@ -2,7 +2,7 @@
 
 It subscribes to the model in `set_model` and creates, updates and removes
 items as events arrive; it never edits the model (commands do that). Wire
-labels follow `shapes_changed` at once; validation (error badges) is re-run
+labels follow `ShapesChanged` at once; validation (error badges) is re-run
 once per batch of events, from `flush()`, which the view calls when the undo
 stack moves and a zero-timer calls for edits made outside the stack.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtWidgets import QGraphicsScene
 
+from studio.graph.events import (EdgeAdded, EdgeRemoved, GraphEvent, NodeAdded, NodeMoved, NodeRemoved,
+                                 ParamChanged, ShapesChanged)
 from studio.graph.model import Edge, GraphModel
 from studio.graph.validate import Problem, problems_by_node, validate
 
@@ -59,41 +61,37 @@ class GraphScene(QGraphicsScene):
         self.flush()
 
     # -- model events ------------------------------------------------------------------
-    def _on_event(self, event: str, **kw) -> None:
-        handler = getattr(self, f"_on_{event}", None)
-        if handler is not None:
-            handler(**kw)
+    def _on_event(self, ev: GraphEvent) -> None:
+        match ev:
+            case NodeAdded(id=nid):
+                self._add_node(nid)
+            case NodeRemoved(id=nid):
+                self._remove_node(nid)
+            case EdgeAdded(edge=e):
+                self._add_wire(e)
+            case EdgeRemoved(edge=e):
+                self._remove_wire(e)
+            case ParamChanged(id=nid):
+                if (item := self.nodes.get(nid)) is not None:
+                    item.set_params(self.model.params(nid))
+            case NodeMoved(id=nid, pos=pos):
+                item = self.nodes.get(nid)
+                if item is not None and (item.pos().x(), item.pos().y()) != tuple(pos):
+                    item.move_to(*pos)
+            case ShapesChanged(ids=ids):
+                self._show_shapes(ids)
         self._dirty = True
         if not self._timer.isActive():
             self._timer.start()
 
-    def _on_node_added(self, id: str) -> None:
-        self._add_node(id)
-
-    def _on_node_removed(self, id: str) -> None:
-        item = self.nodes.pop(id, None)
+    def _remove_node(self, nid: str) -> None:
+        item = self.nodes.pop(nid, None)
         if item is not None:
             for w in list(item.wires):  # normally gone already: the model drops edges first
                 self._remove_wire(w.edge)
             self.removeItem(item)
 
-    def _on_edge_added(self, edge: Edge) -> None:
-        self._add_wire(edge)
-
-    def _on_edge_removed(self, edge: Edge) -> None:
-        self._remove_wire(edge)
-
-    def _on_param_changed(self, id: str, name: str, value) -> None:
-        item = self.nodes.get(id)
-        if item is not None:
-            item.set_params(self.model.params(id))
-
-    def _on_node_moved(self, id: str, pos) -> None:
-        item = self.nodes.get(id)
-        if item is not None and (item.pos().x(), item.pos().y()) != tuple(pos):
-            item.move_to(*pos)
-
-    def _on_shapes_changed(self, ids) -> None:
+    def _show_shapes(self, ids) -> None:
         m = self.model
         for nid in ids:
             if nid in m.g:

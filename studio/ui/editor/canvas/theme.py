@@ -9,17 +9,7 @@ from dataclasses import dataclass
 
 from PySide6.QtGui import QColor, QFont, QFontMetricsF
 
-try:  # keep card headers the same colour as the palette icons
-    from studio.ui.style.icons import CATEGORY_COLOR as _ICON_COLORS
-except Exception:  # pragma: no cover - the palette module is another engineer's
-    _ICON_COLORS = {}
-
-CATEGORY_COLOR = {
-    "Input / Output": "#8b93a7", "Convolution": "#4f7cf7", "Pooling": "#2fa7a0",
-    "Normalization": "#a070e8", "Activation": "#e59a2f", "Dense & Shape": "#3f9f5f",
-    "Recurrent": "#d9577a", "Merge": "#6b7f99",
-}
-CATEGORY_COLOR.update(_ICON_COLORS)
+from studio.graph.layers import CATEGORY
 
 GRID = 20  # snap step and dot spacing, scene px
 
@@ -102,7 +92,8 @@ class CanvasTheme:
         return w
 
     def category(self, category: str) -> QColor:
-        return QColor(CATEGORY_COLOR.get(category, "#8b93a7"))
+        c = CATEGORY.get(category)
+        return QColor(c.colour if c is not None else "#8b93a7")
 
 
 def snap(v: float, step: int = GRID) -> float:

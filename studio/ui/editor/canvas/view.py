@@ -14,11 +14,11 @@ from PySide6.QtWidgets import QGraphicsView, QLabel
 
 from studio.graph.layers import spec
 from studio.graph.model import GraphModel
-from studio.graph.validate import Fix
+from studio.graph.fixes import Fix, InsertLayer
 
 from studio.ui.editor.canvas import clipboard
-from studio.ui.editor.canvas.commands import (AddNode, MoveNodes, RemoveNodes, add_and_connect, fresh_ids, insert_on_edge,
-                       paste)
+from studio.ui.editor.canvas.commands import (AddNode, MoveNodes, RemoveNodes, SetParam, add_and_connect, fresh_ids,
+                                              insert_on_edge, paste)
 from studio.ui.editor.canvas.layout import auto_layout
 from studio.ui.editor.canvas.node_item import HEADER, WIDTH, NodeItem
 from studio.ui.editor.canvas.quick_add import QuickAddPopup
@@ -178,10 +178,17 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
         return new
 
     def apply_fix(self, fix: Fix) -> str | None:
-        if not self._editable() or not self._model.has_edge(fix.edge):
+        if not self._editable():
             return None
-        cmd, nid = insert_on_edge(self._model, fix.edge, layer=fix.layer, text=fix.label,
-                                  make_room=True)
+        if isinstance(fix, InsertLayer):
+            if not self._model.has_edge(fix.edge):
+                return None
+            cmd, nid = insert_on_edge(self._model, fix.edge, layer=fix.layer, text=fix.label,
+                                      make_room=True)
+        else:
+            if fix.node not in self._model.g:
+                return None
+            cmd, nid = SetParam(self._model, fix.node, fix.param, fix.value), fix.node
         self.push(cmd)
         self.status_message.emit(f"Fixed: {fix.label}")
         return nid

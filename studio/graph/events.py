@@ -1,0 +1,55 @@
+"""The graph's events: one small frozen record per kind of change.
+
+Listeners receive the event object and branch on its type
+(`isinstance` or `match`), so a renamed field is a type error, not a
+handler that silently stops being called.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Union
+
+if TYPE_CHECKING:
+    from studio.graph.model import Edge
+
+
+@dataclass(frozen=True)
+class NodeAdded:
+    id: str
+
+
+@dataclass(frozen=True)
+class NodeRemoved:
+    id: str
+
+
+@dataclass(frozen=True)
+class EdgeAdded:
+    edge: "Edge"
+
+
+@dataclass(frozen=True)
+class EdgeRemoved:
+    edge: "Edge"
+
+
+@dataclass(frozen=True)
+class ParamChanged:
+    id: str
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class NodeMoved:
+    id: str
+    pos: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class ShapesChanged:
+    ids: frozenset[str]
+
+
+GraphEvent = Union[NodeAdded, NodeRemoved, EdgeAdded, EdgeRemoved, ParamChanged, NodeMoved, ShapesChanged]
+Listener = Callable[[GraphEvent], None]
