@@ -114,6 +114,9 @@ def root(source: str, kwargs: str) -> nn.Module:
     kind, _, rest = source.partition(":")
     args = parse_kwargs(kwargs)
     if kind == "torchvision":
+        # A reference never fetches anything: weights come from the project's weights file.
+        if {"weights", "weights_backbone", "pretrained", "progress"} & set(args):
+            raise OpaqueUnavailable(f"{source}: builder arguments may not ask for published weights")
         module = instantiate(torchvision_builder(rest), args, f"torchvision {rest}")
     elif kind == "file":
         path, cls = split_file_source(rest)

@@ -268,3 +268,12 @@ def test_model_whose_own_forward_is_not_layers_is_kept_whole(tmp_path):
     x = torch.randn(2, 4)
     with torch.no_grad():
         assert (compiled_with_weights(r)(x) - r.source.module(x)).abs().max() <= 1e-6
+
+
+def test_a_reference_never_asks_torchvision_to_download(fresh_consent):
+    from studio.graph.opaque import OpaqueUnavailable, build
+    with pytest.raises(OpaqueUnavailable, match="published weights"):
+        build("torchvision:resnet18", '{"weights": "DEFAULT"}', "fc")
+    with pytest.raises(OpaqueUnavailable, match="--trust-code"):
+        build("file:/nonexistent/evil.py:Net", "{}", "")
+    assert build("torchvision:resnet18", '{"num_classes": 3}', "fc").out_features == 3
