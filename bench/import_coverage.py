@@ -71,7 +71,7 @@ def parity(name: str, size: int = 224) -> dict:
     return dict(name=name, diff=(want - got).abs().max().item(), scale=want.abs().max().item(),
                 studio_params=sum(p.numel() for p in gm.parameters()),
                 torch_params=sum(p.numel() for p in model.parameters()),
-                layers=len(r.project.model) - 2, opaque=len(r.opaque))
+                unused=sum(r.converted.unused.values()), layers=len(r.project.model) - 2, opaque=len(r.opaque))
 
 
 def main() -> None:
@@ -99,12 +99,12 @@ def main() -> None:
     summary = (f"{len(names)} models: {counts['full']} full, {counts['opaque']} with opaque nodes, "
                f"{counts['whole model opaque']} kept whole as one opaque node, {counts['failed']} failed")
     print(summary)
-    lines += ["", summary, "", "| model | max abs diff | output scale | Studio params | torchvision params | layers | opaque |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["", summary, "", "| model | max abs diff | output scale | Studio params | torchvision params | unused in eval | layers | opaque |",
+              "|---|---|---|---|---|---|---|---|"]
     for name in [n for n in args.parity.split(",") if n]:
         p = parity(name)
         row = (f"| {name} | {p['diff']:.2e} | {p['scale']:.2f} | {p['studio_params']:,} | {p['torch_params']:,} | "
-               f"{p['layers']} | {p['opaque']} |")
+               f"{p['unused']:,} | {p['layers']} | {p['opaque']} |")
         print(row, flush=True)
         lines.append(row)
     if args.md:
