@@ -10,7 +10,8 @@ forward() does something no layer describes, so the model is one opaque node),
 "failed" (with the reason). Parity
 builds the model with random weights and random BatchNorm statistics, imports
 it, and compares the compiled Studio network with torchvision's own output on
-a random batch of 2; it also compares parameter counts.
+a random batch of 2; it also compares parameter counts. Weights get a little
+noise first, so zero-initialised layers (ViT's head) cannot hide a difference.
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ import warnings
 import torch
 
 PARITY = ["resnet18", "resnet50", "mobilenet_v3_small", "efficientnet_b0", "vgg11", "densenet121",
-          "convnext_tiny", "regnet_y_400mf", "regnet_x_400mf", "mobilenet_v2", "shufflenet_v2_x0_5"]
+          "convnext_tiny", "regnet_y_400mf", "regnet_x_400mf", "mobilenet_v2", "shufflenet_v2_x0_5",
+          "mnasnet1_0", "googlenet", "inception_v3", "swin_t", "vit_b_32"]
 
 
 def coverage(name: str) -> dict:
@@ -56,6 +58,8 @@ def parity(name: str, size: int = 224) -> dict:
         warnings.simplefilter("ignore")
         model = models.get_model(name).eval()
     with torch.no_grad():  # BatchNorm statistics off their defaults, so they must be carried over
+        for p in model.parameters():  # and no zero-initialised head (ViT's) hides the rest
+            p.add_(torch.randn_like(p) * 0.02)
         for mod in model.modules():
             if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
                 mod.running_mean.uniform_(-0.5, 0.5)

@@ -79,7 +79,7 @@ def _torchvision(name: str, kwargs: dict, num_classes: int | None, pretrained: b
     else:
         module = opaque.instantiate(builder, build, f"torchvision {name}")
     if pretrained:
-        module.load_state_dict(pretrained_state(name))
+        load_state(module, pretrained_state(name), f"torchvision's {name} weights")
         if num_classes is not None:
             replace_head(module, num_classes)
     return Source(module.eval(), f"torchvision:{name}", json.dumps(kwargs, sort_keys=True), name)
@@ -187,6 +187,18 @@ def load_weights_into(module: nn.Module, path: str | Path) -> None:
         parts = [f"{len(v)} {what} (e.g. {v[0]})" for v, what in
                  ((missing, "missing"), (extra, "unexpected"), (shape, "of another shape")) if v]
         raise ImportFailed(f"{Path(path).name} does not fit the model: {', '.join(parts)}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        module.load_state_dict(state, strict=True)
+    load_state(module, state, Path(path).name)
+
+
+def load_state(module: nn.Module, state: dict, what: str) -> None:
+    """load_state_dict, with the module's own format versions when the file has none
+    (safetensors keeps no `_metadata`; MNASNet refuses a state without its version)."""
+    from collections import OrderedDict
+    state = OrderedDict(state)
+    state._metadata = getattr(state, "_metadata", None) or getattr(module.state_dict(), "_metadata", None)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            module.load_state_dict(state, strict=True)
+    except (RuntimeError, ValueError) as e:
+        raise ImportFailed(f"{what} cannot be loaded into the model: {str(e).splitlines()[0]}") from None
