@@ -27,7 +27,7 @@ def test_resnet18_parameter_count_is_torchvisions():
     assert "Opaque" not in types and {"Conv2d", "BatchNorm2d", "Add", "Flatten", "Linear"} <= types
 
 
-@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small"])
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small", "mnasnet0_5"])  # MNASNet: versioned state
 def test_outputs_match_torchvision(name, tmp_path):
     from torchvision import models
     torch.manual_seed(0)
