@@ -35,6 +35,8 @@ class ConsoleReport:
                 f"{_fmt_metric(e.train_metric, e.metric_name)}")
         if e.val_loss is not None:
             line += f"  val loss {e.val_loss:.4f} {_fmt_metric(e.val_metric, e.metric_name)}"
+        for name, value in (getattr(e, "terms", None) or {}).items():
+            line += f"  {name} {value:.4f}"
         line += f"  {e.seconds:.1f}s" + ("  *best" if e.is_best else "")
         print(line, flush=True)
 

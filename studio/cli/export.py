@@ -90,13 +90,18 @@ def load_image(path: str, params: dict, meta: dict):
     import numpy as np
     import torch
     from PIL import Image, UnidentifiedImageError
-    try:
-        with Image.open(path) as im:
-            im = im.convert("RGB" if params["channels"] == 3 else "L")
+
+    from studio.data.dataset import DataError
+    from studio.data.images import open_image, to_mode
+    if not Path(path).exists() and not Path(path).is_symlink():
+        raise UsageError(f"No image at {path}")
+    try:   # a regular file, bounded; 16-bit images scaled to 8 bits, not clipped to white
+        with open_image(path) as im:
+            im = to_mode(im, "RGB" if params["channels"] == 3 else "L")
             im = im.resize((params["width"], params["height"]), Image.BILINEAR)
             arr = np.asarray(im, dtype=np.uint8)
-    except FileNotFoundError:
-        raise UsageError(f"No image at {path}") from None
+    except DataError as e:
+        raise UsageError(str(e)) from None
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
         raise UsageError(f"{path} is not an image Pillow can read ({e})") from None
     if params["channels"] not in (1, 3):

@@ -1,21 +1,21 @@
 """CIFAR-10 from the standard `cifar-10-batches-py/` folder (downloaded when missing).
 
-The batch files are Python pickles. A pickle can run any code while loading, so
-they are read with SafeUnpickler, which builds only numpy arrays and plain
-containers and refuses every other global: a planted payload raises DataError
-instead of running.
+The batch files are Python pickles. A pickle can run any code while loading,
+and numpy's own array pickles trust their state, so they are decoded by
+safe_pickle, which builds only plain data and integer arrays from bytes in the
+file: a planted payload or a forged array raises DataError instead of running.
 """
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from studio.data import download
+from studio.data import download, safe_pickle
 from studio.data.common import Progress, offline_error, data_root, report, split_and_finish
 from studio.data.dataset import DataError, Dataset
+from studio.data.files import MB, read_regular
 
 BASE_FOLDER = "cifar-10-batches-py"
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -24,71 +24,55 @@ ARCHIVE_MD5 = "c58f30108f718f92721af3b95e74349a"
 TRAIN_FILES = [f"data_batch_{i}" for i in range(1, 6)]
 TEST_FILE = "test_batch"
 META_FILE = "batches.meta"
+MAX_FILE_BYTES = 512 * MB   # a CIFAR-10 batch is 31 MB, CIFAR-100's train file 158 MB
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
-def _numpy_globals() -> dict[tuple[str, str], object]:
-    # Old pickles name numpy.core.multiarray; numpy 2 moved it to numpy._core.
-    core = getattr(np, "_core", None) or np.core
-    allowed = {"_reconstruct": core.multiarray._reconstruct, "scalar": core.multiarray.scalar}
-    out = {}
-    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
-        for name, obj in allowed.items():
-            out[(module, name)] = obj
-    for module in ("numpy.core.numeric", "numpy._core.numeric"):   # protocol 5 arrays
-        out[(module, "_frombuffer")] = core.numeric._frombuffer
-    out[("numpy", "ndarray")] = np.ndarray
-    out[("numpy", "dtype")] = np.dtype
-    return out
-
-
-class SafeUnpickler(pickle.Unpickler):
-    """Unpickler that can build numpy arrays, dicts, lists, str and bytes only."""
-
-    _ALLOWED = _numpy_globals()
-    _ALLOWED[("_codecs", "encode")] = __import__("codecs").encode  # bytes in protocol-2 pickles
-
-    def find_class(self, module: str, name: str):
-        obj = self._ALLOWED.get((module, name))
-        if obj is None:
-            raise DataError(f"refused to load {module}.{name}: a data file may hold only arrays, "
-                            "numbers and text, so this file is not a genuine dataset")
-        return obj
-
-
 def safe_load(path: Path):
-    """Unpickle `path` with SafeUnpickler; any failure is a DataError naming the file."""
+    """Decode `path` with safe_pickle (plain data only); any failure is a DataError naming the file."""
     try:
-        with open(path, "rb") as f:
-            return SafeUnpickler(f, encoding="latin1").load()
+        raw = read_regular(path, MAX_FILE_BYTES)
+        return safe_pickle.loads(raw)
     except DataError as e:
-        raise DataError(f"{path} is not a valid CIFAR-10 file: {e}") from None
-    except OSError as e:
-        raise DataError(f"Could not read {path}: {e.strerror or e}") from None
-    except Exception as e:  # noqa: BLE001 - untrusted bytes can fail in many ways; say which file
-        raise DataError(f"{path} is corrupt or not a CIFAR-10 batch file "
-                        f"({type(e).__name__}: {e}); delete it to download it again") from None
+        if str(path) in str(e):
+            raise
+        raise DataError(f"{path} is not a valid CIFAR-10 file: {e}; delete it to download it again") from None
+    except MemoryError:
+        raise DataError(f"Not enough memory to read {path}") from None
 
 
 def _field(batch, name: str, path: Path):
     if isinstance(batch, dict):
-        for key in (name, name.encode()):   # py2 pickles give str keys under latin1, py3 bytes
+        for key in (name, name.encode()):   # real files have bytes keys; accept str too
             if key in batch:
                 return batch[key]
     raise DataError(f"{path} is not a CIFAR-10 batch file: it has no {name!r} entry")
 
 
+def _labels(labels, path: Path) -> np.ndarray:
+    """Labels as int64: a list of ints or an integer array; floats and bools are refused, not truncated."""
+    if isinstance(labels, np.ndarray):
+        if labels.dtype.kind not in "iu" or labels.ndim != 1:
+            raise DataError(f"{path} is corrupt: its labels are {labels.dtype} of shape {labels.shape}, "
+                            "not a list of whole numbers")
+        return labels.astype(np.int64)
+    if not isinstance(labels, list):
+        raise DataError(f"{path} is corrupt: its labels are {type(labels).__name__}, not a list of whole numbers")
+    bad = next((i for i, v in enumerate(labels) if type(v) is not int or not -2**63 <= v < 2**63), None)
+    if bad is not None:
+        raise DataError(f"{path} is corrupt: its labels must be whole numbers, found {str(labels[bad])[:40]!r}")
+    return np.array(labels, dtype=np.int64)
+
+
 def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """One batch file → uint8 N×3×32×32 images and int64 labels, validated."""
+    """One batch file → uint8 N×3×32×32 images and int64 labels, validated.
+    Every image and label is backed by bytes in the file (safe_pickle checks array sizes)."""
     batch = safe_load(path)
     data, labels = _field(batch, "data", path), _field(batch, "labels", path)
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         shape = getattr(data, "shape", type(data).__name__)
         raise DataError(f"{path} is corrupt: expected uint8 images of 3072 values each, got {shape}")
-    try:
-        y = np.asarray(labels, dtype=np.int64).reshape(-1)
-    except (TypeError, ValueError):
-        raise DataError(f"{path} is corrupt: its labels are not whole numbers") from None
+    y = _labels(labels, path)
     if len(y) != len(data) or (len(y) and (y.min() < 0 or y.max() > 9)):
         raise DataError(f"{path} is corrupt: {len(y)} labels for {len(data)} images, "
                         "or labels outside 0..9")
@@ -99,7 +83,9 @@ def read_classes(path: Path) -> list[str]:
     if not path.exists():
         return list(CLASSES)
     names = _field(safe_load(path), "label_names", path)
-    out = [n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n) for n in names]
+    if not isinstance(names, list) or not all(isinstance(n, (bytes, str)) for n in names):
+        raise DataError(f"{path} is corrupt: label_names must be a list of names")
+    out = [n.decode("utf-8", "replace") if isinstance(n, bytes) else n for n in names]
     if len(out) != 10:
         raise DataError(f"{path} is corrupt: expected 10 class names, got {len(out)}")
     return out

@@ -20,7 +20,10 @@ Progress = Callable[[float, str], None] | None
 
 def data_root(root: str) -> Path:
     """The folder datasets are stored in: settings.root, or ~/.studio/data when empty."""
-    return Path(os.path.expanduser(root)) if root.strip() else Path.home() / ".studio" / "data"
+    path = Path(os.path.expanduser(root)) if root.strip() else Path.home() / ".studio" / "data"
+    if path.exists() and not path.is_dir():   # a file or a FIFO: never read it, never download into it
+        raise DataError(f"The data folder {path} is not a folder; choose the folder that holds the dataset")
+    return path
 
 
 def cache_root() -> Path:

@@ -8,6 +8,7 @@ Features are used as they are (not standardised).
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 from pathlib import Path
@@ -17,9 +18,12 @@ import torch
 
 from studio.data.common import Progress, report, split_and_finish
 from studio.data.dataset import DataError, Dataset
+from studio.data.files import MB, read_regular
 
 MAX_AUTO_CLASSES = 20      # integer targets with at most this many values are classes
 MAX_CLASSES = 1000
+MAX_CSV_BYTES = 256 * MB   # its rows become Python strings first: about ten times that in memory
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _number(text: str) -> float | None:
@@ -33,7 +37,7 @@ def _number(text: str) -> float | None:
 def read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and (line number, cells) for each non-blank data row."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
+        with io.StringIO(read_regular(path, MAX_CSV_BYTES).decode("utf-8-sig"), newline="") as f:
             sample = f.read(65536)
             f.seek(0)
             try:
@@ -87,8 +91,16 @@ def _features(header, rows, target_col, path) -> np.ndarray:
                     f"Column {header[col]!r} in {path} is not numeric: line {line} {what}. "
                     "Feature columns must hold numbers; remove the column, fill missing values, "
                     "or encode text as numbers")
+            _check_float32(value, cells[col], header[col], line, path)
             x[r, c] = value
     return x
+
+
+def _check_float32(value: float, text: str, name: str, line: int, path: Path) -> None:
+    """Training is in float32: a larger value would silently become inf, then NaN losses."""
+    if abs(value) > FLOAT32_MAX:
+        raise DataError(f"Column {name!r} in {path}: line {line} has {text[:40]}, beyond the float32 "
+                        "range (±3.4e38) Studio trains in; rescale the column")
 
 
 def _target(values: list[str], lines: list[int], name: str, task: str, path: Path):
@@ -104,6 +116,8 @@ def _target(values: list[str], lines: list[int], name: str, task: str, path: Pat
             bad = next(i for i, n in enumerate(numbers) if n is None)
             raise DataError(f"Regression needs a numeric target, but column {name!r} in {path} has "
                             f"{values[bad]!r} on line {lines[bad]}; choose classification instead")
+        for n, v, line in zip(numbers, values, lines):
+            _check_float32(n, v, name, line, path)
         return task, torch.tensor(numbers, dtype=torch.float32).reshape(-1, 1), []
     empty = [i for i, v in enumerate(values) if not v]
     if empty:

@@ -23,28 +23,65 @@ import torch
 
 from studio.data.common import SEED, Progress, cache_root, report, split_and_finish
 from studio.data.dataset import DataError, Dataset
+from studio.data.files import is_system
+from studio.data.images import open_image, to_mode
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 VAL_NAMES = ("val", "valid", "validation", "test")
-CACHE_VERSION = 1
+CACHE_VERSION = 2   # 2: 16-bit images scaled, not clipped
+MAX_FOLDERS = 100_000
+MAX_FILES = 2_000_000
 
 
 def _subfolders(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _images_in(folder: Path) -> list[Path]:
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found += [Path(dirpath, f) for f in sorted(filenames)
-                  if not f.startswith(".") and Path(f).suffix.lower() in EXTENSIONS]
+def _images_in(folder: Path, visits: list[int]) -> list[Path]:
+    """Image files under `folder`, sorted, links followed. Each real folder is read
+    once (by device and inode), so a link loop ends and a folder linked twice
+    counts once; /proc and /sys are never entered; `visits` counts folders read
+    across calls, against MAX_FOLDERS. Non-regular files named like images are
+    listed: decoding refuses them and reports them as skipped."""
+    found, stack, seen = [], [folder], set()
+    while stack:
+        d = stack.pop()
+        try:
+            st = os.stat(d)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) in seen or is_system(st):
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        visits[0] += 1
+        if visits[0] > MAX_FOLDERS:
+            raise DataError(f"{folder} holds more than {MAX_FOLDERS:,} folders; choose the folder that "
+                            "holds one subfolder per class")
+        try:
+            with os.scandir(d) as it:
+                entries = sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
+        except OSError:
+            continue
+        subfolders = []
+        for e in entries:
+            try:
+                is_dir = e.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                subfolders.append(Path(e.path))
+            elif Path(e.name).suffix.lower() in EXTENSIONS:
+                found.append(Path(e.path))
+        if len(found) > MAX_FILES:
+            raise DataError(f"{folder} holds more than {MAX_FILES:,} images; use a smaller folder")
+        stack.extend(reversed(subfolders))
     return found
 
 
 def scan(folder: Path, classes: list[str] | None = None) -> tuple[list[str], list[tuple[Path, int]]]:
     """Class names (subfolders with images) and (file, class index) pairs."""
-    per_class = {p.name: _images_in(p) for p in _subfolders(folder)}
+    visits = [0]
+    per_class = {p.name: _images_in(p, visits) for p in _subfolders(folder)}
     if classes is None:
         classes = [name for name, files in per_class.items() if files]
         if not classes:
@@ -65,19 +102,24 @@ def scan(folder: Path, classes: list[str] | None = None) -> tuple[list[str], lis
 
 
 def decode(path: Path, size: int) -> np.ndarray:
-    """One image → uint8 size×size×3. Raises whatever Pillow raises for a bad file."""
+    """One image → uint8 size×size×3. Raises DataError for a file that is not a
+    regular file or too large, and whatever Pillow raises for a bad image."""
     from PIL import Image, ImageOps
-    with Image.open(path) as im:
+    with open_image(path) as im:
         im.draft("RGB", (size, size))   # JPEG: decode at a reduced scale, several times faster
-        rgb = im.convert("RGB")
+        rgb = to_mode(im, "RGB")
     return np.asarray(ImageOps.fit(rgb, (size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
 
 
 def _cache_path(root: Path, files: list[tuple[Path, int]], size: int) -> Path:
     h = hashlib.sha256(json.dumps([CACHE_VERSION, str(root), size]).encode())
     for path, label in files:
-        st = path.stat()
-        h.update(f"{path}\0{st.st_mtime_ns}\0{st.st_size}\0{label}\n".encode())
+        try:
+            st = os.stat(path)
+            stamp = (st.st_mtime_ns, st.st_size, st.st_mode)
+        except OSError:   # a dangling link: decoding will skip it
+            stamp = (0, 0, 0)
+        h.update(f"{path}\0{stamp}\0{label}\n".encode())
     return cache_root() / "images" / f"{h.hexdigest()[:32]}.safetensors"
 
 
@@ -144,6 +186,8 @@ def load_image_folder(settings, progress: Progress = None) -> Dataset:
     if not settings.path.strip():
         raise DataError("Choose the image folder to train on (one subfolder per class)")
     root = Path(os.path.expanduser(settings.path)).resolve()
+    if root.is_dir() and is_system(os.stat(root)):
+        raise DataError(f"{root} is a system folder (/proc or /sys), not an image folder")
     if not root.is_dir():
         raise DataError(f"Image folder {root} does not exist" if not root.exists()
                         else f"{root} is a file; choose the folder that holds one subfolder per class")

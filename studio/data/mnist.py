@@ -6,6 +6,8 @@ download itself depends on torchvision.
 from __future__ import annotations
 
 import gzip
+import math
+import struct
 import zlib
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import torch
 from studio.data import download
 from studio.data.common import Progress, data_root, offline_error, report, split_and_finish
 from studio.data.dataset import DataError, Dataset
+from studio.data.files import MB, open_regular, read_exactly
 
 FILES = {"train_x": "train-images-idx3-ubyte", "train_y": "train-labels-idx1-ubyte",
          "test_x": "t10k-images-idx3-ubyte", "test_y": "t10k-labels-idx1-ubyte"}
@@ -40,24 +43,56 @@ SOURCES = {
 
 # IDX type byte → big-endian numpy dtype
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+MAX_DIMS = 8
+MAX_IDX_BYTES = 1024 * MB   # MNIST's train images are 47 MB; EMNIST's largest about 700 MB
+
+
+def _header(head: bytes, name: str) -> tuple[np.dtype, int]:
+    """(dtype of the values, header length) from the 4-byte magic."""
+    if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_TYPES:
+        raise DataError(f"{name} is not an IDX file (bad header); delete it to download it again")
+    if not 1 <= head[3] <= MAX_DIMS:
+        raise DataError(f"{name} is not an IDX file: it claims {head[3]} dimensions")
+    return np.dtype(_IDX_TYPES[head[2]]), 4 + 4 * head[3]
+
+
+def _dims(head: bytes, dtype: np.dtype, name: str) -> tuple[tuple[int, ...], int]:
+    dims = struct.unpack(f">{head[3]}i", head[4:])
+    if any(d < 0 for d in dims):
+        raise DataError(f"{name} is corrupt: its header has a negative size {dims}; delete it to download it again")
+    expected = math.prod(dims) * dtype.itemsize   # Python ints: no overflow
+    size = max(expected, math.prod(d for d in dims if d) * dtype.itemsize)   # (0, 2**30, 2**30) too
+    if size > MAX_IDX_BYTES:
+        raise DataError(f"{name} is corrupt: its header promises {size:,} bytes of data for shape {dims}, "
+                        f"more than the {MAX_IDX_BYTES // MB:,} MB limit; delete it to download it again")
+    return dims, expected
 
 
 def parse_idx(raw: bytes, name: str) -> np.ndarray:
     """Decode an IDX file: 2 zero bytes, type byte, ndim byte, ndim big-endian
     int32 sizes, then the values, big-endian."""
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
-        raise DataError(f"{name} is not an IDX file (bad header); delete it to download it again")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
+    dtype, header = _header(raw[:4], name)
     if len(raw) < header:
         raise DataError(f"{name} is truncated (header cut short); delete it to download it again")
-    dims = tuple(int(d) for d in np.frombuffer(raw, ">i4", ndim, 4))
-    dtype = np.dtype(_IDX_TYPES[raw[2]])
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    dims, expected = _dims(raw[:header], dtype, name)
     if len(raw) - header != expected:
         raise DataError(f"{name} is truncated or corrupt: expected {expected} bytes of data for shape "
                         f"{dims}, found {len(raw) - header}; delete it to download it again")
     return np.frombuffer(raw, dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+def _read_bounded(f, name: str) -> np.ndarray:
+    """Header, then exactly the bytes it promises, then a check that nothing follows:
+    a small .gz can never inflate to more than its header allows."""
+    head = read_exactly(f, 4, name, "the IDX header")
+    dtype, header = _header(head, name)
+    head += read_exactly(f, header - 4, name, "the IDX header")
+    dims, expected = _dims(head, dtype, name)
+    body = read_exactly(f, expected, name, f"shape {dims}")
+    if f.read(1):
+        raise DataError(f"{name} is corrupt: it holds more data than its header's shape {dims}; "
+                        "delete it to download it again")
+    return np.frombuffer(body, dtype).reshape(dims).astype(dtype.newbyteorder("="))
 
 
 def read_idx(folder: Path, stem: str) -> np.ndarray:
@@ -65,14 +100,13 @@ def read_idx(folder: Path, stem: str) -> np.ndarray:
     plain, packed = folder / stem, folder / f"{stem}.gz"
     path = plain if plain.is_file() else packed
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                raw = f.read()
-        else:
-            raw = path.read_bytes()
+        with open_regular(path) as f:
+            if path.suffix == ".gz":
+                with gzip.GzipFile(fileobj=f, mode="rb") as g:
+                    return _read_bounded(g, str(path))
+            return _read_bounded(f, str(path))
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"{path} could not be read ({e}); delete it to download it again") from None
-    return parse_idx(raw, str(path))
 
 
 def _present(folder: Path, stem: str) -> bool:
@@ -106,6 +140,8 @@ def _pair(folder: Path, x_stem: str, y_stem: str, n_classes: int) -> tuple[torch
     x, y = read_idx(folder, x_stem), read_idx(folder, y_stem)
     if x.ndim != 3 or x.dtype != np.uint8:
         raise DataError(f"{folder / x_stem} does not hold uint8 images (shape {x.shape}, {x.dtype})")
+    if y.dtype.kind not in "iu":
+        raise DataError(f"{folder / y_stem} holds {y.dtype} labels; labels must be whole numbers")
     if y.ndim != 1 or len(y) != len(x):
         raise DataError(f"{folder / y_stem} has {len(y)} labels for {len(x)} images in {x_stem}")
     if len(y) and (int(y.min()) < 0 or int(y.max()) >= n_classes):

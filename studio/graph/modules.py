@@ -85,6 +85,26 @@ class TokenEmbedding(nn.Module):
         return self.emb(x.long())
 
 
+class GaussianLatent(nn.Module):
+    """μ and log σ² from one Linear; z = μ + σ·ε in training, μ otherwise.
+    `kl` holds the last batch's weighted KL divergence from N(0, 1), for the loss."""
+
+    def __init__(self, in_features: int, features: int, kl_weight: float = 1e-3):
+        super().__init__()
+        self.stats = nn.Linear(in_features, 2 * features)
+        self.kl_weight = kl_weight
+        self.kl = torch.zeros(())
+
+    def forward(self, x):
+        mu, logvar = self.stats(x).chunk(2, dim=1)
+        logvar = logvar.clamp(-20.0, 20.0)
+        kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1).mean()
+        self.kl = self.kl_weight * kl
+        if not self.training:
+            return mu
+        return mu + (0.5 * logvar).exp() * torch.randn_like(mu)
+
+
 class Mul(nn.Module):
     """Element-wise product with broadcasting: a C×1×1 gate scales a C×H×W image
     (squeeze-and-excitation)."""

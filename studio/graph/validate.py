@@ -10,7 +10,7 @@ import networkx as nx
 
 from studio.graph.fixes import Fix, InsertLayer, apply_fix  # noqa: F401 - apply_fix: callers import it here
 from studio.graph.layers import spec
-from studio.graph.layers.io import TASK_OF_LOSS
+from studio.graph.layers.io import RECONSTRUCTION_LOSSES, TASK_OF_LOSS
 
 if TYPE_CHECKING:
     from studio.graph.model import GraphModel
@@ -99,10 +99,27 @@ def validate(model: "GraphModel") -> list[Problem]:
                                          "connect it on towards the Output"))
         if s.type == "Output":
             p = model.params(nid)
-            if TASK_OF_LOSS[p["loss"]] != p["task"]:
+            if p["task"] == "reconstruction":
+                problems += _reconstruction_problems(model, nid, p)
+            elif TASK_OF_LOSS[p["loss"]] != p["task"]:
                 problems.append(Problem(nid, f"The {p['loss'].replace('_', ' ')} loss is for "
                                              f"{TASK_OF_LOSS[p['loss']]}, but the task is {p['task']}"))
     return problems
+
+
+def _reconstruction_problems(model: "GraphModel", out: str, p: dict) -> list[Problem]:
+    """A reconstruction compares the output with the Input: same shape, a numeric loss."""
+    if p["loss"] not in RECONSTRUCTION_LOSSES:
+        return [Problem(out, "A reconstruction compares the output with the input pixel by pixel: "
+                             "use mean squared error, L1 or binary cross-entropy, not "
+                             f"{p['loss'].replace('_', ' ')}")]
+    ins = [n for n in model.nodes() if model.type_of(n) == "Input"]
+    got = model.shapes.out(model.in_edges(out)[0].src) if model.in_edges(out) else None
+    want = model.shapes.out(ins[0]) if len(ins) == 1 else None
+    if got is not None and want is not None and got.dims != want.dims:
+        return [Problem(out, f"The reconstruction is {got.full()} but the input is {want.full()}: "
+                             "the decoder must end with the input's shape", shape=True)]
+    return []
 
 
 def problems_by_node(problems: list[Problem]) -> dict[str | None, list[Problem]]:

@@ -43,6 +43,23 @@ def _conv(m: nn.Conv2d) -> dict:
                 bias=m.bias is not None, groups=m.groups, dilation=_pair(m.dilation, "dilation"))
 
 
+def _tconv(m: nn.ConvTranspose2d) -> dict:
+    if m.padding_mode != "zeros" or m.groups != 1 or _pair(m.dilation, "dilation") != 1:
+        raise NoLayer("transposed convolution with groups, dilation or non-zero padding")
+    return dict(out_channels=m.out_channels, kernel_size=_pair(m.kernel_size, "kernel"),
+                stride=_pair(m.stride, "stride"), padding=_pair(m.padding, "padding"),
+                output_padding=_pair(m.output_padding, "output padding"), bias=m.bias is not None)
+
+
+def _upsample(m: nn.Upsample) -> dict:
+    f = m.scale_factor
+    f = f[0] if isinstance(f, tuple) and len(set(f)) == 1 else f
+    if m.size is not None or not isinstance(f, (int, float)) or float(f) != int(f) \
+            or m.mode not in ("nearest", "bilinear") or m.align_corners or m.recompute_scale_factor:
+        raise NoLayer("Upsample to a size, by a fraction, or with aligned corners")
+    return dict(scale_factor=int(f), mode=m.mode)
+
+
 def _bn(m) -> dict:
     if not (m.affine and m.track_running_stats) or m.momentum is None:
         raise NoLayer("BatchNorm without learned scale, running statistics or momentum")
@@ -122,6 +139,7 @@ def _stochastic_depth(m) -> dict:
 
 MODULE_RULES: dict[type, tuple[str, Any]] = {
     nn.Conv2d: ("Conv2d", _conv),
+    nn.ConvTranspose2d: ("ConvTranspose2d", _tconv), nn.Upsample: ("Upsample", _upsample),
     nn.BatchNorm2d: ("BatchNorm2d", _bn),
     nn.BatchNorm1d: ("BatchNorm1d", _bn),
     nn.LayerNorm: ("LayerNorm", _layernorm),

@@ -30,6 +30,7 @@ class EpochEvent:
     lr: float
     seconds: float
     is_best: bool
+    terms: dict[str, float] = field(default_factory=dict)  # loss terms besides the main one, e.g. "kl"
 
 
 @dataclass

@@ -5,6 +5,7 @@ network and the data becomes one sentence for the user, not a stack trace.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
@@ -60,6 +61,11 @@ def check_head(project, dataset: Dataset) -> None:
     """The last layer must give one score per class (or one value per target)."""
     m = project.model
     out, p = output_node(project)
+    if p["task"] == "reconstruction":
+        if dataset.kind == "tokens":
+            raise SetupError("A reconstruction compares the output with the input, which cannot be "
+                             "done for token ids: choose an image, sequence or vector dataset")
+        return  # validation checks that the output has the input's shape
     task = TASK_OF_LOSS[p["loss"]]
     if task != dataset.task:
         raise SetupError(f"The Output uses the {p['loss'].replace('_', ' ')} loss, which is for "
@@ -127,6 +133,7 @@ class Objective:
     predict: Callable[[torch.Tensor], torch.Tensor]     # outputs → class ids or values
     num_classes: int
     eval_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None  # no smoothing
+    reconstructs: bool = False  # the target is the input itself (autoencoders)
 
     @property
     def classification(self) -> bool:
@@ -143,6 +150,8 @@ class Objective:
 def make_objective(project, dataset: Dataset, label_smoothing: float = 0.0) -> Objective:
     _, p = output_node(project)
     name, k = p["loss"], dataset.num_outputs
+    if p["task"] == "reconstruction":
+        return _reconstruction(name)
     if name == "cross_entropy":
         def loss(out, t):
             return F.cross_entropy(out, t, label_smoothing=label_smoothing)
@@ -163,6 +172,47 @@ def make_objective(project, dataset: Dataset, label_smoothing: float = 0.0) -> O
     def reg_target(y):
         return y.view(-1, 1) if y.dim() == 1 else y
     return Objective(name, "mae", lambda out, t: fn(out, t), reg_target, lambda out: out, 0)
+
+
+def _reconstruction(name: str) -> Objective:
+    """Output against input. uint8 images are compared in 0..1 (a Sigmoid's range), whatever
+    the normalization of the network's input; other inputs as they are."""
+    def target(x):
+        return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
+    fn = {"mse": F.mse_loss, "l1": F.l1_loss, "bce_with_logits": F.binary_cross_entropy_with_logits}[name]
+    return Objective(name, "mae", fn, target, lambda out: out, 0, reconstructs=True)
+
+
+def latent_terms(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """Modules that add a term to the loss (the VAE's Gaussian latent: its `kl`)."""
+    return [m for m in model.modules() if hasattr(m, "kl") and hasattr(m, "kl_weight")]
+
+
+class LatentTerms:
+    """Adds the Gaussian latents' KL terms to an objective's losses, and keeps the
+    validation KL (per example) for the epoch's log."""
+
+    def __init__(self, modules: list[torch.nn.Module]):
+        self.modules = modules
+        self._sum, self._n = 0.0, 0
+
+    def _add(self, fn):
+        def loss(out, target):
+            kl = sum(m.kl for m in self.modules)
+            if not self.modules[0].training:
+                self._sum += float(kl) * out.shape[0]
+                self._n += out.shape[0]
+            return fn(out, target) + kl
+        return loss
+
+    def wrap(self, objective: Objective) -> Objective:
+        return dataclasses.replace(objective, loss=self._add(objective.loss),
+                                   eval_loss=self._add(objective.eval_loss) if objective.eval_loss else None)
+
+    def take_validation(self) -> dict[str, float]:
+        out = {"kl": self._sum / self._n} if self._n else {}
+        self._sum, self._n = 0.0, 0
+        return out
 
 
 def _head_width(project) -> int | None:

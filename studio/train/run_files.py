@@ -47,7 +47,7 @@ def write_weights(folder: Path, name: str, state: dict[str, torch.Tensor]) -> st
 
 
 COLUMNS = ("epoch", "train_loss", "train_metric", "val_loss", "val_metric", "metric_name", "lr",
-           "seconds", "is_best")
+           "seconds", "is_best", "kl")  # kl: a VAE's KL term on the validation set, else empty
 
 
 def write_metrics(folder: Path, history: list[EpochEvent]) -> str:
@@ -56,7 +56,9 @@ def write_metrics(folder: Path, history: list[EpochEvent]) -> str:
     w = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for e in history:
-        w.writerow({k: ("" if v is None else v) for k, v in asdict(e).items()})
+        row = asdict(e)
+        row.update(row.pop("terms", None) or {})
+        w.writerow({k: ("" if v is None else v) for k, v in row.items()})
     path = Path(folder) / "metrics.csv"
     write_atomic(path, buf.getvalue().encode("utf-8"))
     return str(path)

@@ -21,7 +21,8 @@ from studio.train import run_files
 from studio.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, split, unflatten_optimizer
 from studio.train.evaluate import evaluate
 from studio.train.events import BatchEvent, EpochEvent, RunResult, TrainError
-from studio.train.model_setup import build_model, has_conv, make_objective, trainable_layers
+from studio.train.model_setup import (LatentTerms, build_model, has_conv, latent_terms, make_objective,
+                                      trainable_layers)
 from studio.train.finetune import init_weights_path, keep_frozen, load_init_weights, param_groups
 from studio.train.optim import Schedule, l1_penalty, make_optimizer
 from studio.train.runtime import NonFiniteLoss, classify, pick_device
@@ -67,6 +68,7 @@ class Trainer:
         self._go.set()
         self._train_images, self._train_seconds = 0, 0.0
         self._norms_step = -1
+        self.val_terms: dict[str, float] = {}  # extra loss terms on the validation set (a VAE's KL)
 
     # -- control, from any thread ------------------------------------------------
     def stop(self) -> None:
@@ -151,9 +153,17 @@ class Trainer:
         ds = self.dataset
         common = dict(device=self.device, mean=ds.mean, std=ds.std, normalize=d.normalize,
                       channels_last=self.channels_last)
-        self.train_batches = self.make_batcher(ds.x_train, ds.y_train, s.batch_size, train=True, shuffle=True,
-                                               seed=s.seed, crop=d.augment_crop, flip=d.augment_flip, **common)
-        self.val_batches = self.make_batcher(ds.x_val, ds.y_val, max(s.batch_size, 256), train=False, **common)
+        # An autoencoder's targets are its inputs (unaugmented: a shifted target would teach shifts).
+        rec = self.objective.reconstructs
+        y_train, y_val = (ds.x_train, ds.x_val) if rec else (ds.y_train, ds.y_val)
+        self.train_batches = self.make_batcher(ds.x_train, y_train, s.batch_size, train=True, shuffle=True,
+                                               seed=s.seed, crop=0 if rec else d.augment_crop,
+                                               flip=d.augment_flip and not rec, **common)
+        self.val_batches = self.make_batcher(ds.x_val, y_val, max(s.batch_size, 256), train=False, **common)
+        latents = latent_terms(model)
+        self.latent_terms = LatentTerms(latents) if latents else None
+        if self.latent_terms is not None:  # a VAE: its KL joins the loss
+            self.objective = self.latent_terms.wrap(self.objective)
         n = len(self.train_batches)
         self.schedule = Schedule(s, n, n * s.epochs)
         amp = s.amp if self.device.type == "cuda" else "off"
@@ -189,7 +199,7 @@ class Trainer:
             is_best = self._track_best(val_loss, val_metric, train_loss, train_metric)
             event = EpochEvent(epoch, s.epochs, train_loss, train_metric, val_loss, val_metric,
                                self.objective.metric_name, self.optimizer.param_groups[0]["lr"],
-                               time.perf_counter() - t0, is_best)
+                               time.perf_counter() - t0, is_best, dict(self.val_terms))
             self.history.append(event)
             stop_early = bool(s.early_stopping) and self.bad_epochs >= s.early_stopping
             status = "early_stopped" if stop_early else ("finished" if epoch == s.epochs else "running")
@@ -324,6 +334,7 @@ class Trainer:
             return None, None
         if confusion is not None:
             self.confusion = self.reduce(confusion)
+        self.val_terms = self.latent_terms.take_validation() if self.latent_terms is not None else {}
         return loss / n, metric / n
 
     def _track_best(self, val_loss, val_metric, train_loss, train_metric) -> bool:

@@ -75,6 +75,13 @@ SINGLE = [
     ("opaque_torchvision", IMG, "Opaque", {"module_type": "Conv2d", "source": "torchvision:squeezenet1_1",
                                            "path": "features.0", "in_dims": [3, 8, 8], "out_dims": [64, 3, 3],
                                            "weights": 1792}),
+    ("tconv_default", IMG, "ConvTranspose2d", {}),
+    ("tconv_k3_s2_p1_op1", IMG, "ConvTranspose2d", {"out_channels": 3, "kernel_size": 3, "stride": 2,
+                                                    "padding": 1, "output_padding": 1, "bias": False}),
+    ("tconv_s1", IMG, "ConvTranspose2d", {"out_channels": 2, "kernel_size": 3, "stride": 1}),
+    ("upsample", IMG, "Upsample", {}),
+    ("upsample_bilinear3", IMG, "Upsample", {"scale_factor": 3, "mode": "bilinear"}),
+    ("gaussian_latent", VEC, "GaussianLatent", {"features": 4}),
 ]
 for kind in ("RNN", "LSTM", "GRU"):
     SINGLE += [

@@ -15,7 +15,8 @@ def test_catalogue_has_every_layer_of_the_issue():
     assert ISSUE <= set(LAYERS)
     assert set(INPUT_KINDS) == {"image", "sequence", "vector", "tokens"}
     assert set(LOSSES) == {"cross_entropy", "mse", "bce_with_logits", "l1"}
-    assert spec("Output").param("task").choices == ("classification", "regression")
+    assert spec("Output").param("task").choices == ("classification", "regression", "reconstruction")
+    assert {"ConvTranspose2d", "Upsample", "GaussianLatent"} <= set(LAYERS)  # what decoders need
     for kind in ("RNN", "LSTM", "GRU"):
         names = {p.name for p in spec(kind).params}
         assert {"hidden_size", "num_layers", "bidirectional", "output"} <= names

@@ -277,3 +277,25 @@ def test_a_reference_never_asks_torchvision_to_download(fresh_consent):
     with pytest.raises(OpaqueUnavailable, match="--trust-code"):
         build("file:/nonexistent/evil.py:Net", "{}", "")
     assert build("torchvision:resnet18", '{"num_classes": 3}', "fc").out_features == 3
+
+
+def test_a_decoder_imports_with_transposed_convolution_and_upsampling(tmp_path):
+    (tmp_path / "dec.py").write_text(textwrap.dedent('''
+        from torch import nn
+
+        class Decoder(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.up = nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1)
+                self.grow = nn.Upsample(scale_factor=2, mode="bilinear")
+                self.odd = nn.ConvTranspose2d(3, 2, 2, stride=2, groups=1, dilation=2)  # no such layer
+
+            def forward(self, x):
+                return self.odd(self.grow(self.up(x)))
+    '''))
+    r = import_model(f"{tmp_path / 'dec.py'}:Decoder", input="image:4,5,5")
+    m = r.project.model
+    assert [m.type_of(n) for n in ("up", "grow", "odd")] == ["ConvTranspose2d", "Upsample", "Opaque"]
+    x = torch.randn(2, 4, 5, 5)
+    with torch.no_grad():
+        assert (compiled_with_weights(r)(x) - r.source.module(x)).abs().max() <= 1e-5

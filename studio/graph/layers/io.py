@@ -38,6 +38,8 @@ INPUT = register(LayerSpec(
 ))
 
 LOSSES = ("cross_entropy", "mse", "bce_with_logits", "l1")
+TASKS = ("classification", "regression", "reconstruction")
+RECONSTRUCTION_LOSSES = ("mse", "l1", "bce_with_logits")
 TASK_OF_LOSS = {"cross_entropy": "classification", "bce_with_logits": "classification",
                 "mse": "regression", "l1": "regression"}
 
@@ -58,11 +60,13 @@ OUTPUT = register(LayerSpec(
     description=("The network's prediction. It chooses the loss that training minimises: "
                  "cross-entropy for classes (the layer before gives one score per class, "
                  "no Softmax needed), mean squared error or L1 for numbers (regression), or "
-                 "binary cross-entropy with logits for yes/no targets."),
+                 "binary cross-entropy with logits for yes/no targets. As a reconstruction it "
+                 "compares the output with the network's own input (images in 0..1), which is how "
+                 "an autoencoder learns: end the decoder with a Sigmoid and use mean squared error."),
     params=(
         Param("loss", "choice", "cross_entropy", "What training minimises", choices=LOSSES),
-        Param("task", "choice", "classification", "Predict a class or a number",
-              choices=("classification", "regression")),
+        Param("task", "choice", "classification",
+              "Predict a class or a number, or reconstruct the input (autoencoders)", choices=TASKS),
     ),
     inputs=(Port("in"),), outputs=(),
     infer=_output_shape, ctor=None, summary=lambda p: p["loss"].replace("_", "-"), icon="io",

@@ -119,7 +119,8 @@ class RunRecord:
         self.metric_name = ev.metric_name
         self.epochs.append({"epoch": ev.epoch, "train_loss": ev.train_loss,
                             "train_metric": ev.train_metric, "val_loss": ev.val_loss,
-                            "val_metric": ev.val_metric, "lr": ev.lr, "seconds": ev.seconds})
+                            "val_metric": ev.val_metric, "lr": ev.lr, "seconds": ev.seconds,
+                            **(getattr(ev, "terms", None) or {})})  # e.g. a VAE's "kl"
 
     def epoch_column(self, key: str) -> np.ndarray:
         return np.array([_num(e.get(key)) for e in self.epochs], dtype=float)

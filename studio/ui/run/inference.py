@@ -19,8 +19,10 @@ class Prediction:
 def load_image(path: str, channels: int, height: int, width: int) -> np.ndarray:
     """The file as uint8 C×H×W at the network's input size."""
     from PIL import Image
-    with Image.open(path) as im:
-        im = im.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
+
+    from studio.data.images import open_image, to_mode
+    with open_image(path) as im:   # a regular file, bounded; 16-bit images scaled, not clipped
+        im = to_mode(im, "L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
         a = np.asarray(im, dtype=np.uint8)
     return a[None] if a.ndim == 2 else np.ascontiguousarray(a.transpose(2, 0, 1))
 

@@ -41,6 +41,16 @@ def layer_outputs(model: torch.nn.Module, x: torch.Tensor) -> dict[str, tuple[in
     return shapes
 
 
+def default_node(shapes: dict[str, tuple[int, ...]]) -> str:
+    """The narrowest layer before the last, the later one on a tie: a classifier's
+    penultimate layer, an autoencoder's code."""
+    names = list(shapes)[:-1] or list(shapes)
+    if not names:
+        return ""
+    size = {n: int(np.prod(shapes[n])) for n in names}
+    return min(reversed(names), key=lambda n: size[n])
+
+
 def _pixmap(image: np.ndarray) -> QPixmap:
     return QPixmap.fromImage(to_qimage(image)).scaled(THUMB, THUMB, Qt.KeepAspectRatio,
                                                       Qt.FastTransformation)
@@ -144,8 +154,7 @@ class EmbeddingDialog(QDialog):
         self.shapes = layer_outputs(outcome.model, x)
         self.node = QComboBox()
         self.node.addItems(list(self.shapes))
-        if len(self.shapes) >= 2:
-            self.node.setCurrentIndex(len(self.shapes) - 2)  # the penultimate layer
+        self.node.setCurrentText(default_node(self.shapes))
         self.method = QComboBox()
         self.method.addItem("PCA", "pca")
         self.method.addItem("t-SNE", "tsne")

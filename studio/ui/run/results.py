@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QS
 
 from studio.train import insight
 from studio.ui.run.inference import load_image, overlay, predict_image
+from studio.ui.run.generation_view import GenerationView, is_reconstruction
 from studio.ui.run.insight_view import EmbeddingDialog, ExplainStrip, prepared
 from studio.ui.run.samples import Sample, SampleGrid, chw_to_hwc, to_qimage
 
@@ -203,12 +204,20 @@ class ResultsView(QWidget):
             v.addWidget(widget, 1)
             return v, stretch
 
-        h = QHBoxLayout(self)
+        self.classic = QWidget()  # classifiers and regressors; autoencoders get self.generation
+        h = QHBoxLayout(self.classic)
         h.setContentsMargins(4, 0, 4, 4)
         for layout, stretch in (column(cm_title, self.confusion, 3), column(self.samples_title, scroll, 4),
                                 column(test_title, self.test, 2)):
             h.addLayout(layout, stretch)
         h.itemAt(0).layout().addWidget(self.inside, 0, Qt.AlignLeft)
+        self.generation = GenerationView()
+        self.generation.hide()
+        self.generation.inside.clicked.connect(self.open_embedding)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.classic)
+        outer.addWidget(self.generation)
 
     @Slot()
     def open_embedding(self) -> EmbeddingDialog | None:
@@ -227,6 +236,13 @@ class ResultsView(QWidget):
         usable = outcome is not None and outcome.model is not None and outcome.dataset is not None
         self.outcome = outcome if usable else None
         self.inside.setEnabled(usable)
+        generative = outcome is not None and is_reconstruction(outcome)
+        self.classic.setVisible(not generative)
+        self.generation.setVisible(generative)
+        if generative:
+            self.generation.show_outcome(outcome)
+            self.test.set_model(None, None)
+            return
         if outcome is None:
             self.confusion.set_matrix(None, [])
             self.samples.set_samples([])

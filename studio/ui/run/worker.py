@@ -44,6 +44,7 @@ class RunOutcome:
     val_predictions: Any = None       # 1-D numpy array of predicted class ids (or values)
     project: Any = None               # the snapshot the run trained
     paths: dict = field(default_factory=dict)
+    reconstructions: Any = None       # studio.train.generate.ReconstructionProbe (autoencoders)
 
     @property
     def status(self) -> str:
@@ -116,13 +117,17 @@ class TrainThread(QThread):
 
     def _train(self, outcome: RunOutcome) -> None:
         from studio.data.load import load_dataset
+        from studio.train.generate import ReconstructionProbe
         from studio.train.trainer import Trainer
         dataset = load_dataset(self.project.data, progress=self._on_progress)
         outcome.dataset = dataset
         if self._stop.is_set():
             raise _Cancelled
         self.ready.emit(dataset)
-        trainer = Trainer(self.project, dataset, out_dir=self.out_dir, callbacks=(self,))
+        probe = ReconstructionProbe()
+        trainer = Trainer(self.project, dataset, out_dir=self.out_dir, callbacks=(self, probe))
+        probe.trainer = trainer
+        outcome.reconstructions = probe
         with self._lock:
             self._trainer = trainer
         if self._stop.is_set():
