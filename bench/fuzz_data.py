@@ -63,8 +63,8 @@ def main() -> int:
                 problems += found
             secs = time.perf_counter() - start
             n = total["ok"] + total["refused"]
-            print(f"{kind}: {n} cases in {secs:.1f} s ({n / secs:.0f}/s): ok {total['ok']}, refused {total['refused']}, "
-                  f"problems {len(problems)}")
+            print(f"{kind}: {n} cases in {secs:.1f} s ({n / secs:.0f}/s): ok {total['ok']}, "
+                  f"refused {total['refused']}, problems {len(problems)}")
             for p in problems[:20]:
                 print("   ", p)
             bad += len(problems)

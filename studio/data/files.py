@@ -67,7 +67,10 @@ def open_regular(path: Path | str) -> BinaryIO:
 def read_at_most(f: BinaryIO, limit: int, path: Path | str) -> bytes:
     """Everything left in `f`, refusing (without reading it all) more than `limit` bytes."""
     try:
-        data = f.read(limit + 1)
+        if os.fstat(f.fileno()).st_size > limit:   # a huge (or sparse) file: refuse before reading
+            data = None
+        else:
+            data = f.read(limit + 1)
     except OSError as e:   # includes a pseudo-file that would block
         raise DataError(f"Could not read {path}: {e.strerror or e}") from None
     if data is None or len(data) > limit:

@@ -56,4 +56,6 @@ def to_mode(im: Image.Image, mode: str) -> Image.Image:
     """A decoded copy of `im` as 8-bit "RGB" or "L" (usable after the file is closed)."""
     if im.mode.startswith("I") or im.mode == "F":
         im = _eight_bit(im)
+    elif im.mode == "P" and "transparency" in im.info:
+        im = im.convert("RGBA")   # as Pillow asks; converting P straight to RGB warns on stderr
     return im.convert(mode)

@@ -125,7 +125,8 @@ def py2_batch(data: np.ndarray, labels: list[int], label: bytes = b"training bat
     def s(b: bytes) -> bytes:
         return (b"U" + bytes([len(b)]) + b) if len(b) < 256 else (b"T" + struct.pack("<i", len(b)) + b)
     arr = (b"cnumpy.core.multiarray\n_reconstruct\nq\x01cnumpy\nndarray\nq\x02K\x00\x85" + s(b"b") + b"\x87R"
-           + b"(K\x01" + b"".join(b"J" + struct.pack("<i", d) for d in data.shape) + (b"\x86" if data.ndim == 2 else b"")
+           + b"(K\x01" + b"".join(b"J" + struct.pack("<i", d) for d in data.shape)
+           + (b"\x86" if data.ndim == 2 else b"")
            + b"cnumpy\ndtype\n" + s(b"u1") + b"K\x00K\x01\x87R(K\x03" + s(b"|")
            + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89" + s(data.tobytes()) + b"tb")
     items = b"(" + b"".join(b"K" + bytes([v]) for v in labels) + b"e" if labels else b""

@@ -99,6 +99,11 @@ def test_every_read_is_bounded(tmp_path):
     assert len(files.read_regular(big, 5000)) == 5000
     with pytest.raises(DataError, match="larger than"):
         files.read_regular(big, 4999)
+    sparse = tmp_path / "sparse"
+    with open(sparse, "wb") as f:
+        f.truncate(1 << 40)   # 1 TB that takes no disk: refused from its size, nothing read
+    with pytest.raises(DataError, match="larger than"):
+        files.read_regular(sparse, 1 << 20)
 
 
 def test_cifar_batch_in_place_of_a_fifo_is_read_from_a_regular_file_only(tmp_path):

@@ -35,7 +35,8 @@ def run_batch(kind: str, seed: int, count: int, work) -> tuple[Counter, str]:
     verdicts = Counter(line.split()[0] for line in lines if not line.startswith("start"))
     problems = [line for line in lines if line.split()[0] not in ("start", "ok", "refused")]
     started = sum(1 for line in lines if line.startswith("start"))
-    assert r.returncode == 0, f"{kind} seed {seed}: exit {r.returncode} at case {started - 1} (segfault?)\n{r.stderr[-2000:]}"
+    assert r.returncode == 0, \
+        f"{kind} seed {seed}: exit {r.returncode} at case {started - 1} (segfault?)\n{r.stderr[-2000:]}"
     assert not r.stderr.strip(), f"{kind} seed {seed}: stderr not empty:\n{r.stderr[-2000:]}"
     assert not problems, f"{kind} seed {seed}: {problems[:5]}"
     assert sum(verdicts.values()) == count

@@ -61,3 +61,14 @@ def test_decompression_bomb_is_an_error_in_training_and_predict(tmp_path):
     assert any("Skipped 1 unreadable image" in n and "bomb.png" in n for n in d.notes)
     with pytest.raises(UsageError, match="bomb.png"):
         predict_load_image(str(tmp_path / "a" / "bomb.png"), {"channels": 3, "height": 4, "width": 4}, {})
+
+
+def test_palette_image_with_transparency_converts_without_a_warning(tmp_path):
+    import warnings
+    path = tmp_path / "p.png"
+    im = Image.fromarray(np.arange(16, dtype=np.uint8).reshape(4, 4)).convert("P")
+    im.info["transparency"] = b"\x00\x01"
+    im.save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert decode(path, 4).shape == (4, 4, 3)

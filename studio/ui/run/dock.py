@@ -28,6 +28,7 @@ def install(window) -> RunPanel:
     canvas = getattr(window, "canvas", None)
     if canvas is not None:  # the embedding view follows the layer chosen on the canvas
         panel.results.canvas_selection = canvas.selection_changed
+        canvas.selection_changed.connect(panel.activations.follow_selection)
 
     toolbar = getattr(window, "toolbar", None)
     if toolbar is not None:

@@ -1,11 +1,13 @@
 """The training panel: settings on the left; Train/Pause/Stop, progress and the
-Curves / Results / Dataset tabs on the right.
+Curves / Results / Dataset / Activations tabs on the right.
 
 It drives one RunSession at a time, records every run in a RunRecord (plots,
 run list, `<project>.runs/`) and locks graph editing while a run is in flight,
 because the run trains a snapshot and edits would silently not apply.
 """
 from __future__ import annotations
+
+from functools import partial
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QAction
@@ -21,6 +23,7 @@ from studio.ui.run import history
 from studio.ui.run.plots import LivePlots
 from studio.ui.run.list import RunList
 from studio.ui.run.results import ResultsView
+from studio.ui.run.activation_view import ActivationView, panel_source
 from studio.ui.run.checkbar import CheckBar
 from studio.ui.run.precheck import precheck
 from studio.ui.run.progress import Progress, metric_text
@@ -41,6 +44,7 @@ class RunPanel(QWidget):
         super().__init__(parent)
         self.window = window
         self.project = None
+        self.preview_dataset = None
         self.session = RunSession(self)
         self.runs: list[history.RunRecord] = []
         self.current: history.RunRecord | None = None
@@ -52,6 +56,7 @@ class RunPanel(QWidget):
         self.fit = datafit.FitWatcher(self, self.known_shapes)
         self.session.batches_arrived.connect(self._on_batches)
         self.session.epoch_ended.connect(self._on_epoch)
+        self.session.activations_ready.connect(self.activations.show_epoch)
         self.session.loading.connect(self._on_loading)
         self.session.dataset_ready.connect(self._on_dataset_ready)
         self.session.run_finished.connect(self._on_run_finished)
@@ -109,7 +114,9 @@ class RunPanel(QWidget):
         self.results = ResultsView()
         self.preview = SampleGrid(thumb=48)
         self.preview.empty_text = "Press “Preview samples” to see a few training examples"
-        self.tabs = build_tabs(self.plots, self.run_list, self.results, self.preview)
+        self.activations = ActivationView()
+        self.activations.source = partial(panel_source, self)
+        self.tabs = build_tabs(self.plots, self.run_list, self.results, self.preview, self.activations)
 
         undo = getattr(self.window, "undo_stack", None)
         self.form = RunSettingsForm(undo, self.known_shapes)
@@ -358,6 +365,7 @@ class RunPanel(QWidget):
 
     @Slot(object)
     def _on_preview_loaded(self, dataset) -> None:
+        self.preview_dataset = dataset
         self.fit.learn(dataset, self.form.data.loaded_key)
         self._show_preview(dataset)
         self.tabs.setCurrentIndex(2)

@@ -31,7 +31,8 @@ def _scrolling(widget: QWidget, scroll: QScrollArea | None = None) -> QScrollAre
     return scroll
 
 
-def build_tabs(plots: LivePlots, run_list: QWidget, results: QWidget, preview: QWidget) -> QTabWidget:
+def build_tabs(plots: LivePlots, run_list: QWidget, results: QWidget, preview: QWidget,
+               activations: QWidget | None = None) -> QTabWidget:
     runs_title = QLabel("Runs")
     runs_title.setProperty("role", "section")
     side_box = QWidget()  # the runs, then what the line styles and colours mean
@@ -53,4 +54,6 @@ def build_tabs(plots: LivePlots, run_list: QWidget, results: QWidget, preview: Q
     tabs.addTab(_scrolling(curves, _CurvesScroll(plots)), "Curves")
     tabs.addTab(_scrolling(results), "Results")
     tabs.addTab(_scrolling(preview), "Dataset")
+    if activations is not None:
+        tabs.addTab(_scrolling(activations), "Activations")
     return tabs

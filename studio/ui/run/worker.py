@@ -67,6 +67,7 @@ class TrainThread(QThread):
     loading = Signal(float, str)    # dataset progress
     ready = Signal(object)          # Dataset, before the first batch
     done = Signal(object)           # RunOutcome
+    activations = Signal(object)    # (epoch, {node: outputs}, raw examples) of the probe batch
 
     def __init__(self, project, out_dir: str | None = None, parent=None):
         super().__init__(parent)
@@ -117,6 +118,7 @@ class TrainThread(QThread):
 
     def _train(self, outcome: RunOutcome) -> None:
         from studio.data.load import load_dataset
+        from studio.train.activations import ActivationProbe
         from studio.train.generate import ReconstructionProbe
         from studio.train.trainer import Trainer
         dataset = load_dataset(self.project.data, progress=self._on_progress)
@@ -124,9 +126,10 @@ class TrainThread(QThread):
         if self._stop.is_set():
             raise _Cancelled
         self.ready.emit(dataset)
-        probe = ReconstructionProbe()
-        trainer = Trainer(self.project, dataset, out_dir=self.out_dir, callbacks=(self, probe))
-        probe.trainer = trainer
+        probe, self.act_probe = ReconstructionProbe(), ActivationProbe()
+        # The probes first: when this thread's on_epoch_end reports, their snapshots are ready.
+        trainer = Trainer(self.project, dataset, out_dir=self.out_dir, callbacks=(probe, self.act_probe, self))
+        probe.trainer = self.act_probe.trainer = trainer
         outcome.reconstructions = probe
         with self._lock:
             self._trainer = trainer
@@ -162,6 +165,9 @@ class TrainThread(QThread):
     def on_epoch_end(self, event) -> None:
         self._flush()
         self.epoch.emit(event)
+        latest = getattr(getattr(self, "act_probe", None), "latest", None)
+        if latest is not None:
+            self.activations.emit(latest)
 
     def on_run_end(self, result) -> None:
         self._flush()
@@ -185,6 +191,7 @@ class RunSession(QObject):
     loading = Signal(float, str)
     dataset_ready = Signal(object)
     run_finished = Signal(object)   # RunOutcome
+    activations_ready = Signal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -207,6 +214,7 @@ class RunSession(QObject):
         t.loading.connect(self._on_loading)
         t.ready.connect(self._on_ready)
         t.done.connect(self._on_done)
+        t.activations.connect(self._on_activations)
         t.finished.connect(self._on_thread_finished)
         self._thread = t
         run_gc.quiet_enter()  # no full GC pauses while training: see run_gc
@@ -234,6 +242,10 @@ class RunSession(QObject):
     @Slot(object)
     def _on_batches(self, events) -> None:
         self.batches_arrived.emit(events)
+
+    @Slot(object)
+    def _on_activations(self, latest) -> None:
+        self.activations_ready.emit(latest)
 
     @Slot(object)
     def _on_epoch(self, event) -> None:

@@ -1,0 +1,156 @@
+"""The Activations tab: what the layer chosen on the canvas outputs for a few
+fixed validation examples, refreshed after every epoch while training, and on
+demand from the current weights (the last run's, or the untrained network's on
+the previewed dataset) when idle."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from studio.train import activations
+from studio.ui.run.samples import chw_to_hwc, to_qimage
+
+VIEW_HEIGHT = 220
+
+# A short perceptual ramp (dark blue → teal → yellow) for heat maps and bars.
+_RAMP = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], dtype=np.float32)
+
+
+def colourize(values: np.ndarray) -> np.ndarray:
+    """0..1 float H×W → uint8 H×W×3 through the ramp."""
+    v = np.clip(values, 0, 1) * (len(_RAMP) - 1)
+    lo = np.floor(v).astype(int)
+    hi = np.minimum(lo + 1, len(_RAMP) - 1)
+    t = (v - lo)[..., None]
+    return (_RAMP[lo] * (1 - t) + _RAMP[hi] * t).astype(np.uint8)
+
+
+class ActivationView(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.node = QComboBox()
+        self.node.setToolTip("The layer to look at; selecting a layer on the canvas chooses it too")
+        self.example = QComboBox()
+        self.example.setToolTip("One of the fixed validation examples")
+        self.refresh = QPushButton("Refresh from current weights")
+        self.refresh.setToolTip("Run the probe examples through the network as it is now")
+        self.input = QLabel()
+        self.input.setFixedSize(96, 96)
+        self.input.setAlignment(Qt.AlignCenter)
+        self.picture = QLabel("Train, or press Refresh, to see what each layer outputs.")
+        self.picture.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+        self.picture.setMinimumHeight(VIEW_HEIGHT)
+        self.caption = QLabel()
+        self.caption.setProperty("role", "muted")
+        bar = QHBoxLayout()
+        for w in (QLabel("Layer"), self.node, QLabel("Example"), self.example, self.refresh):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        body = QHBoxLayout()
+        body.addWidget(self.input, 0, Qt.AlignTop)
+        body.addWidget(self.picture, 1)
+        v = QVBoxLayout(self)
+        v.setContentsMargins(4, 4, 4, 4)
+        v.addLayout(bar)
+        v.addWidget(self.caption)
+        v.addLayout(body, 1)
+        self.node.currentIndexChanged.connect(self._draw)
+        self.example.currentIndexChanged.connect(self._draw)
+        self.refresh.clicked.connect(self.refresh_now)
+        self.snapshot: dict[str, torch.Tensor] = {}
+        self.inputs: torch.Tensor | None = None   # raw probe examples, for the thumbnail
+        self.when = ""
+        self.source = None  # () -> (model, dataset, normalize) for an on-demand refresh, or None
+
+    # -- data in ---------------------------------------------------------------------
+    @Slot(object)
+    def show_epoch(self, latest) -> None:
+        epoch, snapshot, inputs = latest
+        self.set_snapshot(snapshot, inputs, f"after epoch {epoch}")
+
+    def set_snapshot(self, snapshot: dict[str, torch.Tensor], inputs: torch.Tensor | None, when: str) -> None:
+        keep = self.node.currentText()
+        self.snapshot, self.inputs, self.when = snapshot, inputs, when
+        n = next(iter(snapshot.values())).shape[0] if snapshot else 0
+        for combo, items in ((self.node, list(snapshot)), (self.example, [f"#{i + 1}" for i in range(n)])):
+            current = combo.currentText()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(items)
+            if current in items:
+                combo.setCurrentText(current)
+            combo.blockSignals(False)
+        if keep in snapshot:
+            self.node.setCurrentText(keep)
+        self._draw()
+
+    @Slot(list)
+    def follow_selection(self, ids: list) -> None:
+        if len(ids) == 1 and ids[0] in self.snapshot:
+            self.node.setCurrentText(ids[0])
+
+    @Slot()
+    def refresh_now(self) -> bool:
+        try:
+            source = self.source() if self.source is not None else None
+        except Exception as e:  # noqa: BLE001 - e.g. a graph that does not compile yet
+            self.caption.setText(f"Cannot build the network yet: {e}")
+            return False
+        if source is None:
+            self.caption.setText("Nothing to run yet: train the network, or load the dataset with "
+                                 "Preview samples first.")
+            return False
+        model, dataset, normalize = source
+        try:
+            x, _ = activations_probe(dataset, normalize)
+            snap = activations.capture(model, x)
+        except Exception as e:  # noqa: BLE001 - a network that does not fit the data: say so
+            self.caption.setText(f"Cannot run the network on these examples: {e}")
+            return False
+        self.set_snapshot(snap, dataset.x_val[: x.shape[0]], "from the current weights")
+        return True
+
+    # -- drawing -----------------------------------------------------------------------
+    @Slot()
+    def _draw(self) -> None:
+        node, i = self.node.currentText(), max(0, self.example.currentIndex())
+        if not node or node not in self.snapshot:
+            return
+        out = self.snapshot[node]
+        view = activations.summarize(out[min(i, out.shape[0] - 1)])
+        rgb = colourize(view.image)
+        if view.kind == "bars":  # a strip of cells, tall enough to see
+            rgb = np.repeat(rgb, 24, axis=0)
+        h, w = rgb.shape[:2]
+        scale = max(1, min(VIEW_HEIGHT // max(h, 1), 900 // max(w, 1)))
+        pix = QPixmap.fromImage(to_qimage(np.ascontiguousarray(rgb))).scaled(
+            w * scale, h * scale, Qt.KeepAspectRatio, Qt.FastTransformation)
+        self.picture.setPixmap(pix)
+        self.caption.setText(f"{node}: {view.caption}, {self.when}")
+        if self.inputs is not None and self.inputs.dim() == 4 and i < self.inputs.shape[0]:
+            img = chw_to_hwc(self.inputs[i])
+            self.input.setPixmap(QPixmap.fromImage(to_qimage(img)).scaled(96, 96, Qt.KeepAspectRatio,
+                                                                          Qt.FastTransformation))
+        else:
+            self.input.clear()
+
+
+def panel_source(panel):
+    """(model, dataset, normalize) for an on-demand look: the panel's last run's model,
+    or the untrained network on the previewed dataset; None when there is neither."""
+    o = panel.outcome
+    if o is not None and o.model is not None and o.dataset is not None and o.project is not None:
+        return o.model, o.dataset, o.project.data.normalize
+    ds = panel.preview_dataset
+    if ds is None or panel.project is None:
+        return None
+    from studio.graph.compile import compile_graph
+    return compile_graph(panel.project.model), ds, panel.project.data.normalize
+
+
+def activations_probe(dataset, normalize: bool):
+    from studio.train.insight import probe_inputs
+    return probe_inputs(dataset, normalize, activations.PROBE_SIZE)
