@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from studio.cli.main import UsageError
 
@@ -33,7 +34,7 @@ def cmd_import(args) -> int:
     if args.num_classes is not None and args.num_classes < 1:
         raise UsageError("--num-classes must be at least 1")
     kwargs = parse_json_kwargs(args.kwargs)
-    if ".py:" in args.model:
+    if ".py:" in args.model and Path(args.model.rsplit(":", 1)[0]).is_file():
         print(f"studio: running Python code from {args.model.rsplit(':', 1)[0]} to import "
               f"{args.model.rsplit(':', 1)[1]}", file=sys.stderr)
     result = import_model(args.model, input=args.input, kwargs=kwargs, num_classes=args.num_classes,

@@ -92,9 +92,12 @@ def pretrained_state(name: str) -> dict:
     cache = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
     if cache.exists():
         return torch.load(cache, map_location="cpu", weights_only=True)
+    import contextlib
+    import io
     try:
-        return torch.hub.load_state_dict_from_url(weights.url, map_location="cpu", progress=False,
-                                                  weights_only=True)
+        with contextlib.redirect_stdout(io.StringIO()):  # torch hub prints "Downloading: ..."
+            return torch.hub.load_state_dict_from_url(weights.url, map_location="cpu", progress=False,
+                                                      weights_only=True)
     except Exception as e:  # noqa: BLE001 - offline: URLError, socket errors, HTTP errors
         raise ImportFailed(f"--pretrained: no cached weights at {cache}, and the download failed "
                            f"({type(e).__name__}); copy the file there or use --weights FILE") from None
