@@ -96,6 +96,7 @@ class TrainSettings:
     amp: str = "off"
     channels_last: bool = True
     init_weights: str = ""      # weights to start from (e.g. an import's), relative to the project file
+    tensorboard: bool = False   # TensorBoard event files in <run folder>/tensorboard
 
     _choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "device": DEVICES, "amp": AMP}
 

@@ -1,4 +1,5 @@
 """Every sample loads, is valid and compiles; the offline ones really learn in a short run."""
+import statistics
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,9 @@ def test_resnet_sample_has_skips_batchnorm_and_its_recipe():
 
 
 # name, overrides for a short run, threshold. The full samples reach >90% (see their descriptions).
+# Float kernels differ between CPUs and thread counts, so one seed's result is not portable: the
+# median over SEEDS must reach the threshold (bench/sample_spread.py measures the spread).
+SEEDS = (0, 1, 2)
 LEARNING = [
     ("shapes_cnn", dict(samples=1500), dict(epochs=4, batch_size=16, lr=2e-3), 0.8),
     ("waves_lstm", dict(samples=1000), dict(epochs=20, batch_size=16, lr=5e-3), 0.85),
@@ -60,14 +64,18 @@ LEARNING = [
 def test_offline_sample_learns(name, data, train, threshold):
     from studio.data.load import load_dataset
     from studio.train.trainer import Trainer
-    project = load(SAMPLES[0].parent / f"{name}.studio.json")
-    for k, v in data.items():
-        setattr(project.data, k, v)
-    for k, v in train.items():
-        setattr(project.train, k, v)
-    result = Trainer(project, load_dataset(project.data)).run()
-    assert result.status == "finished", result.message
-    assert result.val_metric >= threshold, f"{name}: validation accuracy {result.val_metric:.3f}"
+    accuracies = []
+    for seed in SEEDS:
+        project = load(SAMPLES[0].parent / f"{name}.studio.json")
+        for k, v in data.items():
+            setattr(project.data, k, v)
+        for k, v in {**train, "seed": seed}.items():
+            setattr(project.train, k, v)
+        result = Trainer(project, load_dataset(project.data)).run()
+        assert result.status == "finished", result.message
+        accuracies.append(result.val_metric)
+    median = statistics.median(accuracies)
+    assert median >= threshold, f"{name}: median validation accuracy {median:.3f} over seeds {accuracies}"
 
 
 def test_sine_sample_regresses():

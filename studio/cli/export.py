@@ -19,10 +19,13 @@ def add_commands(sub) -> None:
     p.add_argument("--format", required=True, choices=list(FORMATS),
                    help="torchscript is legacy (deprecated in torch 2.14); pt2 is torch.export")
     p.add_argument("-o", "--output", required=True, help="file to write")
+    from studio.cli.export_checks import add_export_arguments
+    add_export_arguments(p)  # --input, --raw-model, --quantize, --no-parity: see export_checks.py
     p.set_defaults(func=cmd_export)
-    p = sub.add_parser("predict", help="classify images with trained weights; prints the top 3")
-    p.add_argument("project")
-    p.add_argument("--weights", required=True)
+    p = sub.add_parser("predict", help="classify images with trained weights or an exported .onnx/.pt2; "
+                                       "prints the top 3")
+    p.add_argument("project", help="project file, or an exported .onnx/.pt2 model (then no --weights)")
+    p.add_argument("--weights")
     p.add_argument("images", nargs="+")
     p.set_defaults(func=cmd_predict)
 
@@ -48,14 +51,17 @@ def load_for_weights(project_path: str, weights: str):
 
 
 def cmd_export(args) -> int:
+    from studio.cli.export_checks import after_export, input_mode
     from studio.train.export import export_model
-    project, _ = load_for_weights(args.project, args.weights)
-    result = export_model(project, args.weights, args.format, args.output)
+    mode = input_mode(args)
+    project, meta = load_for_weights(args.project, args.weights)
+    result = export_model(project, args.weights, args.format, args.output, meta=meta or None, input_mode=mode)
     print(result.message)
     for extra in result.extra_paths:
         print(f"also wrote {extra}")
     if not result.verified:
         raise RunFailed(f"the {args.format} export could not be verified")
+    after_export(args, project, result)
     return 0
 
 
@@ -64,6 +70,12 @@ def cmd_predict(args) -> int:
 
     from studio.graph.compile import compile_graph
     from studio.train.weights import load_weights
+
+    from studio.cli.export_checks import is_exported_file, predict_exported
+    if is_exported_file(args.project):
+        return predict_exported(args.project, args.images)
+    if not args.weights:
+        raise UsageError("predict needs --weights with a project file (or give an exported .onnx/.pt2 instead)")
     project, meta = load_for_weights(args.project, args.weights)
     m = project.model
     inp = m.inputs()[0]

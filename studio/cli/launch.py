@@ -198,8 +198,9 @@ def run_worker(args, env) -> int:
                 raise UsageError(f"--resume: there is no checkpoint in {out}; train without --resume first")
         dataset = _load_data(project, env)
         callbacks = [ConsoleReport()] if env.rank == 0 else []
+        tensorboard = getattr(args, "tensorboard", None) if env.rank == 0 else None  # rank 0 logs
         trainer = d.DistributedTrainer(project, dataset, env, group, out_dir=out, device=device,
-                                       callbacks=callbacks, resume=args.resume)
+                                       callbacks=callbacks, resume=args.resume, tensorboard_dir=tensorboard)
         result = trainer.run()
         d.write_debug(trainer)
         if env.rank == 0:

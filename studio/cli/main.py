@@ -12,7 +12,8 @@ import traceback
 from typing import Callable
 
 # Modules that add subcommands: each defines add_commands(subparsers).
-COMMAND_MODULES = ["studio.cli.graph", "studio.cli.train", "studio.cli.export", "studio.cli.importer"]
+COMMAND_MODULES = ["studio.cli.graph", "studio.cli.train", "studio.cli.export", "studio.cli.sweep",
+                   "studio.cli.importer"]
 
 
 class UsageError(Exception):

@@ -30,6 +30,7 @@ def add_commands(sub) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--out", help="run folder (default runs/<project>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out (default: the latest run)")
+    p.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard event files into DIR")
     from studio.cli.launch import add_arguments as add_distributed_arguments
     add_distributed_arguments(p)  # --nproc, --nnodes, ...: see studio/cli/launch.py
     p.set_defaults(func=cmd_train)
@@ -52,7 +53,8 @@ def cmd_train(args) -> int:
     _check_wiring(project)
     dataset = load_dataset(project.data, data_progress)
     report = ConsoleReport()
-    trainer = Trainer(project, dataset, out_dir=out, callbacks=[report], resume=args.resume)
+    trainer = Trainer(project, dataset, out_dir=out, callbacks=[report], resume=args.resume,
+                      tensorboard_dir=args.tensorboard)
     with _stop_on_ctrl_c(trainer):
         result = trainer.run()
     if trainer.init_skipped:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from studio.graph.fixes import Fix, InsertLayer, apply_fix  # noqa: F401 - apply_fix: callers import it here
+from studio.graph.fixes import Fix, InsertLayer, SetParam, apply_fix  # noqa: F401 - apply_fix: callers import it here
 from studio.graph.layers import spec
 from studio.graph.layers.io import RECONSTRUCTION_LOSSES, TASK_OF_LOSS
 
@@ -22,6 +22,11 @@ class Problem:
     message: str
     fix: Fix | None = None
     shape: bool = False  # from shape inference, so it may change with the Input's shape
+    alternatives: tuple[Fix, ...] = ()  # other cures, when the user's intent decides (offered beside fix)
+
+    @property
+    def fixes(self) -> tuple[Fix, ...]:
+        return ((self.fix,) if self.fix is not None else ()) + self.alternatives
 
     def __str__(self) -> str:
         return f"{self.node}: {self.message}" if self.node else self.message
@@ -34,6 +39,18 @@ def _fix_for(model: "GraphModel", nid: str) -> InsertLayer | None:
     if layer is None or len(ins) != 1:
         return None
     return InsertLayer(f"Insert {spec(layer).title}", layer, ins[0].id)
+
+
+def _alternatives(model: "GraphModel", nid: str, fix: InsertLayer | None) -> tuple[Fix, ...]:
+    """An image wired straight from the Input into a recurrent layer: reading it by rows
+    is one cure, but the user may have meant a sequence Input all along."""
+    ins = model.in_edges(nid)
+    if fix is None or fix.layer != "ImageRows" or len(ins) != 1:
+        return ()
+    src = ins[0].src
+    if model.type_of(src) != "Input" or model.params(src).get("kind") != "image":
+        return ()
+    return (SetParam("Make the Input a sequence (T×F)", src, "kind", "sequence"),)
 
 
 # Topological order and reachability depend on the wiring only, so they are kept
@@ -88,15 +105,20 @@ def validate(model: "GraphModel") -> list[Problem]:
                 wiring = True
         err = model.shapes.error(nid)
         if err:
-            problems.append(Problem(nid, err, _fix_for(model, nid), shape=True))
+            fix = _fix_for(model, nid)
+            problems.append(Problem(nid, err, fix, shape=True, alternatives=_alternatives(model, nid, fix)))
             continue
         if wiring:
             continue
+        # Only the ends of a break are flagged: one missing wire used to paint every
+        # layer upstream (or downstream) of it red.
         if nid not in reach_in:
-            problems.append(Problem(nid, f"No data reaches this {s.title}: it is not connected to an Input"))
+            if all(p in reach_in for p in model.g.predecessors(nid)):
+                problems.append(Problem(nid, f"No data reaches this {s.title}: it is not connected to an Input"))
         elif outputs and nid not in reach_out:
-            problems.append(Problem(nid, f"The result of this {s.title} is not used: "
-                                         "connect it on towards the Output"))
+            if all(n in reach_out or n not in reach_in for n in model.g.successors(nid)):
+                problems.append(Problem(nid, f"The result of this {s.title} is not used: "
+                                             "connect it on towards the Output"))
         if s.type == "Output":
             p = model.params(nid)
             if p["task"] == "reconstruction":

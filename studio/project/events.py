@@ -25,6 +25,13 @@ class InfoChanged:
     new: str
 
 
+@dataclass(frozen=True)
+class SweepChanged:
+    """The search space (`project.sweep`) changed: `key` is the dimension's key, or the
+    sweep setting's name (strategy, trials, ...)."""
+    key: str
+
+
 SettingsEvent = Union[SettingChanged, InfoChanged]
-ProjectEvent = Union[GraphEvent, SettingChanged, InfoChanged]
+ProjectEvent = Union[GraphEvent, SettingChanged, InfoChanged, SweepChanged]
 Listener = Callable[[ProjectEvent], None]

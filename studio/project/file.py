@@ -17,6 +17,7 @@ from typing import Any
 from studio.graph.layers import LAYERS
 from studio.graph.model import GraphError, GraphModel, id_problem
 from studio.project.model import FORMAT, VERSION, Project  # noqa: F401 - re-exported
+from studio.project.search_space import SearchSpaceError, parse as parse_sweep
 from studio.settings import DataSettings, SettingsError, TrainSettings, from_dict
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -159,8 +160,14 @@ def from_document(doc: Any, where: str = "<project>") -> Project:
             model.connect(src, sp, dst, dp, eid=eid)
     except GraphError as e:  # e.g. the same wire twice
         raise ProjectError(f"{where}: graph: {e}") from None
+    sweep = None
+    if "sweep" in doc:  # optional: files without it load unchanged
+        try:
+            sweep = parse_sweep(doc["sweep"], model)
+        except SearchSpaceError as e:
+            raise ProjectError(f"{where}: {e}") from None
     return Project(model=model, data=data, train=train, name=doc.get("name", "Untitled"),
-                   description=doc.get("description", ""))
+                   description=doc.get("description", ""), sweep=sweep)
 
 
 def _check_node(n: Any, where: str):

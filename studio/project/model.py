@@ -15,7 +15,8 @@ from typing import Any
 
 from studio.graph.events import GraphEvent
 from studio.graph.model import GraphModel
-from studio.project.events import InfoChanged, Listener, ProjectEvent, SettingChanged
+from studio.project.events import InfoChanged, Listener, ProjectEvent, SettingChanged, SweepChanged
+from studio.project.search_space import Dimension, SearchSpace
 from studio.settings import DataSettings, TrainSettings, check, to_dict
 
 FORMAT = "studio.project"
@@ -27,13 +28,14 @@ INFO = ("name", "description")
 class Project:
     def __init__(self, model: GraphModel | None = None, data: DataSettings | None = None,
                  train: TrainSettings | None = None, name: str = "Untitled", description: str = "",
-                 path: Path | None = None) -> None:
+                 path: Path | None = None, sweep: SearchSpace | None = None) -> None:
         self._model = model if model is not None else GraphModel()
         self.data = data if data is not None else DataSettings()
         self.train = train if train is not None else TrainSettings()
         self.name = name
         self.description = description
         self.path = path
+        self.sweep = sweep  # optional search space for sweeps (None: the file has no "sweep")
         self._listeners: list[Listener] = []
         self._model.subscribe(self._forward)
 
@@ -89,6 +91,30 @@ class Project:
             setattr(self, key, value)
             self._emit(InfoChanged(key, old, value))
 
+    # -- the search space ---------------------------------------------------------------
+    def set_dimension(self, key: str, dim: Dimension | None) -> None:
+        """Add or replace (same key) a search dimension, or with None stop searching `key`."""
+        if self.sweep is None:
+            self.sweep = SearchSpace()
+        dims = self.sweep.dimensions
+        i = next((n for n, d in enumerate(dims) if d.key == key), None)
+        if dim is None and i is not None:
+            del dims[i]
+        elif dim is not None and i is None:
+            dims.append(dim)
+        elif dim is not None:
+            dims[i] = dim
+        self._emit(SweepChanged(key))
+
+    def set_sweep_setting(self, key: str, value: Any) -> None:
+        """One of the sweep's own settings (strategy, trials, timeout, objective, cost, pruner)."""
+        if self.sweep is None:
+            self.sweep = SearchSpace()
+        if key == "dimensions" or not hasattr(self.sweep, key):
+            raise KeyError(f"no sweep setting {key!r}")
+        setattr(self.sweep, key, value)
+        self._emit(SweepChanged(key))
+
     # -- the document -------------------------------------------------------------------
     def to_dict(self) -> dict:
         """The project file's JSON document (studio.project.file reads it back)."""
@@ -111,7 +137,16 @@ class Project:
             },
             "data": to_dict(self.data),
             "training": to_dict(self.train),
-        }
+        } | self._sweep_dict()
+
+    def _sweep_dict(self) -> dict:
+        if self.sweep is None:
+            return {}
+        # A dimension on a node deleted since it was marked is dropped, not saved dangling.
+        nodes = set(self._model.nodes())
+        space = SearchSpace(**{**self.sweep.__dict__, "dimensions": [
+            d for d in self.sweep.dimensions if d.target != "node" or d.node in nodes]})
+        return {"sweep": space.to_dict()}
 
     def __repr__(self) -> str:
         return f"Project(name={self.name!r}, nodes={len(self._model)}, path={self.path!r})"

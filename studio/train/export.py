@@ -2,6 +2,8 @@
 
 Every format is written, read back the way a user would read it, and run on a
 random batch; the result is compared with the original model's output.
+Networks take images as the user has them and carry their labels (see
+export_wrap.py); parity.py then checks them on the validation set.
 Functions only (no printing), so the Qt app and the CLI share them.
 """
 from __future__ import annotations
@@ -13,17 +15,21 @@ import io
 import sys
 import uuid
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
 
 from studio.graph.codegen import generate
-from studio.graph.compile import compile_graph, example_inputs
+from studio.graph.compile import compile_graph
 
 from studio.train.checkpoint import save_weights, write_atomic
+from studio.train.export_files import MODEL_CLASS, NET_CLASS, predict_onnx_source, python_block
+from studio.train.export_wrap import (EXTRA_FILE, ExportInfo, Preprocess, info_for, metadata,
+                                      metadata_json, user_inputs, wrap)
 from studio.train.formats import FORMATS
+from studio.train.run_files import read_meta
 from studio.train.weights import load_weights, read_state
 
 TOLERANCE = 1e-4
@@ -40,6 +46,8 @@ class ExportResult:
     max_abs_diff: float | None
     message: str
     extra_paths: tuple[str, ...] = ()
+    info: ExportInfo | None = None   # what the file takes and predicts (also inside it)
+    parity: object = None            # parity.Parity, when the caller checked the validation set
 
 
 def prepared_model(project, weights) -> torch.nn.Module:
@@ -52,25 +60,32 @@ def prepared_model(project, weights) -> torch.nn.Module:
     return model.float().eval()
 
 
-def export_model(project, weights, fmt: str, out_path) -> ExportResult:
+WEIGHTS_ONLY = ("safetensors", "pt")  # no graph: they hold the bare network's weights
+
+
+def export_model(project, weights, fmt: str, out_path, *, meta: dict | None = None,
+                 input_mode: str = "float") -> ExportResult:
+    """`meta`: the run's meta.json (read beside a weights file when not given).
+    `input_mode`: "float" ([0,1] images), "uint8" (0..255) or "raw" (the bare network)."""
     if fmt not in FORMATS:
         raise ExportError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if meta is None and not isinstance(weights, (torch.nn.Module, dict)):
+        meta = read_meta(Path(weights))
+    info = info_for(project, meta, "raw" if fmt in WEIGHTS_ONLY else input_mode)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    model = prepared_model(project, weights)
+    model = wrap(prepared_model(project, weights), info)
     gen = torch.Generator().manual_seed(0)
-    inputs = _inputs(project, 2, gen)
-    check = _inputs(project, 3, gen)  # another batch size, to catch a batch dimension baked in
+    inputs = user_inputs(project, info, 2, gen)
+    check = user_inputs(project, info, 3, gen)  # another batch size, to catch a batch dimension baked in
     with torch.no_grad():
         expected = model(*check)
-    result = _WRITERS[fmt](project, model, inputs, check, expected, out)
+    result = _WRITERS[fmt](project, model, inputs, check, expected, out, info)
+    result.info = info
+    if info.image and meta is None and info.input != "raw":
+        result.message += ("; no meta.json beside the weights, so class names and normalization are "
+                           "unknown: the export takes [0,1] images unnormalized")
     return result
-
-
-def _inputs(project, batch: int, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
-    with torch.random.fork_rng(devices=[]):  # leave the caller's random state alone
-        torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
-        return example_inputs(project.model, batch=batch)
 
 
 def _diff(expected: torch.Tensor, got) -> float:
@@ -93,14 +108,15 @@ def _fresh(project, state) -> torch.nn.Module:
     return model.eval()
 
 
-def _safetensors(project, model, inputs, check, expected, out):
-    save_weights(out, model.state_dict(), {"format": "studio.weights", "project": project.name})
+def _safetensors(project, model, inputs, check, expected, out, info):
+    save_weights(out, model.state_dict(), {"format": "studio.weights", "project": project.name,
+                                           **metadata(info)})
     with torch.no_grad():
         got = _fresh(project, out)(*check)
     return _result(out, _diff(expected, got), FORMATS["safetensors"][1])
 
 
-def _pt(project, model, inputs, check, expected, out):
+def _pt(project, model, inputs, check, expected, out, info):
     buf = io.BytesIO()
     torch.save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, buf)
     write_atomic(out, buf.getvalue())
@@ -109,12 +125,12 @@ def _pt(project, model, inputs, check, expected, out):
     return _result(out, _diff(expected, got), FORMATS["pt"][1])
 
 
-def _torchscript(project, model, inputs, check, expected, out):
+def _torchscript(project, model, inputs, check, expected, out, info):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         traced = torch.jit.trace(model, inputs, check_trace=False)
         buf = io.BytesIO()
-        torch.jit.save(traced, buf)
+        torch.jit.save(traced, buf, _extra_files={EXTRA_FILE: metadata_json(info)})
         write_atomic(out, buf.getvalue())
         loaded = torch.jit.load(str(out), map_location="cpu")
         with torch.no_grad():
@@ -137,10 +153,10 @@ def _export_program(model, inputs):
             return torch.export.export(model, inputs), False
 
 
-def _pt2(project, model, inputs, check, expected, out):
+def _pt2(project, model, inputs, check, expected, out, info):
     program, dynamic = _export_program(model, inputs)
     buf = io.BytesIO()
-    torch.export.save(program, buf)
+    torch.export.save(program, buf, extra_files={EXTRA_FILE: metadata_json(info)})
     write_atomic(out, buf.getvalue())
     loaded = torch.export.load(str(out)).module()
     data = check if dynamic else inputs
@@ -151,7 +167,7 @@ def _pt2(project, model, inputs, check, expected, out):
     return _result(out, _diff(want, got), FORMATS["pt2"][1], note=note)
 
 
-def _onnx(project, model, inputs, check, expected, out):
+def _onnx(project, model, inputs, check, expected, out, info):
     try:
         import onnx
         import onnxscript  # noqa: F401 - torch.onnx's dynamo exporter needs it
@@ -165,7 +181,14 @@ def _onnx(project, model, inputs, check, expected, out):
                           input_names=names, output_names=["output"],
                           dynamic_shapes=_dynamic_batch(inputs), verbose=False)
     proto = onnx.load(str(out))
+    onnx.helper.set_model_props(proto, metadata(info))
+    write_atomic(out, proto.SerializeToString())
     onnx.checker.check_model(proto, full_check=True)
+    extra = ()
+    if info.image and expected.dim() == 2:  # an image classifier (not, say, an autoencoder)
+        script = out.with_name("predict_onnx.py")
+        write_atomic(script, predict_onnx_source(out.name).encode("utf-8"))
+        extra = (str(script),)
     try:
         import onnxruntime as ort
     except ImportError:
@@ -174,10 +197,11 @@ def _onnx(project, model, inputs, check, expected, out):
         session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
         feeds = {i.name: t.numpy() for i, t in zip(session.get_inputs(), check)}
         got = session.run(None, feeds)[0]
-        return _result(out, _diff(expected, torch.from_numpy(got)), "ONNX", note=" (run with onnxruntime)")
+        return _result(out, _diff(expected, torch.from_numpy(got)), "ONNX", extra,
+                       note=" (run with onnxruntime)")
     got = _onnx_reference(proto, names, check)
     if got is not None:
-        return _result(out, _diff(expected, torch.from_numpy(got)), "ONNX",
+        return _result(out, _diff(expected, torch.from_numpy(got)), "ONNX", extra,
                        note=" (run with onnx's reference evaluator; onnxruntime is not installed)")
     # Nothing could execute it: check the structure and the declared shapes instead.
     problems = []
@@ -188,7 +212,7 @@ def _onnx(project, model, inputs, check, expected, out):
     msg = (f"ONNX written to {out}; checked with onnx.checker and the graph's input/output shapes "
            f"match (onnxruntime is not installed, so outputs were not compared)" if ok
            else f"ONNX written to {out} but its shapes look wrong: {'; '.join(problems)}")
-    return ExportResult(str(out), ok, None, msg)
+    return ExportResult(str(out), ok, None, msg, extra)
 
 
 def _onnx_reference(proto, names, check):
@@ -208,20 +232,25 @@ def _shape_problems(value, want: tuple[int, ...], what: str) -> list[str]:
     return []
 
 
-def _python(project, model, inputs, check, expected, out):
+def _python(project, model, inputs, check, expected, out, info):
     out = out.with_suffix(".py")
     weights = out.with_suffix(".safetensors")
     title = project.name or "Network"
-    source = generate(project.model, title=title).replace("'weights.safetensors'", repr(weights.name))
+    net = NET_CLASS if info.wrapped else MODEL_CLASS
+    source = generate(project.model, class_name=net, title=title).replace("'weights.safetensors'",
+                                                                          repr(weights.name))
+    source = source.replace(f"model = {net}()", f"model = {MODEL_CLASS}()") + python_block(info)
     write_atomic(out, source.encode("utf-8"))
-    save_weights(weights, model.state_dict(), {"format": "studio.weights", "project": project.name})
+    bare = model.net if isinstance(model, Preprocess) else model
+    save_weights(weights, bare.state_dict(), {"format": "studio.weights", "project": project.name,
+                                              **metadata(replace(info, input="raw"))})
     # Import the file we just wrote as a fresh module, the way a user would.
     name = f"studio_export_{uuid.uuid4().hex}"
     spec = importlib.util.spec_from_file_location(name, out)
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
-        fresh = module.StudioModel()
+        fresh = getattr(module, MODEL_CLASS)()
         fresh.load_state_dict(load_file(str(weights)))
         with torch.no_grad():
             got = fresh.eval()(*check)

@@ -17,7 +17,7 @@ import torch
 
 from studio.data.batches import Batcher
 
-from studio.train import run_files
+from studio.train import run_files, tensorboard_log
 from studio.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, split, unflatten_optimizer
 from studio.train.evaluate import evaluate
 from studio.train.events import BatchEvent, EpochEvent, RunResult, TrainError
@@ -38,7 +38,7 @@ class Trainer:
     GRAD_NORM_EVERY = 20  # steps between per-layer gradient norms (~20 small ops and a sync each)
 
     def __init__(self, project, dataset, *, out_dir=None, callbacks=(), device=None, resume=False,
-                 log_interval: float = 0.1):
+                 log_interval: float = 0.1, tensorboard_dir=None):
         self.project, self.dataset = project, dataset
         self.settings, self.data_settings = project.train, project.data
         self.out_dir = Path(out_dir) if out_dir else None
@@ -69,6 +69,8 @@ class Trainer:
         self._train_images, self._train_seconds = 0, 0.0
         self._norms_step = -1
         self.val_terms: dict[str, float] = {}  # extra loss terms on the validation set (a VAE's KL)
+        self.tensorboard_dir = tensorboard_dir  # or the `tensorboard` setting: <out_dir>/tensorboard
+        tensorboard_log.attach(self)
 
     # -- control, from any thread ------------------------------------------------
     def stop(self) -> None:

@@ -75,7 +75,20 @@ def test_unreachable_and_unused_nodes():
     m.remove_node(stray)
     floating = chain(m, [("Linear", {}), "ReLU"])  # no Input upstream
     m.connect(floating[0], "out", m.add_node("Tanh", nid="t2"), "in")
-    assert by_node(m)[floating[1]] == ["No data reaches this ReLU: it is not connected to an Input"]
+    probs = by_node(m)  # only the break is flagged: the Linear without a wire, not what follows it
+    assert probs[floating[0]] == ["Linear has no input wire: connect a layer to it"]
+    assert floating[1] not in probs and "t2" not in probs
+    lone = chain(m, [("ReLU", {}), "Tanh"])  # unwired chain: its first layer is the break
+    m.connect(m.add_node("Input", VEC), "out", lone[0], "in")
+    m.disconnect(m.in_edges(lone[0])[0].id)
+    assert lone[1] not in by_node(m)
+
+
+def test_one_missing_wire_flags_only_its_two_ends():
+    m, ids = sequential(["Linear", "ReLU", "Linear", "ReLU"], VEC, {"loss": "mse", "task": "regression"})
+    m.disconnect(m.in_edges(ids[3])[0].id)  # the wire between the first ReLU and the second Linear
+    probs = by_node(m)
+    assert set(probs) == {ids[2], ids[3]}, probs
 
 
 def test_kernel_larger_than_input():

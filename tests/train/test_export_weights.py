@@ -31,7 +31,7 @@ def test_export_round_trip(trained, fmt, tmp_path):
         assert result.max_abs_diff <= 1e-4
     if fmt == "python":
         source = (tmp_path / "model.py").read_text()
-        assert "class StudioModel(nn.Module)" in source and "model.safetensors" in source
+        assert "class StudioModel(StudioNetwork)" in source and "model.safetensors" in source
         assert (tmp_path / "model.safetensors").exists()
 
 

@@ -85,7 +85,7 @@ def test_sample_opens_as_an_untitled_copy(window):
     with_signal = []
     window.project_replaced.connect(lambda: with_signal.append(True))
     assert window.open_path(SAMPLES[0], as_copy=True)
-    assert with_signal and window.project.path is None and window.isWindowModified()
+    assert with_signal and window.project.path is None and not window.isWindowModified()
     assert window.windowTitle().startswith(window.project.name)
 
 

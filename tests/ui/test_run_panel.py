@@ -94,7 +94,9 @@ def test_train_two_epochs_curves_results(window, qtbot, tmp_path):
     assert window.open_path(window.project.path, confirm=False)
     assert [r.number for r in panel.runs] == [1]
     assert panel.runs[0].batches.n == run.batches.n and len(panel.runs[0].epochs) == 2
-    assert not panel.export_actions.actions["onnx"].isEnabled()
+    # ...and its saved weights can be exported (issue 14: they could not be before).
+    onnx = panel.export_actions.actions["onnx"]
+    assert onnx.isEnabled() and "saved run run-001" in onnx.toolTip()
 
 
 def test_stop_returns_to_idle_and_train_works_again(window, qtbot):

@@ -61,6 +61,7 @@ class Inspector(QScrollArea):
         self.errors: dict[str, QLabel] = {}
         self.rows: dict[str, tuple[QWidget, QWidget]] = {}
         self._locked = False
+        self.param_marker = None  # (node id, Param) -> widget beside the editor, or None (sweeps)
         self._pending = QTimer(self, singleShot=True, interval=0)
         self._pending.timeout.connect(self.refresh)
         self._body: QWidget | None = None
@@ -174,7 +175,14 @@ class Inspector(QScrollArea):
                 fl = QVBoxLayout(field)
                 fl.setContentsMargins(0, 0, 0, 0)
                 fl.setSpacing(2)
-                fl.addWidget(ed.widget)
+                marker = self.param_marker(nid, p) if self.param_marker else None
+                if marker is None:
+                    fl.addWidget(ed.widget)
+                else:  # the sweep's search marker beside the editor
+                    pair = QHBoxLayout()
+                    pair.addWidget(ed.widget, 1)
+                    pair.addWidget(marker)
+                    fl.addLayout(pair)
                 cap = _label(p.help, "caption", wrap=True)
                 fl.addWidget(cap)
                 err = _label("", "error", wrap=True)

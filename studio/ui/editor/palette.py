@@ -63,6 +63,8 @@ class Palette(QWidget):
         self.tree.itemActivated.connect(self._activated)
         self.tree.itemDoubleClicked.connect(self._activated)
         self._items: dict[str, QTreeWidgetItem] = {}
+        self._home: dict[str, int] = {}
+        self._rank: dict[str, tuple[int, int]] = {}
         self._populate()
 
         lay = QVBoxLayout(self)
@@ -95,6 +97,7 @@ class Palette(QWidget):
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
                               | Qt.ItemFlag.ItemIsDragEnabled)
                 head.addChild(item)
+                self._home[s.type] = len(self._home)  # catalogue order, restored after a search
                 self._items[s.type] = item
         self.tree.expandAll()
 
@@ -112,21 +115,41 @@ class Palette(QWidget):
         return self._items[layer_type]
 
     def visible_types(self) -> list[str]:
-        return [t for t, it in self._items.items() if not it.isHidden() and not it.parent().isHidden()]
+        """Shown layers in display order: with a search, best match first."""
+        shown = [t for t, it in self._items.items() if not it.isHidden() and not it.parent().isHidden()]
+        return sorted(shown, key=lambda t: self._rank.get(t, (0, 0)))
 
     # -- behaviour --------------------------------------------------------------------
     def set_filter(self, text: str) -> None:
+        """Show matching layers, best first: a name match beats a category match, so
+        "output" ranks Output above Input (both in "Input / Output")."""
         words = text.lower().split()
+        self._rank = {}
+        order = 0
         for i in range(self.tree.topLevelItemCount()):
             head = self.tree.topLevelItem(i)
-            any_shown = False
-            for j in range(head.childCount()):
-                item = head.child(j)
-                hay = f"{item.text(0)} {item.data(0, TYPE_ROLE)} {head.data(0, CATEGORY_ROLE)}".lower()
+            children = [head.takeChild(0) for _ in range(head.childCount())]
+            scored = []
+            for j, item in enumerate(children):
+                name = f"{item.text(0)} {item.data(0, TYPE_ROLE)}".lower()
+                hay = f"{name} {head.data(0, CATEGORY_ROLE)}".lower()
                 shown = all(w in hay for w in words)
+                score = (0 if all(name.startswith(w) or f" {w}" in name for w in words) else
+                         1 if all(w in name for w in words) else 2) if words else 0
+                scored.append((score, self._home[item.data(0, TYPE_ROLE)], item, shown))
+            scored.sort(key=lambda x: (x[0], x[1]) if words else x[1])
+            any_shown = False
+            for score, _home, item, shown in scored:
+                head.addChild(item)
                 item.setHidden(not shown)
                 any_shown |= shown
+                if shown:
+                    self._rank[item.data(0, TYPE_ROLE)] = (score, order)
+                    order += 1
             head.setHidden(not any_shown)
+        best = self.visible_types()
+        if words and best:
+            self.tree.setCurrentItem(self._items[best[0]])
 
     def _activated(self, item: QTreeWidgetItem, _col: int = 0) -> None:
         t = item.data(0, TYPE_ROLE)

@@ -8,9 +8,9 @@ repainting them all at once is the longest GUI stall of a run.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from studio.ui.style import icons
 
@@ -36,6 +36,12 @@ class CheckBar(QWidget):
         self.fix_button.setToolTip("Change the last layer so the network fits the dataset")
         self.fix_button.clicked.connect(self.fix_clicked)
         self.fix_button.hide()
+        # A message longer than the fixed-height line: the whole text one click away.
+        self.details_button = QPushButton("Details…")
+        self.details_button.setFlat(True)
+        self.details_button.setToolTip("Show the whole message")
+        self.details_button.clicked.connect(self.show_details)
+        self.details_button.hide()
         top = QHBoxLayout()
         top.setSpacing(4)
         top.addWidget(self.check_label, 1)
@@ -44,6 +50,7 @@ class CheckBar(QWidget):
         bottom = QHBoxLayout()
         bottom.setSpacing(6)
         bottom.addWidget(self.message, 1)
+        bottom.addWidget(self.details_button, 0, Qt.AlignTop)
         bottom.addWidget(self.fix_button, 0, Qt.AlignTop)
         v = QVBoxLayout(self)
         v.setContentsMargins(0, 0, 0, 0)
@@ -60,11 +67,30 @@ class CheckBar(QWidget):
         self.lock_icon.setPixmap(icons.icon("lock").pixmap(14, 14) if locked else QPixmap())
         self._render()
 
-    def show_message(self, text: str, tooltip: str = "") -> None:
-        """A run's error or warning; empty text returns the line to the fit check."""
+    def show_message(self, text: str) -> None:
+        """A run's error or warning, in words (never a traceback: that goes to the log);
+        empty text returns the line to the fit check."""
         self._error = text
-        self.message.setToolTip(tooltip)
         self._render()
+
+    def overflows(self) -> bool:
+        """True when the message needs more lines than the bar shows."""
+        text = self.message.text()
+        return bool(text) and self.message.heightForWidth(max(1, self.message.width())) > self.message.height()
+
+    @Slot()
+    def show_details(self) -> None:
+        QMessageBox.information(self, "Message", self.message.text())
+
+    def _update_details(self) -> None:
+        over = self.overflows()
+        self.message.setToolTip(self.message.text() if over else "")
+        if over != self.details_button.isVisible():
+            self.details_button.setVisible(over)
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._update_details()
 
     def set_mismatch(self, mismatch) -> None:
         self._mismatch = mismatch
@@ -83,3 +109,4 @@ class CheckBar(QWidget):
             self.message.setText(f"⚠ {m.text}" if m is not None else "")
         self.fix_button.setText(fix)
         self.fix_button.setVisible(bool(fix))  # idle only (no fix while locked): no plot relayout in a run
+        self._update_details()

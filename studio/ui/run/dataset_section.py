@@ -8,6 +8,8 @@ fields that depend on the dataset kind, and the loading.
 """
 from __future__ import annotations
 
+import html
+
 from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
@@ -18,6 +20,8 @@ from studio.settings import DATASET_KINDS
 
 TEXT_KEYS = ("root", "path", "target", "dataset")  # shown by show_text, not by a bound field
 
+
+IMAGE_DATASETS = ("cifar10", "mnist", "fashion_mnist", "image_folder", "shapes")
 
 class DatasetSection(QGroupBox):
     loaded = Signal(object)    # a Dataset, from Download/Preview
@@ -107,6 +111,9 @@ class DatasetSection(QGroupBox):
         self.rows.setRowVisible(self.target, key == "csv")
         self.rows.setRowVisible(w("data", "image_size"), key == "image_folder")
         self.rows.setRowVisible(w("data", "samples"), offline and not needs_path)
+        images = key in IMAGE_DATASETS  # crops and flips mean nothing to a sequence or a table
+        self.rows.setRowVisible(w("data", "augment_crop"), images)
+        self.rows.setRowVisible(w("data", "augment_flip"), images)
         self.path.setPlaceholderText("a CSV file" if key == "csv" else "a folder with one subfolder per class")
         self.path_browse.setToolTip("Choose the CSV file" if key == "csv" else "Choose the image folder")
 
@@ -179,7 +186,8 @@ class DatasetSection(QGroupBox):
 
     @Slot(str)
     def _on_load_failed(self, message: str) -> None:
-        self.load_message.setText(f"<span style='color:#b00'>{message}</span>")
+        text = html.escape(message).replace("\n", "<br>")  # the whole message, its line breaks kept
+        self.load_message.setText(f"<span style='color:#b00'>{text}</span>")
 
     @Slot()
     def _on_loader_finished(self) -> None:

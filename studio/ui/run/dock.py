@@ -12,6 +12,19 @@ from studio.ui.run.export_actions import ExportActions
 from studio.ui.run.panel import RunPanel
 
 
+RESULTS_SHARE = 0.6  # of the window's height, for the confusion matrix and samples
+
+
+def grow_for_results(window, dock, panel, index: int) -> None:
+    """Choosing Results in a ~300 px dock showed three rows of the confusion matrix:
+    give the dock most of the window (the splitter still moves it back)."""
+    if panel.tabs.tabText(index) != "Results" or dock.isFloating() or not dock.isVisible():
+        return
+    want = int(window.height() * RESULTS_SHARE)
+    if dock.height() < want:
+        window.resizeDocks([dock], [want], Qt.Orientation.Vertical)
+
+
 def install(window) -> RunPanel:
     """Build the panel into the window's bottom dock and return it."""
     panel = RunPanel(window)
@@ -42,8 +55,12 @@ def install(window) -> RunPanel:
     if menu is not None:
         panel.export_actions = ExportActions(window, menu, panel)
 
+    panel.tabs.currentChanged.connect(lambda index: grow_for_results(window, dock, panel, index))
+
     if hasattr(window, "project_replaced"):
         window.project_replaced.connect(panel.set_project_from_window)
     panel.set_project(window.project)
+    from studio.ui.sweep.install import install as install_sweep
+    install_sweep(window, panel)  # the Sweep tab and the ⚲ search markers
     run_gc.start_preload()
     return panel

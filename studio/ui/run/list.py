@@ -18,12 +18,14 @@ class RunList(QListWidget):
     """The project's runs with a checkbox each to show or hide its curves."""
 
     visibility_changed = Signal(int, bool)
+    run_selected = Signal(int)      # the run number the user clicked (File ▸ Export uses its weights)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setIconSize(QSize(12, 12))
         self.setToolTip("Runs of this project. Untick a run to hide its curves.")
         self.itemChanged.connect(self._on_item_changed)
+        self.currentItemChanged.connect(self._on_current_changed)
 
     def set_runs(self, runs: list[RunRecord]) -> None:
         self.blockSignals(True)
@@ -60,6 +62,11 @@ class RunList(QListWidget):
             if self.item(i).data(Qt.UserRole) == number:
                 self.takeItem(i)
                 return
+
+    @Slot(QListWidgetItem, QListWidgetItem)
+    def _on_current_changed(self, item: QListWidgetItem | None, _previous=None) -> None:
+        if item is not None:
+            self.run_selected.emit(int(item.data(Qt.UserRole)))
 
     @Slot(QListWidgetItem)
     def _on_item_changed(self, item: QListWidgetItem) -> None:

@@ -7,13 +7,16 @@ because the run trains a snapshot and edits would silently not apply.
 """
 from __future__ import annotations
 
+import logging
 from functools import partial
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QScrollArea, QSplitter,
                                QToolButton, QVBoxLayout, QWidget)
 
+from studio.graph.events import NodeMoved, ShapesChanged
 from studio.graph.validate import validate
 from studio.settings import to_dict
 
@@ -35,6 +38,9 @@ from studio.ui.run.worker import RunSession
 DOCK_HEIGHT = 275  # plus the dock's title bar: about 300 px
 
 
+
+log = logging.getLogger(__name__)
+STALE_TEXT = "Network edited since this run: train again to update"
 
 class RunPanel(QWidget):
     run_started = Signal(int)            # run number
@@ -111,6 +117,7 @@ class RunPanel(QWidget):
         self.run_list = RunList()
         self.run_list.setMinimumHeight(20)
         self.run_list.visibility_changed.connect(self._on_run_visibility)
+        self.run_list.run_selected.connect(self._on_run_selected)
         self.results = ResultsView()
         self.preview = SampleGrid(thumb=48)
         self.preview.empty_text = "Press “Preview samples” to see a few training examples"
@@ -151,8 +158,17 @@ class RunPanel(QWidget):
 
     # -- project --------------------------------------------------------------------------
     def set_project(self, project) -> None:
-        """A (new) document: bind the form and reload the runs saved beside it."""
+        """A (new) document: bind the form and reload the runs saved beside it.
+        Nothing of the previous document's run stays on screen."""
+        if self.project is not None:
+            self.project.model.unsubscribe(self._on_graph_edited)
         self.project = project
+        project.model.subscribe(self._on_graph_edited)
+        self._stale = False
+        self.progress_state = None
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        self.speed_label.clear()
         self.fit.watch(project)
         self.form.set_project(project)
         self.runs, problems = history.load_runs(history.runs_dir(project.path))
@@ -167,14 +183,25 @@ class RunPanel(QWidget):
         self.val_label.clear()
         self.check_label.clear()
 
+    def _on_graph_edited(self, ev) -> None:
+        """After a run, an edit makes its numbers describe the network as it was: say so."""
+        if self._stale or self.outcome is None or self.session.running or isinstance(ev, (NodeMoved, ShapesChanged)):
+            return
+        self._stale = True
+        self.progress.setFormat(STALE_TEXT)
+        self.progress.setToolTip(f"{STALE_TEXT}: the curves, accuracy and results are from the last run")
+        if self.val_label.text():
+            self.val_label.setText(f"{self.val_label.text()} (before your edit)")
+        self.results.set_stale(True)
+
     @Slot()
     def set_project_from_window(self) -> None:
         """The window opened another document: its runs, no trained model yet."""
         self.set_project(self.window.project)
         self.outcome = None
         self.results.show_outcome(None)
-        if self.export_actions is not None:
-            self.export_actions.set_source(None, None)
+        if self.export_actions is not None:  # runs saved on disk can be exported after a restart
+            self.export_actions.use_saved_run(history.runs_dir(self.project.path))
 
     # -- commands -------------------------------------------------------------------------
     @Slot()
@@ -192,10 +219,7 @@ class RunPanel(QWidget):
             self.checks.show_message(f"Cannot train yet: {first}{more}")
             self._status("The network is not valid yet")
             return False
-        check = precheck(self.project)
-        warn = check.warning()
-        self.check_label.setText(check.text())
-        self.checks.show_message(f"⚠ {warn}" if warn else "")
+        self._show_precheck(precheck(self.project))
         number = max((r.number for r in self.runs), default=0) + 1
         run = history.RunRecord(number=number, colour=history.RUN_COLOURS[(number - 1) % len(history.RUN_COLOURS)],
                                 data=to_dict(self.project.data), train=to_dict(self.project.train))
@@ -207,6 +231,9 @@ class RunPanel(QWidget):
         folder = history.runs_dir(self.project.path)
         out_dir = str(folder / f"run-{number:03d}") if folder is not None else None
         self.outcome = None
+        self._stale = False
+        self.progress.setToolTip("")
+        self.results.set_stale(False)
         self.session.start(self.project, out_dir)
         self._set_state("running")
         self.val_label.clear()
@@ -214,6 +241,11 @@ class RunPanel(QWidget):
         self.progress.setFormat("Loading data…")
         self.run_started.emit(number)
         return True
+
+    def _show_precheck(self, check) -> None:
+        warn = check.warning()
+        self.check_label.setText(check.text())
+        self.checks.show_message(f"⚠ {warn}" if warn else "")
 
     @Slot()
     def stop(self) -> None:
@@ -237,6 +269,8 @@ class RunPanel(QWidget):
     def shutdown(self, wait_ms: int = 15000) -> bool:
         """Stop any run and wait for its thread (the window is closing)."""
         self.form.shutdown()
+        for hook in getattr(self, "shutdown_hooks", ()):  # e.g. a sweep in flight
+            hook(wait_ms)
         if self.export_actions is not None:
             self.export_actions.wait(wait_ms)
         return self.session.wait(wait_ms)
@@ -271,6 +305,8 @@ class RunPanel(QWidget):
 
     @Slot(object)
     def _on_dataset_ready(self, dataset) -> None:
+        if self.project is not None:  # now the training set's size is known: no batch is larger
+            self._show_precheck(precheck(self.project, len(dataset.x_train)))
         self.plots.set_metric_name("accuracy" if dataset.task == "classification" else "mae")
         self.progress.setFormat("Building the model…")
         self._show_preview(dataset)
@@ -326,8 +362,9 @@ class RunPanel(QWidget):
             self._save_run(run)
         self.plots.flush()
         if outcome.error is not None:
-            self.checks.show_message(f"Training failed: {outcome.error.message}",
-                                     f"{outcome.error.message}\n\n{outcome.error.detail[-2000:]}".strip())
+            self.checks.show_message(f"Training failed: {outcome.error.message}")
+            if outcome.error.detail:  # the traceback is for a bug report, not for the panel
+                log.info("run failed: %s", outcome.error.detail)
             self.progress.setFormat("Failed")
             self._status("Training failed", 8000)
         else:
@@ -344,7 +381,9 @@ class RunPanel(QWidget):
         if outcome.model is not None and res is not None and res.epochs > 0:
             self.results.show_outcome(outcome)
             if self.export_actions is not None:
-                self.export_actions.set_source(outcome.project, outcome.model)
+                meta = outcome.paths.get("meta")
+                self.export_actions.set_source(outcome.project, outcome.model, outcome.dataset,
+                                               Path(meta).parent if meta else None)
         self.run_finished.emit(outcome)
 
     def _save_run(self, run) -> None:
@@ -362,6 +401,11 @@ class RunPanel(QWidget):
         run = next((r for r in self.runs if r.number == number), None)
         if run is not None and run.status != "running":
             self._save_run(run)
+
+    @Slot(int)
+    def _on_run_selected(self, number: int) -> None:
+        if self.export_actions is not None and not self.session.running and self.project is not None:
+            self.export_actions.use_saved_run(history.runs_dir(self.project.path), number)
 
     @Slot(object)
     def _on_preview_loaded(self, dataset) -> None:

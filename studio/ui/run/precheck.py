@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import torch
 
+from studio.data.synthetic import GENERATORS
+
 
 @dataclass
 class Precheck:
@@ -17,6 +19,7 @@ class Precheck:
     device: str
     free_bytes: int | None
     frozen: int = 0  # parameters of frozen layers (fine-tuning), part of `params`
+    batch: int = 0  # examples in the largest batch: the batch size, capped by the training set
 
     @property
     def fits(self) -> bool:
@@ -27,7 +30,7 @@ class Precheck:
             else f"free memory on {self.device} unknown"
         kept = f" ({self.params - self.frozen:,} trainable, {self.frozen:,} frozen)" if self.frozen else ""
         return (f"{self.params:,} parameters{kept} · {human_count(self.macs)} multiply-adds per example · "
-                f"~{human_bytes(self.activation_bytes)} activations per batch ({free})")
+                f"~{human_bytes(self.activation_bytes)} activations per batch of {self.batch:,} ({free})")
 
     def warning(self) -> str:
         if self.fits:
@@ -103,15 +106,36 @@ def available_ram() -> int | None:
         return None
 
 
-def precheck(project) -> Precheck:
+# Training examples of the downloadable datasets (their own train split).
+BUILTIN_TRAIN_EXAMPLES = {"cifar10": 50_000, "mnist": 60_000, "fashion_mnist": 60_000}
+
+
+def expected_train_examples(data) -> int | None:
+    """How many training examples the settings give, when that is known without
+    loading: generated datasets and the built-in ones; None for the user's files."""
+    if data.dataset in BUILTIN_TRAIN_EXAMPLES:
+        n = BUILTIN_TRAIN_EXAMPLES[data.dataset]
+        split = not data.use_test_split
+    elif data.dataset in GENERATORS:
+        n, split = data.samples, True
+    else:
+        return None
+    if data.limit:
+        n = min(n, data.limit)
+    return max(1, n - int(round(n * data.val_split))) if split else n
+
+
+def precheck(project, train_examples: int | None = None) -> Precheck:
+    """No batch is larger than the training set (the loaded one, when given)."""
     params, macs = project.model.shapes.totals()
     device = resolve_device(project.train.device)
+    n = train_examples or expected_train_examples(project.data)
+    batch = min(project.train.batch_size, n) if n else project.train.batch_size
     m = project.model
     frozen = sum(m.shapes.info[n].weights for n in m.nodes()
                  if m.params(n).get("frozen") and n in m.shapes.info)
-    return Precheck(params=params, macs=macs,
-                    activation_bytes=activation_bytes(project.model, project.train.batch_size),
-                    device=device, free_bytes=free_memory(device), frozen=frozen)
+    return Precheck(params=params, macs=macs, activation_bytes=activation_bytes(project.model, batch),
+                    device=device, free_bytes=free_memory(device), batch=batch, frozen=frozen)
 
 
 def device_choices() -> list[tuple[str, str, bool]]:

@@ -204,6 +204,11 @@ class ResultsView(QWidget):
             v.addWidget(widget, 1)
             return v, stretch
 
+        # After an edit the results describe the network as it was.
+        self.stale = QLabel("These results are from the network before your last edit: train again to update them.")
+        self.stale.setProperty("role", "error")
+        self.stale.setWordWrap(True)
+        self.stale.hide()
         self.classic = QWidget()  # classifiers and regressors; autoencoders get self.generation
         h = QHBoxLayout(self.classic)
         h.setContentsMargins(4, 0, 4, 4)
@@ -216,6 +221,8 @@ class ResultsView(QWidget):
         self.generation.inside.clicked.connect(self.open_embedding)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(2)
+        outer.addWidget(self.stale)
         outer.addWidget(self.classic)
         outer.addWidget(self.generation)
 
@@ -232,7 +239,11 @@ class ResultsView(QWidget):
         self.embedding.compute()
         return self.embedding
 
+    def set_stale(self, stale: bool) -> None:
+        self.stale.setVisible(stale and self.outcome is not None)
+
     def show_outcome(self, outcome) -> None:
+        self.stale.hide()
         usable = outcome is not None and outcome.model is not None and outcome.dataset is not None
         self.outcome = outcome if usable else None
         self.inside.setEnabled(usable)

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+
+WRONG = "#e5484d"  # a misclassified caption: readable on light and dark
 
 @dataclass
 class Sample:
@@ -80,7 +82,7 @@ class SampleGrid(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.SmoothPixmapTransform, False)
         if not self._samples:
-            p.setPen(QColor("#777"))
+            p.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
             p.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self.empty_text)
             return
         cell = self._cell()
@@ -94,15 +96,16 @@ class SampleGrid(QWidget):
             if img is not None:
                 p.drawImage(box, img)
             else:
-                p.fillRect(box, QColor("#eee"))
+                p.fillRect(box, self.palette().color(QPalette.ColorRole.AlternateBase))
             if s.wrong:
                 p.setPen(QPen(QColor("#d62728"), 2))
                 p.drawRect(box.adjusted(-1, -1, 1, 1))
-            p.setPen(QColor("#b00" if s.wrong else "#222"))
+            # Theme colours: a fixed dark grey was invisible under the dark theme.
+            p.setPen(QColor(WRONG) if s.wrong else self.palette().color(QPalette.ColorRole.WindowText))
             text_rect = QRect(x, box.bottom() + 2, cell.width(), 14)
             p.drawText(text_rect, Qt.AlignHCenter | Qt.AlignTop,
                        p.fontMetrics().elidedText(s.caption, Qt.ElideRight, cell.width() - 2))
             if s.detail:
-                p.setPen(QColor("#666"))
+                p.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
                 p.drawText(text_rect.translated(0, 14), Qt.AlignHCenter | Qt.AlignTop,
                            p.fontMetrics().elidedText(s.detail, Qt.ElideRight, cell.width() - 2))

@@ -61,6 +61,9 @@ class RunSettingsForm(QWidget):
         tf.addRow("Device", f.choice_field("train", "device", device_choices()))
         tf.addRow("Mixed precision", f.choice_field("train", "amp",
                                                     [(a, {"off": "Off"}.get(a, a)) for a in AMP]))
+        tf.addRow("", f.check_field("train", "tensorboard", "TensorBoard log",
+                                    tip="Write TensorBoard event files into the run's folder (tensorboard/): "
+                                        "open with `tensorboard --logdir <project>.runs`"))
 
         f.widget("train", "grad_clip").setToolTip("Maximum gradient norm (0 = off): tames exploding losses")
         self._train_form = tf

@@ -72,12 +72,25 @@ def create_app(argv: list[str]) -> QApplication:
     return app
 
 
+def configure_logging() -> None:
+    """Studio's own INFO lines; other libraries only warnings. A root logger at INFO
+    let torch.onnx/onnxscript print about ten INFO lines per ONNX export."""
+    logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger().setLevel(logging.WARNING)  # also when a handler was there before
+    logging.getLogger("studio").setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from studio.ui.shell import platform_check
+    problem = platform_check.problem()
+    if problem:  # Qt would abort inside QApplication() with a message naming no package
+        print(problem, file=sys.stderr)
+        return 2
     app = create_app(argv)
     hook = ExceptionHook(log_path())
     sys.excepthook = hook
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging()
     from studio.ui.shell.main_window import MainWindow
     window = MainWindow()
     files = [a for a in argv if not a.startswith("-")]

@@ -54,6 +54,9 @@ class Actions(QObject):
         self.layout = self._act("Auto-&layout", c.auto_layout, "layout", QKeySequence("Ctrl+L"),
                                 "Arrange the layers left to right (Ctrl+L)")
         self.dark = self._act("&Dark Theme", w.set_dark, "theme", None, "Switch between light and dark")
+        self.getting_started = self._act("&Getting Started", w.show_getting_started, "", None,
+                                         "Five steps from an empty canvas to an exported model")
+        self.about = self._act("&About Studio", w.show_about, "", None, "Versions of Studio, PyTorch, Qt and the device")
         self.shortcuts = self._act("&Keyboard and Mouse", w.show_shortcuts, "", QKeySequence("F1"))
 
         # Editing shortcuts must not steal keys from the inspector's text fields:
@@ -155,7 +158,10 @@ class Actions(QObject):
         w.menu_view = view
         w.menu_file = file
         help_ = bar.addMenu("&Help")
+        help_.addAction(self.getting_started)
         help_.addAction(self.shortcuts)
+        help_.addSeparator()
+        help_.addAction(self.about)
         w.menu_help = help_
 
     def build_toolbar(self) -> QToolBar:

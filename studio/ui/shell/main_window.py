@@ -16,7 +16,7 @@ from PySide6.QtGui import QCloseEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox)
 
-import studio
+from studio.resources import resource_dir
 from studio.graph.events import NodeMoved
 from studio.project.file import Project, ProjectError
 
@@ -30,7 +30,7 @@ from studio.ui.shell.main_actions import Actions
 from studio.ui.editor.palette import Palette
 
 log = logging.getLogger(__name__)
-SAMPLES_DIR = Path(studio.__file__).resolve().parents[1] / "samples"
+SAMPLES_DIR = resource_dir("samples")
 FILE_FILTER = "Studio projects (*.studio.json);;JSON files (*.json);;All files (*)"
 Btn = QMessageBox.StandardButton
 STATE_VERSION = 2  # of the dock layout in saveState: 2 = canvas-first sizes
@@ -67,6 +67,9 @@ class MainWindow(QMainWindow):
         self.run_placeholder.setProperty("role", "muted")
         self.run_dock = self._dock("Training", "run_dock", self.run_placeholder,
                                    Qt.DockWidgetArea.BottomDockWidgetArea)
+        # Only closable (Ctrl+J): its title bar sits just below the splitter, and a drag
+        # that missed the splitter by a few pixels tore the whole panel off the window.
+        self.run_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable)
         # The training dock spans the full width: its forms and plots need the room,
         # and side docks above it keep the window's minimum width small.
         self._sized = False
@@ -241,9 +244,8 @@ class MainWindow(QMainWindow):
             log.exception("opening %s failed", path)
             self.show_error("Cannot open project", f"{path}: {type(e).__name__}: {e}")
             return False
-        if as_copy:  # samples open as untitled copies so Save never overwrites them
+        if as_copy:  # samples open as untitled, clean copies: Save asks for a path, never overwrites them
             self.project.path = None
-            self.document.touch()
             self._update_title()
         self.show_status(f"Opened {display_name(self.project)}")
         from studio.ui.shell.import_dialog import ask_trust
@@ -318,6 +320,14 @@ class MainWindow(QMainWindow):
         nid = self.canvas.add_layer(layer_type)
         if nid:
             self.canvas.select_nodes([nid])
+
+    def show_getting_started(self) -> None:
+        from studio.ui.shell.guide_dialog import GettingStartedDialog
+        GettingStartedDialog(self).exec()
+
+    def show_about(self) -> None:
+        from studio.ui.shell.guide_dialog import AboutDialog
+        AboutDialog(self).exec()
 
     def show_shortcuts(self) -> None:
         from studio.ui.shell.help_dialog import HelpDialog

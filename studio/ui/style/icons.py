@@ -7,16 +7,15 @@ light/dark themes. A missing asset gives an empty QIcon, never an error.
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QIconEngine, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
-import studio
 from studio.graph.layers import CATEGORY
+from studio.resources import resource_dir
 
-ASSETS = Path(studio.__file__).resolve().parents[1] / "assets"
+ASSETS = resource_dir("assets")
 ICON_DIR = ASSETS / "icons"
 SIZES = (16, 20, 24, 32, 48)
 

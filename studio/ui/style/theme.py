@@ -35,6 +35,8 @@ DARK = Colors(window="#202226", base="#17181b", alt="#2a2d32", text="#e3e5e8", m
               ok="#5cc98a", icon="#c9cdd4", icon_disabled="#5c616b")
 
 _current = {"dark": False}
+# Fusion draws an unchecked box's outline barely darker than the window: invisible on dark.
+CHECK_MARK = (icons.ICON_DIR / "check_mark.svg").as_posix()
 
 
 def colors(dark: bool | None = None) -> Colors:
@@ -106,6 +108,13 @@ QMenu::item {{ padding: 5px 24px 5px 10px; border-radius: 4px; }}
 QMenu::item:selected {{ background: {c.accent}; color: {c.accent_text}; }}
 QMenu::separator {{ height: 1px; background: {c.border}; margin: 4px 6px; }}
 QToolTip {{ background: {c.base}; color: {c.text}; border: 1px solid {c.border}; padding: 5px; }}
+QCheckBox::indicator, QGroupBox::indicator {{ width: 13px; height: 13px; border-radius: 3px;
+  border: 1px solid {c.muted}; background: {c.base}; }}
+QCheckBox::indicator:hover {{ border-color: {c.accent}; }}
+QCheckBox::indicator:checked, QGroupBox::indicator:checked {{ background: {c.accent}; border-color: {c.accent};
+  image: url("{CHECK_MARK}"); }}
+QCheckBox::indicator:disabled {{ border-color: {c.icon_disabled}; background: {c.window}; }}
+QCheckBox::indicator:checked:disabled {{ background: {c.icon_disabled}; }}
 """
 
 

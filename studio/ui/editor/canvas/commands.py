@@ -15,6 +15,7 @@ from PySide6.QtGui import QUndoCommand
 from studio.graph.layers import spec
 from studio.graph.model import Edge, GraphError, GraphModel
 
+ROW_TOLERANCE = 80.0  # cards this close vertically are in one row
 STEP_X = 240.0  # room made for an inserted layer (card width + wire label)
 
 
@@ -220,12 +221,16 @@ def insert_on_edge(model: GraphModel, eid: str, node: str | None = None, layer: 
     if node is None:
         sx, sy = model.pos(e.src)
         dx, dy = model.pos(e.dst)
+        if make_room and abs(dy - sy) < ROW_TOLERANCE and dx - sx >= 2 * STEP_X:
+            make_room = False  # the gap already holds a card: nothing needs to move
+            pos = pos or (round((sx + dx) / 40) * 20, sy)
         if pos is None:
             pos = (dx, dy) if make_room else ((sx + dx) / 2, (sy + dy) / 2)
         if make_room:
-            shifted = {e.dst} | nx.descendants(model.g, e.dst)
-            cmd.add(MoveNodes(model, {n: (model.pos(n), (model.pos(n)[0] + STEP_X, model.pos(n)[1]))
-                              for n in shifted}))
+            shifted = _room_makers(model, e.dst)
+            if shifted:
+                cmd.add(MoveNodes(model, {n: (model.pos(n), (model.pos(n)[0] + STEP_X, model.pos(n)[1]))
+                                  for n in shifted}))
         (node,) = fresh_ids(model, [layer])
         cmd.add(AddNode(model, layer, None, pos, nid=node))
         s = spec(layer)
@@ -237,6 +242,15 @@ def insert_on_edge(model: GraphModel, eid: str, node: str | None = None, layer: 
     cmd.add(Connect(model, e.src, e.src_port, node, in_port, eid=a))
     cmd.add(Connect(model, node, out_port, e.dst, e.dst_port, eid=b))
     return cmd, node
+
+
+def _room_makers(model: GraphModel, dst: str) -> set[str]:
+    """What moves right to make room before `dst`: dst and the cards after it in
+    its own row only. Shifting every descendant pushed the rest of a wrapped
+    net (the samples' rows) off-screen; the rows below keep their place."""
+    dx, dy = model.pos(dst)
+    downstream = {dst} | nx.descendants(model.g, dst)
+    return {n for n in downstream if abs(model.pos(n)[1] - dy) < ROW_TOLERANCE and model.pos(n)[0] >= dx}
 
 
 def add_and_connect(model: GraphModel, layer: str, pos, from_port: tuple[str, str, str] | None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMenu
 
 from studio.ui.editor.canvas import clipboard
@@ -60,3 +60,13 @@ def build_context_menu(view: "CanvasView", view_pos: QPoint) -> QMenu:
 
 def show_context_menu(view: "CanvasView", view_pos: QPoint, global_pos: QPoint) -> None:
     build_context_menu(view, view_pos).exec(global_pos)
+
+
+def show_fix_menu(view: "CanvasView", fixes, global_pos: QPoint) -> QMenu:
+    """The badge's choice between cures (non-blocking; returned so tests can pick)."""
+    menu = QMenu(view)
+    menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    for fix in fixes:
+        menu.addAction(fix.label, lambda f=fix: view.apply_fix(f))
+    menu.popup(global_pos)
+    return menu

@@ -136,7 +136,7 @@ class NodeItem(QGraphicsItem):
         self.update()
 
     def fixes(self):
-        return [p.fix for p in self.problems if p.fix is not None]
+        return [f for p in self.problems for f in p.fixes]
 
     def _refresh_tooltip(self) -> None:
         s = self.spec
@@ -146,8 +146,11 @@ class NodeItem(QGraphicsItem):
             msgs = "".join(f"<li>{html.escape(p.message)}</li>" for p in self.problems)
             tip = f"<b style='color:#e5484d'>Problem</b><ul style='margin:2px'>{msgs}</ul>" + tip
             fixes = self.fixes()
-            if fixes:
+            if len(fixes) == 1:
                 tip += f"<br><i>Click the red badge to {html.escape(fixes[0].label.lower())}.</i>"
+            elif fixes:
+                choices = " or ".join(html.escape(f.label.lower()) for f in fixes)
+                tip += f"<br><i>Click the red badge to choose: {choices}.</i>"
             self.badge.setToolTip(tip)
         self.setToolTip(tip)
 

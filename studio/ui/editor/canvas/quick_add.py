@@ -10,15 +10,45 @@ from studio.graph.layers import CATEGORY, LAYERS
 
 
 
-def matching_layers(text: str, need: str | None = None) -> list[str]:
+# Where to look first for what usually follows a wire of this kind.
+LIKELY_NEXT = {"image": ("Convolution", "Pooling", "Normalization", "Activation"),
+               "sequence": ("Recurrent", "Normalization", "Activation"),
+               "vector": ("Dense & Shape", "Activation", "Normalization", "Input / Output")}
+FIRST = {"image": ("Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU", "Flatten"),
+         "sequence": ("LSTM", "GRU", "RNN"),
+         "vector": ("Linear", "ReLU", "Dropout", "Output")}
+
+
+def _wire_kind(shape) -> str:
+    return "sequence" if shape.seq else "image" if len(shape) == 3 else "vector"
+
+
+def accepts(layer: str, shape) -> bool:
+    """Whether `layer` with its default parameters takes a wire of `shape`."""
+    s = LAYERS[layer]
+    if not s.inputs:
+        return False
+    try:
+        s.infer(s.defaults(), [shape] * len(s.inputs))
+    except Exception:  # noqa: BLE001 - any refusal of shape inference means "does not fit"
+        return False
+    return True
+
+
+def matching_layers(text: str, need: str | None = None, shape=None) -> list[str]:
     """Layer types whose name, title or category contains `text`; `need` ("in"
-    or "out") keeps only layers that have such a port."""
+    or "out") keeps only layers that have such a port. With the `shape` of a wire
+    dropped on the canvas, only layers that accept it, the usual next ones first."""
     q = text.strip().lower()
+    likely = LIKELY_NEXT[_wire_kind(shape)] if shape is not None else ()
+    first = FIRST[_wire_kind(shape)] if shape is not None else ()
     scored = []
     for t, s in LAYERS.items():
         if not s.palette:
             continue
         if need in ("in", "both") and not s.inputs or need in ("out", "both") and not s.outputs:
+            continue
+        if shape is not None and not accepts(t, shape):
             continue
         names = (t.lower(), s.title.lower())
         if not q:
@@ -31,17 +61,20 @@ def matching_layers(text: str, need: str | None = None) -> list[str]:
             rank = 2
         else:
             continue
-        scored.append((rank, s.title.lower(), t))
-    return [t for _, _, t in sorted(scored)]
+        top = first.index(t) if t in first else len(first)
+        near = likely.index(s.category) if s.category in likely else len(likely)
+        scored.append((rank, top, near, s.title.lower(), t))
+    return [t for *_, t in sorted(scored)]
 
 
 class QuickAddPopup(QFrame):
     chosen = Signal(str)
+    closed = Signal()  # however it closed: the canvas takes the keyboard back
 
-    def __init__(self, parent=None, need: str | None = None, dark: bool = False):
+    def __init__(self, parent=None, need: str | None = None, dark: bool = False, shape=None):
         super().__init__(parent, Qt.WindowType.Popup | Qt.WindowType.FramelessWindowHint)
         self.setObjectName("QuickAddPopup")
-        self.need = need
+        self.need, self.shape = need, shape
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search layers…")
         self.search.setClearButtonEnabled(True)
@@ -70,7 +103,7 @@ class QuickAddPopup(QFrame):
 
     def _refilter(self, text: str) -> None:
         self.list.clear()
-        for t in matching_layers(text, self.need):
+        for t in matching_layers(text, self.need, self.shape):
             s = LAYERS[t]
             item = QListWidgetItem(f"{s.title}    ·  {s.category}")
             item.setData(Qt.ItemDataRole.UserRole, t)
@@ -100,6 +133,10 @@ class QuickAddPopup(QFrame):
         t = item.data(Qt.ItemDataRole.UserRole)
         self.close()
         self.chosen.emit(t)
+
+    def hideEvent(self, ev) -> None:
+        super().hideEvent(ev)
+        self.closed.emit()
 
     def popup_at(self, global_pos: QPoint) -> None:
         self.move(global_pos)

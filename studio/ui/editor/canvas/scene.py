@@ -45,9 +45,11 @@ class GraphScene(QGraphicsScene):
             self.model.unsubscribe(self._on_event)
         for w in self.wires.values():
             w.detach()
-        self.clear()
+        # Forget the items before clear() deletes them: clearing a selection emits
+        # selectionChanged, whose slots ask selected_node_ids().
         self.nodes.clear()
         self.wires.clear()
+        self.clear()
         self.problems = []
         self.model = model
         if model is None:

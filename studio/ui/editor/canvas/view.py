@@ -8,7 +8,7 @@ also works on its own without registering competing shortcuts.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QPainter, QPen, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QGraphicsView, QLabel
 
@@ -28,6 +28,7 @@ from studio.ui.editor.canvas.view_input import LAYER_MIME, ZOOM_MIN, CanvasInput
 from studio.ui.editor.canvas.wire_item import WireItem
 
 PASTE_STEP = 40.0
+EMPTY_HINT = "Drag a layer here, or press Tab"
 
 
 class CanvasView(CanvasInputMixin, QGraphicsView):
@@ -46,6 +47,9 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
         self._space = False
         self._pastes = 0
         self._quick_add: QuickAddPopup | None = None
+        self.fix_menu = None  # the badge's choice of cures, while open
+        self.pointer: QPointF | None = None  # the mouse's last scene position over the canvas
+        self._pasted_at: QPointF | None = None
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState)
@@ -75,6 +79,7 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
             self._stack.indexChanged.connect(self._scene.flush)
         self._model = model
         self._scene.set_model(model)
+        self.viewport().update()
 
     def model(self) -> GraphModel | None:
         return self._model
@@ -83,8 +88,11 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
         return self._stack
 
     def push(self, cmd: QUndoCommand) -> None:
+        empty = not self._scene.nodes
         self._stack.push(cmd)
         self._scene.flush()  # a merged or obsolete command does not move the index
+        if empty != (not self._scene.nodes):
+            self.viewport().update()  # the empty-canvas hint comes or goes
 
     def problems(self):
         """The latest validation result (list of Problem)."""
@@ -147,6 +155,7 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
             return
         clipboard.put(clipboard.subgraph(self._model, ids))
         self._pastes = 0
+        self._pasted_at = None
         self.status_message.emit(f"Copied {len(ids)} layer{'s' * (len(ids) > 1)}")
 
     def cut(self) -> None:
@@ -162,6 +171,17 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
         if not self._editable() or not clip or not clip["nodes"]:
             return
         self._pastes += 1
+        at = self.pointer
+        if at is not None and self.viewport().rect().contains(self.mapFromScene(at)):
+            # At the cursor, as in other node editors: the copied group's top-left card there.
+            x0 = min(n["pos"][0] for n in clip["nodes"])
+            y0 = min(n["pos"][1] for n in clip["nodes"])
+            repeat = PASTE_STEP * (self._pastes - 1) if at == self._pasted_at else 0.0
+            if at != self._pasted_at:
+                self._pastes = 1
+            self._pasted_at = at
+            self._paste(clip, (snap(at.x() - x0) + repeat, snap(at.y() - y0) + repeat))
+            return
         self._paste(clip, self._pastes * PASTE_STEP)
 
     def duplicate(self) -> None:
@@ -169,8 +189,8 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
         if self._editable() and ids:
             self._paste(clipboard.subgraph(self._model, ids), PASTE_STEP, "Duplicate")
 
-    def _paste(self, clip: dict, d: float, text: str | None = None) -> list[str]:
-        cmd, new = paste(self._model, clip, (d, d))
+    def _paste(self, clip: dict, d, text: str | None = None) -> list[str]:
+        cmd, new = paste(self._model, clip, d if isinstance(d, tuple) else (d, d))
         if text:
             cmd.setText(f"{text} {len(new)} layer{'s' * (len(new) > 1)}")
         self.push(cmd)
@@ -191,6 +211,9 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
             cmd, nid = SetParam(self._model, fix.node, fix.param, fix.value), fix.node
         self.push(cmd)
         self.status_message.emit(f"Fixed: {fix.label}")
+        item = self._scene.nodes.get(nid)
+        if item is not None:  # the fixed layer stays in view
+            self.ensureVisible(item.sceneBoundingRect(), 20, 20)
         return nid
 
     def insert_layer_on_wire(self, eid: str, layer: str, scene_pos: QPointF | None = None) -> str | None:
@@ -260,6 +283,18 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
         super().resizeEvent(ev)
         self._place_banner()
 
+    def drawForeground(self, p: QPainter, rect: QRectF) -> None:
+        if self._scene.nodes or self._model is None:
+            return
+        p.save()  # an empty canvas says how to start, in screen coordinates
+        p.resetTransform()
+        p.setPen(self._scene.theme.color("text_dim"))
+        font = p.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        p.setFont(font)
+        p.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, EMPTY_HINT)
+        p.restore()
+
     def drawBackground(self, p: QPainter, rect: QRectF) -> None:
         t = self._scene.theme
         p.fillRect(rect, t.color("background"))
@@ -287,7 +322,9 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
             outs = spec(self._model.type_of(nid)).port_names("out")
             from_port = (nid, port, "out" if port in outs else "in")
         need = None if from_port is None else ("in" if from_port[2] == "out" else "out")
-        popup = self._new_popup(need)
+        # A wire dropped from an output: list only layers that take its shape.
+        shape = self._model.shapes.out(from_port[0]) if from_port is not None and from_port[2] == "out" else None
+        popup = self._new_popup(need, shape)
         popup.chosen.connect(lambda t: self._quick_added(t, scene_pos, from_port))
         popup.popup_at(self.viewport().mapToGlobal(self.mapFromScene(scene_pos)))
 
@@ -304,12 +341,20 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
         p = self._quick_add
         return p if p is not None and p.isVisible() else None
 
-    def _new_popup(self, need: str | None) -> QuickAddPopup:
+    def _new_popup(self, need: str | None, shape=None) -> QuickAddPopup:
         if self._quick_add is not None:
             self._quick_add.close()
             self._quick_add.deleteLater()
-        self._quick_add = QuickAddPopup(self, need, self._scene.theme.dark)
+        self._quick_add = QuickAddPopup(self, need, self._scene.theme.dark, shape)
+        self._quick_add.closed.connect(self._take_focus_back)
         return self._quick_add
+
+    @Slot()
+    def _take_focus_back(self) -> None:
+        """A closing popup leaves the window without a focus widget (and, under
+        some window managers, inactive): every shortcut would be dead until a click."""
+        self.window().activateWindow()
+        self.setFocus(Qt.FocusReason.PopupFocusReason)
 
     def _quick_added(self, layer: str, at: QPointF, from_port) -> None:
         if self._model is None or self._locked:

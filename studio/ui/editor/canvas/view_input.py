@@ -11,7 +11,7 @@ from studio.graph.layers import LAYERS
 
 from studio.ui.editor.canvas.commands import Disconnect
 from studio.ui.editor.canvas.interactions import MoveNodesInteraction, NewWireInteraction, PanInteraction
-from studio.ui.editor.canvas.menus import show_context_menu
+from studio.ui.editor.canvas.menus import show_context_menu, show_fix_menu
 from studio.ui.editor.canvas.node_item import ErrorBadge, NodeItem
 from studio.ui.editor.canvas.port_item import PortItem
 from studio.ui.editor.canvas.wire_item import ShapeLabel, WireItem
@@ -59,7 +59,9 @@ class CanvasInputMixin:
             return
         if isinstance(item, ErrorBadge):
             fixes = item.node.fixes()
-            if fixes:
+            if len(fixes) > 1:  # the user's intent decides: offer each cure
+                self.fix_menu = show_fix_menu(self, fixes, ev.globalPosition().toPoint())
+            elif fixes:
                 self.apply_fix(fixes[0])
             else:
                 self.status_message.emit(item.node.problems[0].message)
@@ -94,6 +96,7 @@ class CanvasInputMixin:
         super().mousePressEvent(ev)
 
     def mouseMoveEvent(self, ev) -> None:
+        self.pointer = self.mapToScene(ev.position().toPoint())  # where Paste lands
         g = self._gesture
         if g is None:
             super().mouseMoveEvent(ev)
@@ -129,6 +132,10 @@ class CanvasInputMixin:
             edges = [e for e in m.out_edges(port.node_id) if e.src_port == port.name]
         if edges:
             self.push(Disconnect(m, [e.id for e in edges]))
+
+    def leaveEvent(self, ev) -> None:
+        self.pointer = None  # Paste from the menu or toolbar: beside the originals
+        super().leaveEvent(ev)
 
     def wheelEvent(self, ev) -> None:
         dy = ev.angleDelta().y() or ev.pixelDelta().y()

@@ -54,6 +54,7 @@ def test_copy_paste_keeps_internal_wires_with_new_ids(canvas):
     view.select_nodes(ids[1:])
     view.copy()
     m = view.model()
+    view.pointer = None  # Edit ▸ Paste from the menu: the mouse left the canvas (Ctrl+V pastes at it)
     view.paste()
     new = view.selected_nodes()
     assert len(new) == 3 and not set(new) & set(ids)
