@@ -61,7 +61,8 @@ def test_round_trip_through_python_export(tmp_path, capsys):
                  "-o", str(proj)]) == 0
     weights = tmp_path / "r18.weights.safetensors"
     assert weights.exists()
-    assert main(["export", str(proj), "--weights", str(weights), "--format", "python", "-o", str(gen)]) == 0
+    assert main(["export", str(proj), "--weights", str(weights), "--format", "python", "--raw-model",
+                 "--no-parity", "-o", str(gen)]) == 0
     capsys.readouterr()
     from studio.project.file import load
     first = load(proj).model

@@ -33,11 +33,14 @@ STOCHASTIC_DEPTH = register(LayerSpec(
 
 
 def broadcast(title: str, ins: list[Shape]) -> Shape:
-    """The shape of an element-wise op over `ins`, by numpy's broadcasting rules."""
+    """The shape of an element-wise op over `ins` of equal rank: each size matches or is 1."""
     if len(ins) < 2:
         raise ShapeError(f"{title} needs at least two input wires")
     if any(x.dtype != "float" for x in ins):
         raise ShapeError(f"{title} needs numbers, not token ids: add an Embedding first")
+    if len({len(x) for x in ins}) > 1:  # the batch dimension must line up too
+        raise ShapeError(f"{title} needs inputs with as many dimensions, got "
+                         f"{' and '.join(x.full() for x in ins)}")
     dims: list[int] = []
     for i in range(1, max(len(x) for x in ins) + 1):
         sizes = {x.dims[-i] for x in ins if len(x) >= i} - {1}
