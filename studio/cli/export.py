@@ -12,13 +12,15 @@ from studio.cli.main import RunFailed, UsageError
 
 
 def add_commands(sub) -> None:
-    from studio.train.formats import FORMATS
-    p = sub.add_parser("export", help="export trained weights; each export is reloaded and checked")
+    from studio.train.formats import FORMATS, TARGET_RULES
+    p = sub.add_parser("export", help="export trained weights; each export is reloaded and checked",
+                       description="Export trained weights; each export is reloaded and checked. " + TARGET_RULES)
     p.add_argument("project")
     p.add_argument("--weights", required=True, help="weights file (.safetensors or .pt), e.g. runs/x/best.safetensors")
     p.add_argument("--format", required=True, choices=list(FORMATS),
                    help="torchscript is legacy (deprecated in torch 2.14); pt2 is torch.export")
-    p.add_argument("-o", "--output", required=True, help="file to write")
+    p.add_argument("-o", "--output", required=True,
+                   help="file to write; its suffix must fit --format (added when missing), see above")
     from studio.cli.export_checks import add_export_arguments
     add_export_arguments(p)  # --input, --raw-model, --quantize, --no-parity: see export_checks.py
     p.set_defaults(func=cmd_export)

@@ -76,7 +76,7 @@ def cmd_summary(args) -> int:
     rows = summary_rows(project)
     head = ("Layer (type)", "Output shape", "Param #", "Mult-adds")
     cells = [(f"{n} ({t})", s, f"{w:,}", f"{mac:,}") for n, t, s, w, mac in rows]
-    widths = [max(len(head[i]), *(len(c[i]) for c in cells)) for i in range(4)]
+    widths = [max([len(head[i])] + [len(c[i]) for c in cells]) for i in range(4)]
     line = "─" * (sum(widths) + 6)
     print(line)
     print(f"{head[0]:<{widths[0]}}  {head[1]:<{widths[1]}}  {head[2]:>{widths[2]}}  {head[3]:>{widths[3]}}")

@@ -11,7 +11,6 @@ Imports of torch stay inside functions: `studio validate` must start fast.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -37,6 +36,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--rdzv-endpoint", metavar="HOST:PORT", help="rendezvous endpoint")
     g.add_argument("--ddp-timeout", type=float, metavar="SECONDS",
                    help="give up on a collective after this long (default 60, or $STUDIO_DDP_TIMEOUT)")
+
+
+def check_launch_options(args) -> None:
+    """Refuse nonsense before anything starts: --nproc 0 or -3 used to mean "not distributed"."""
+    if args.nproc is not None and args.nproc < 1:
+        raise UsageError(f"--nproc must be at least 1, got {args.nproc}")
+    if args.node_rank is not None and args.node_rank < 0:
+        raise UsageError(f"--node-rank must be 0 or more, got {args.node_rank}")
+    if args.master_port is not None and not 0 < args.master_port < 65536:
+        raise UsageError(f"--master-port must be 1 to 65535, got {args.master_port}")
+    if args.ddp_timeout is not None and not args.ddp_timeout > 0:
+        raise UsageError(f"--ddp-timeout must be a positive number of seconds, got {args.ddp_timeout}")
 
 
 def distributed_requested(args) -> bool:
@@ -82,8 +93,8 @@ def launch(args) -> int:
     if ":" not in nnodes:
         check_batch_size(project.train.batch_size, nproc * int(nnodes))
     out = args.out
-    if out is None and not (args.resume and nnodes != "1"):  # elsewhere rank 0 finds the latest run
-        out = str(run_folder(args, path))
+    if out is not None or not (args.resume and nnodes != "1"):  # elsewhere rank 0 finds the latest run
+        out = str(run_folder(args, path))  # also refuses an --out holding a user's files
     if args.resume and out and nnodes == "1" and not (Path(out) / CHECKPOINT_FILE).exists():
         raise UsageError(f"--resume: there is no checkpoint in {out}; train without --resume first")
     argv = [LAUNCH_OPTIONS["nproc"], str(nproc), "--nnodes", nnodes]
@@ -177,9 +188,10 @@ def describe_failure(e) -> tuple[int, str]:
 # -- a worker ------------------------------------------------------------------------
 def run_worker(args, env) -> int:
     from studio.cli.console import ConsoleReport
-    from studio.cli.run_common import apply_overrides, run_folder, summary
+    from studio.cli.run_common import apply_overrides, json_line, run_folder, summary
     from studio.project.file import load
     from studio.train import distributed as d
+    from studio.train.runtime import INPUT_KINDS
 
     path = Path(args.project)
     project = load(path)
@@ -209,7 +221,7 @@ def run_worker(args, env) -> int:
             doc.update(images_per_second=round(result.images_per_second * env.world_size, 1),
                        world_size=env.world_size, batch_size=project.train.batch_size,
                        batch_size_per_process=project.train.batch_size // env.world_size)
-            print(json.dumps(doc), flush=True)
+            print(json_line(doc), flush=True)
     finally:
         d.shutdown()
     if result.status != "failed":
@@ -221,7 +233,7 @@ def run_worker(args, env) -> int:
         print(f"studio: error: rank {env.rank} lost contact with another worker, which probably failed "
               f"({reason})", file=sys.stderr, flush=True)
         return d.PEER_LOST_EXIT
-    if err.epoch is None and err.kind in ("shape", "data"):
+    if err.epoch is None and err.kind in INPUT_KINDS:
         raise UsageError(where + err.message)
     raise RunFailed(where + err.message)
 

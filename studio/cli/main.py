@@ -1,15 +1,25 @@
 """Command line: `studio` opens the app; subcommands work headless.
 
 Exit codes: 0 success, 1 a failed validation or run, 2 bad usage or bad input.
-Errors print one line; --debug prints the traceback too.
+Errors print one line (summarized past MAX_ERROR characters); --debug prints the
+traceback too. Python warnings (TorchScript, numpy overflow, ...) are not
+printed unless --debug: stderr stays the progress and that one line.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
+import warnings
 from typing import Callable
+
+MAX_ERROR = 400  # characters of an error line; the rest is summarized
+
+# Exceptions that only a bug raises: reported as such, never as if the input were at fault.
+BUGS = (TypeError, KeyError, IndexError, AttributeError, NameError, AssertionError, ZeroDivisionError,
+        UnboundLocalError, NotImplementedError)
 
 # Modules that add subcommands: each defines add_commands(subparsers).
 COMMAND_MODULES = ["studio.cli.graph", "studio.cli.train", "studio.cli.export", "studio.cli.sweep",
@@ -73,7 +83,10 @@ def main(argv: list[str] | None = None, gui: Callable[[str | None], int] | None 
         for f in args.trust_code:
             trust(f)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            if not args.debug:
+                warnings.simplefilter("ignore")
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("studio: interrupted", file=sys.stderr)
         return 1
@@ -81,7 +94,7 @@ def main(argv: list[str] | None = None, gui: Callable[[str | None], int] | None 
         if args.debug:
             traceback.print_exc()
         code = exit_code(e)
-        print(f"studio: error: {one_line(e)}", file=sys.stderr)
+        print(f"studio: error: {one_line(e, None if args.debug else MAX_ERROR)}", file=sys.stderr)
         return code
 
 
@@ -90,17 +103,28 @@ def exit_code(e: BaseException) -> int:
     from studio.settings import SettingsError
     if isinstance(e, RunFailed):
         return 1
-    if isinstance(e, (UsageError, ProjectError, SettingsError, FileNotFoundError)):
+    if isinstance(e, (UsageError, ProjectError, SettingsError, FileNotFoundError, IsADirectoryError,
+                      NotADirectoryError)):
         return 2
-    for cls in type(e).__mro__:  # data and export errors declare themselves bad input
-        if getattr(cls, "exit_code", None) is not None:
-            return cls.exit_code
+    code = getattr(e, "exit_code", None)  # data, weights and export errors say what they are
+    if isinstance(code, int) and code in (1, 2):
+        return code
     return 1
 
 
-def one_line(e: BaseException) -> str:
-    text = str(e).strip() or type(e).__name__
-    return text if "\n" not in text else text.replace("\n", " ")
+def one_line(e: BaseException, limit: int | None = MAX_ERROR) -> str:
+    """The error as one line of at most `limit` characters, whatever raised it."""
+    if isinstance(e, BUGS):
+        detail = " ".join(str(e).split())
+        text = f"unexpected {type(e).__name__}{': ' + detail if detail else ''} (a bug in Studio; --debug shows where)"
+    elif isinstance(e, OSError) and type(e).__str__ is OSError.__str__ and e.strerror:
+        # "[Errno 2] No such file or directory: 'x'" -> "x: No such file or directory"
+        text = f"{os.fsdecode(e.filename)}: {e.strerror}" if e.filename is not None else e.strerror
+    else:
+        text = " ".join(str(e).split()) or type(e).__name__
+    if limit is not None and len(text) > limit:
+        text = f"{text[:limit - 80].rstrip()} … ({len(text) - limit + 80:,} more characters; --debug shows all)"
+    return text
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ scripts can parse. Ctrl+C once stops at the next batch and saves a checkpoint
 """
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from studio.cli.main import RunFailed, UsageError
 from studio.cli.console import ConsoleReport, data_progress
-from studio.cli.run_common import apply_overrides, run_folder, summary
+from studio.cli.run_common import apply_overrides, check_device_and_cost, json_line, run_folder, summary
 from studio.train import CHECKPOINT_FILE
 
 
@@ -39,9 +38,11 @@ def add_commands(sub) -> None:
 def cmd_train(args) -> int:
     from studio.data.load import load_dataset
     from studio.project.file import load
+    from studio.train.runtime import INPUT_KINDS
     from studio.train.trainer import Trainer
 
-    from studio.cli.launch import cmd_train_distributed, distributed_requested
+    from studio.cli.launch import check_launch_options, cmd_train_distributed, distributed_requested
+    check_launch_options(args)
     if distributed_requested(args):  # --nproc/--nnodes..., or started by torchrun
         return cmd_train_distributed(args)
     path = Path(args.project)
@@ -51,6 +52,7 @@ def cmd_train(args) -> int:
     if args.resume and not (out / CHECKPOINT_FILE).exists():
         raise UsageError(f"--resume: there is no checkpoint in {out}; train without --resume first")
     _check_wiring(project)
+    check_device_and_cost(project)
     dataset = load_dataset(project.data, data_progress)
     report = ConsoleReport()
     trainer = Trainer(project, dataset, out_dir=out, callbacks=[report], resume=args.resume,
@@ -61,11 +63,11 @@ def cmd_train(args) -> int:
         print(f"init_weights: {len(trainer.init_skipped)} tensors did not fit and started fresh "
               f"({', '.join(trainer.init_skipped[:4])}{', ...' if len(trainer.init_skipped) > 4 else ''})",
               file=sys.stderr)
-    print(json.dumps(summary(result, trainer)), flush=True)
+    print(json_line(summary(result, trainer)), flush=True)
     if result.status != "failed":
         return 0
     err = trainer.error
-    if err.epoch is None and err.kind in ("shape", "data"):
+    if err.epoch is None and err.kind in INPUT_KINDS:
         raise UsageError(err.message)  # the project or data does not fit: bad input
     raise RunFailed(err.message)
 

@@ -61,7 +61,7 @@ def _reserved() -> frozenset[str]:
 
 def id_problem(nid: object) -> str | None:
     """Why `nid` cannot name a node, or None if it can."""
-    if not isinstance(nid, str) or not _ID_RE.match(nid):
+    if not isinstance(nid, str) or not _ID_RE.fullmatch(nid):  # fullmatch: "$" would allow a final newline
         return f"node id {nid!r} must be 1 to 100 letters, digits and _, not starting with a digit"
     if nid in _reserved():
         return f"node id {nid!r} is reserved by Python or PyTorch; choose another name"

@@ -10,10 +10,11 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from studio import fileio
+from studio.fileio import clean_orphans
 from studio.graph.layers import LAYERS
 from studio.graph.model import GraphError, GraphModel, id_problem
 from studio.project.model import FORMAT, VERSION, Project  # noqa: F401 - re-exported
@@ -45,29 +46,18 @@ def save(project: Project, path: str | os.PathLike) -> Path:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
+    """The one atomic writer (studio.fileio), with its failures as ProjectError.
+    Orphaned temp files of this project from a killed save are removed first.
+    Unlike exports, a symlinked project is followed (a link to a device is still refused)."""
     path = Path(path)
+    if path.is_symlink():  # a linked project is saved into the file it links to, as editors do
+        path = Path(os.path.realpath(path))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    except OSError as e:
-        raise ProjectError(f"Cannot save {path}: {e.strerror or e}") from None
-    try:
-        # mkstemp makes the file private (0600); keep the old file's mode, or the usual 0644.
-        try:
-            mode = path.stat().st_mode & 0o777
-        except OSError:
-            mode = 0o644
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise ProjectError(f"Cannot save {path}: {e.strerror or e}") from None
+        fileio.check_target(path)
+        clean_orphans(path.parent or ".", path.name)
+        fileio.write_atomic(path, data, make_parents=False)  # saving into a missing folder is an error
+    except fileio.WriteError as e:
+        raise ProjectError(f"Cannot save {path}: {e.reason}") from None
 
 
 def load(path: str | os.PathLike) -> Project:
@@ -75,11 +65,14 @@ def load(path: str | os.PathLike) -> Project:
     try:
         if path.stat().st_size > MAX_BYTES:
             raise ProjectError(f"{path}: the file is larger than {MAX_BYTES >> 20} MB; is it a project?")
-        raw = path.read_bytes()
+        # Only a regular file, and never more than MAX_BYTES: a FIFO or /dev/zero reports size 0.
+        raw = fileio.read_regular(path, MAX_BYTES)
     except ProjectError:
         raise
     except OSError as e:
         raise ProjectError(f"{path}: cannot read the file ({e.strerror or e})") from None
+    except fileio.FileFormatError as e:
+        raise ProjectError(str(e)) from None
     project = loads(raw, str(path))
     project.path = path
     return project

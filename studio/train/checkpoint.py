@@ -9,41 +9,24 @@ the loader trusts the header copy, so the two files can never disagree.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
+from studio.fileio import write_atomic  # noqa: F401 - the one atomic writer, re-exported
 from studio.train import CHECKPOINT_FILE
+from studio.train.events import EpochEvent
 
 META_KEY = "studio.checkpoint"
 
 
 class CheckpointError(Exception):
     exit_code = 2
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _cpu(t: torch.Tensor) -> torch.Tensor:
@@ -104,14 +87,56 @@ def load_checkpoint(folder: Path) -> tuple[dict[str, torch.Tensor], dict]:
     path = Path(folder) / CHECKPOINT_FILE
     if not path.exists():
         raise CheckpointError(f"No checkpoint to resume in {folder}: train without --resume first")
+    if not path.is_file() or path.is_symlink():
+        raise CheckpointError(f"{path} is not a regular file; Studio only resumes from its own checkpoints")
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}
-        doc = json.loads(meta[META_KEY])
-    except (OSError, ValueError, KeyError, RuntimeError) as e:
-        raise CheckpointError(f"{path} is not a readable Studio checkpoint ({e})") from None
+        if META_KEY not in meta:
+            raise ValueError("it has no Studio header")
+        doc = json.loads(meta[META_KEY], parse_constant=_reject)
+        check_doc(doc)
+    except RecursionError:
+        raise CheckpointError(f"{path} is not a readable Studio checkpoint (its header is nested too deeply)") from None
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as e:
+        raise CheckpointError(f"{path} is not a readable Studio checkpoint ({_short(e)})") from None
     return tensors, doc
+
+
+def _short(e: BaseException) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+def _reject(name: str):
+    raise ValueError(f"{name} is not allowed in the header")
+
+
+_INT_FIELDS = ("version", "epoch", "step", "epochs", "best_epoch", "bad_epochs")
+
+
+def check_doc(doc) -> None:
+    """The checkpoint header has every field resuming reads, with the right types (ValueError if not)."""
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise ValueError(f"its header {what}")
+    need(isinstance(doc, dict), "is not an object")
+    for key in _INT_FIELDS:
+        need(isinstance(doc.get(key), int) and not isinstance(doc.get(key), bool) and doc[key] >= 0,
+             f'lacks a whole number "{key}"')
+    need(isinstance(doc.get("status"), str), 'lacks "status"')
+    score = doc.get("best_score")
+    need(score is None or (isinstance(score, (int, float)) and not isinstance(score, bool)), '"best_score" is not a number')
+    need(doc.get("partial") is None or isinstance(doc["partial"], dict), '"partial" is not an object')
+    history = doc.get("history")
+    fields = {f.name for f in dataclasses.fields(EpochEvent)}
+    need(isinstance(history, list) and all(isinstance(e, dict) and set(e) == fields for e in history),
+         '"history" is not a list of epochs')
+    opt = doc.get("optimizer")
+    need(isinstance(opt, dict) and isinstance(opt.get("param_groups"), list)
+         and all(isinstance(g, dict) for g in opt["param_groups"])
+         and isinstance(opt.get("scalars", {}), dict), '"optimizer" is not an optimizer state')
 
 
 def split(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

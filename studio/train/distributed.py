@@ -31,10 +31,11 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from studio.fileio import write_atomic
 from studio.data.batches import Batcher
 
 from studio.train import CHECKPOINT_FILE
-from studio.train.checkpoint import load_checkpoint
+from studio.train.checkpoint import CheckpointError, load_checkpoint
 from studio.train.trainer import Trainer
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -237,7 +238,12 @@ class DistributedTrainer(Trainer):
     def read_checkpoint(self) -> tuple[dict[str, torch.Tensor], dict]:
         """Rank 0 reads the checkpoint and sends it to the others (other machines have no copy)."""
         rank = self.env.rank
-        data = (self.resume_folder / CHECKPOINT_FILE).read_bytes() if rank == 0 else b""
+        data = b""
+        if rank == 0:
+            path = self.resume_folder / CHECKPOINT_FILE
+            if not path.is_file() or path.is_symlink():  # a FIFO would block every rank
+                raise CheckpointError(f"{path} is not a regular file; Studio only resumes from its own checkpoints")
+            data = path.read_bytes()
         data = broadcast_bytes(data, rank)
         if rank == 0:
             return super().read_checkpoint()
@@ -268,4 +274,4 @@ def write_debug(trainer: DistributedTrainer) -> None:
            "steps": trainer.step, "epochs": trainer.epoch, "train_examples": trainer.train_batches.n,
            "val_examples": trainer.val_batches.n, "status": trainer.result.status if trainer.result else None}
     Path(folder).mkdir(parents=True, exist_ok=True)
-    (Path(folder) / f"rank{env.rank}.json").write_text(json.dumps(doc), encoding="utf-8")
+    write_atomic(Path(folder) / f"rank{env.rank}.json", json.dumps(doc).encode("utf-8"))

@@ -50,7 +50,7 @@ class RunResult:
 
 @dataclass
 class TrainError:
-    kind: str             # "nan" | "shape" | "oom" | "data" | "other"
+    kind: str             # "nan" | "shape" | "oom" | "data" | "device" | "cost" | "checkpoint" | "other"
     message: str          # one clear sentence for the user
     epoch: int | None = None
     batch: int | None = None

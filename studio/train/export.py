@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import importlib.util
+import dataclasses
 import io
 import sys
-import uuid
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,14 +20,16 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
+from studio.fileio import WriteError, check_target, clean_orphans, commit, staged
 from studio.graph.codegen import generate
 from studio.graph.compile import compile_graph
 
 from studio.train.checkpoint import save_weights, write_atomic
-from studio.train.export_files import MODEL_CLASS, NET_CLASS, predict_onnx_source, python_block
+from studio.train.export_files import (MODEL_CLASS, NET_CLASS, import_export,
+                                       predict_onnx_source, python_block)
 from studio.train.export_wrap import (EXTRA_FILE, ExportInfo, Preprocess, info_for, metadata,
                                       metadata_json, user_inputs, wrap)
-from studio.train.formats import FORMATS
+from studio.train.formats import FORMATS, SUFFIXES
 from studio.train.run_files import read_meta
 from studio.train.weights import load_weights, read_state
 
@@ -63,6 +64,21 @@ def prepared_model(project, weights) -> torch.nn.Module:
 WEIGHTS_ONLY = ("safetensors", "pt")  # no graph: they hold the bare network's weights
 
 
+def export_target(out_path, fmt: str) -> Path:
+    """The file `fmt` writes for `out_path` (TARGET_RULES); ExportError if the suffix does not fit."""
+    out = Path(out_path)
+    name = out.name
+    if not name or name in (".", ".."):
+        raise ExportError(f"the output {str(out_path)!r} is not a file name: give one, e.g. model{FORMATS[fmt][0]}")
+    if any(name.endswith(sfx) and len(name) > len(sfx) for sfx in SUFFIXES[fmt]):
+        return out
+    suffix = Path(name).suffix
+    if suffix in ("", f".{fmt}"):
+        return out.with_name(name[: len(name) - len(suffix)] + FORMATS[fmt][0])
+    raise ExportError(f"{name}: the suffix {suffix} does not fit --format {fmt} (use "
+                      f"{' or '.join(SUFFIXES[fmt])}, e.g. {Path(name).stem}{FORMATS[fmt][0]})")
+
+
 def export_model(project, weights, fmt: str, out_path, *, meta: dict | None = None,
                  input_mode: str = "float") -> ExportResult:
     """`meta`: the run's meta.json (read beside a weights file when not given).
@@ -72,20 +88,47 @@ def export_model(project, weights, fmt: str, out_path, *, meta: dict | None = No
     if meta is None and not isinstance(weights, (torch.nn.Module, dict)):
         meta = read_meta(Path(weights))
     info = info_for(project, meta, "raw" if fmt in WEIGHTS_ONLY else input_mode)
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = export_target(out_path, fmt)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WriteError(out, f"cannot make its folder ({e.strerror or type(e).__name__})", 2) from None
+    for target in [out, out.with_suffix(".safetensors")] if fmt == "python" else [out]:
+        check_target(target)  # refuse a link, device or folder before the (slow) export
+    clean_orphans(out.parent)
     model = wrap(prepared_model(project, weights), info)
     gen = torch.Generator().manual_seed(0)
     inputs = user_inputs(project, info, 2, gen)
     check = user_inputs(project, info, 3, gen)  # another batch size, to catch a batch dimension baked in
     with torch.no_grad():
         expected = model(*check)
-    result = _WRITERS[fmt](project, model, inputs, check, expected, out, info)
+    with staged(out) as stage:
+        # Written and verified in a private folder; only a verified export replaces anything.
+        result = _moved(_WRITERS[fmt](project, model, inputs, check, expected, stage / out.name, info),
+                        stage, out.parent)
+        if not result.verified:
+            result.message += f"; so nothing was written to {out}"
+        else:
+            for staged_file in sorted(stage.iterdir(), key=lambda p: p.name == out.name):  # the main file last
+                commit(staged_file, out.parent / staged_file.name)
     result.info = info
     if info.image and meta is None and info.input != "raw":
         result.message += ("; no meta.json beside the weights, so class names and normalization are "
                            "unknown: the export takes [0,1] images unnormalized")
     return result
+
+
+def _moved(result: ExportResult, stage: Path, folder: Path) -> ExportResult:
+    """The result with paths in the stage folder replaced by the paths they are committed to."""
+    def move(text: str) -> str:
+        return text.replace(str(stage), str(folder))
+    return dataclasses.replace(result, path=move(result.path), message=move(result.message),
+                               extra_paths=tuple(move(p) for p in result.extra_paths))
+
+
+def _meta_text(text: str) -> str:
+    """Header text for a weights file: lone surrogates (valid in a project, not in UTF-8) escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _diff(expected: torch.Tensor, got) -> float:
@@ -109,7 +152,7 @@ def _fresh(project, state) -> torch.nn.Module:
 
 
 def _safetensors(project, model, inputs, check, expected, out, info):
-    save_weights(out, model.state_dict(), {"format": "studio.weights", "project": project.name,
+    save_weights(out, model.state_dict(), {"format": "studio.weights", "project": _meta_text(project.name),
                                            **metadata(info)})
     with torch.no_grad():
         got = _fresh(project, out)(*check)
@@ -235,21 +278,19 @@ def _shape_problems(value, want: tuple[int, ...], what: str) -> list[str]:
 def _python(project, model, inputs, check, expected, out, info):
     out = out.with_suffix(".py")
     weights = out.with_suffix(".safetensors")
-    title = project.name or "Network"
     net = NET_CLASS if info.wrapped else MODEL_CLASS
-    source = generate(project.model, class_name=net, title=title).replace("'weights.safetensors'",
-                                                                          repr(weights.name))
-    source = source.replace(f"model = {net}()", f"model = {MODEL_CLASS}()") + python_block(info)
+    block = python_block(info)
+    source = generate(project.model, class_name=net, title=project.name or "Network",
+                      weights_name=weights.name, load_class=MODEL_CLASS) + block
     write_atomic(out, source.encode("utf-8"))
     bare = model.net if isinstance(model, Preprocess) else model
-    save_weights(weights, bare.state_dict(), {"format": "studio.weights", "project": project.name,
+    save_weights(weights, bare.state_dict(), {"format": "studio.weights", "project": _meta_text(project.name),
                                               **metadata(replace(info, input="raw"))})
-    # Import the file we just wrote as a fresh module, the way a user would.
-    name = f"studio_export_{uuid.uuid4().hex}"
-    spec = importlib.util.spec_from_file_location(name, out)
-    module = importlib.util.module_from_spec(spec)
+    # Import the file as a user would, but only once its structure is proven (import_export).
+    name = None
     try:
-        spec.loader.exec_module(module)
+        module = import_export(out, project.model, info)
+        name = module.__name__
         fresh = getattr(module, MODEL_CLASS)()
         fresh.load_state_dict(load_file(str(weights)))
         with torch.no_grad():

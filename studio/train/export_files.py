@@ -6,6 +6,15 @@ as a Python literal through repr(), never as pasted text.
 """
 from __future__ import annotations
 
+import ast
+import sys
+import types
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+from studio.graph.codegen import check_source
+
 from studio.train.export_wrap import ExportInfo
 
 NET_CLASS = "StudioNetwork"   # the bare network, when the module adds preprocessing on top
@@ -21,6 +30,36 @@ def python_constants(info: ExportInfo) -> list[str]:
         f"STD = {tuple(info.std) if info.std else None!r}",
         f"STUDIO_VERSION = {info.version!r}",
     ]
+
+
+# Names python_block assigns after the network class; check_source allows only literals there.
+TAIL_CONSTANTS = ("CLASSES", "INPUT", "MEAN", "STD", "STUDIO_VERSION")
+
+
+def trusted_wrappers(info: ExportInfo) -> list[str]:
+    """The classes python_block may add, made from an info without any text from a file,
+    so a class in a written module is trusted only if it is exactly one of these."""
+    plain = replace(info, classes=[], mean=None, std=None, version="")
+    return [ast.unparse(n) for n in ast.parse(python_block(plain)).body if isinstance(n, ast.ClassDef)]
+
+
+def import_export(path, graph_model, info: ExportInfo) -> types.ModuleType:
+    """A generated module, imported as its user would, but only after check_source has proven
+    from the bytes on disk that it is the generated shape (every text from a file a literal).
+    The module stays in sys.modules under its (random) name; the caller removes it."""
+    written = Path(path).read_bytes()
+    check_source(written.decode("utf-8"), graph_model, NET_CLASS if info.wrapped else MODEL_CLASS,
+                 tail_constants=TAIL_CONSTANTS, trusted_classes=trusted_wrappers(info))
+    code = compile(written, str(path), "exec", dont_inherit=True)
+    module = types.ModuleType(f"studio_export_{uuid.uuid4().hex}")
+    module.__file__ = str(path)
+    sys.modules[module.__name__] = module
+    try:
+        exec(code, module.__dict__)  # noqa: S102 - structure proven by check_source above
+    except BaseException:
+        sys.modules.pop(module.__name__, None)
+        raise
+    return module
 
 
 def python_block(info: ExportInfo) -> str:

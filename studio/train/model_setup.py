@@ -111,9 +111,17 @@ def check_labels(dataset: Dataset) -> None:
                              f"(0 to {k - 1})", "data")
 
 
-def build_model(project, dataset: Dataset) -> fx.GraphModule:
+def build_model(project, dataset: Dataset, device: str | None = None) -> fx.GraphModule:
+    """The compiled network for `dataset`. With `device`, refuse first (SetupError "cost")
+    a network whose weights and activations cannot fit there: the app's pre-run check."""
     check_labels(dataset)
     match_input(project, dataset)
+    if device is not None:
+        from studio.train.precheck import CostError, refuse_if_too_big
+        try:
+            refuse_if_too_big(project, device, len(dataset.x_train))
+        except CostError as e:
+            raise SetupError(str(e), "cost") from None
     try:
         check_head(project, dataset)
         return compile_graph(project.model)

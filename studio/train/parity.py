@@ -8,23 +8,22 @@ the run folder's `exports/parity.json`, one entry per exported file.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import sys
 import time
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
+from studio.fileio import read_json
 from studio.data.batches import Batcher
 from studio.data.dataset import DataError
 from studio.data.load import load_dataset
 from studio.graph.compile import compile_graph
 
 from studio.train.checkpoint import write_atomic
-from studio.train.export_files import MODEL_CLASS
+from studio.train.export_files import MODEL_CLASS, import_export
 from studio.train.export_wrap import ExportInfo, from_user_images
 from studio.train.exported import open_onnx, open_pt2, open_torchscript
 from studio.train.weights import load_weights
@@ -79,7 +78,8 @@ def runner_for(fmt: str, path: str, project, info: ExportInfo):
     if fmt == "torchscript":
         return open_torchscript(path)[0]
     if fmt == "python":
-        module = _import(path)
+        module = import_export(path, project.model, info)
+        sys.modules.pop(module.__name__, None)
         net = getattr(module, MODEL_CLASS)()
         from safetensors.torch import load_file
         net.load_state_dict(load_file(str(Path(path).with_suffix(".safetensors"))))
@@ -93,17 +93,6 @@ def runner_for(fmt: str, path: str, project, info: ExportInfo):
         with torch.no_grad():
             return net(x)
     return run
-
-
-def _import(path: str):
-    name = f"studio_parity_{uuid.uuid4().hex}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.modules.pop(name, None)
-    return module
 
 
 def check_parity(fmt: str, path: str, project, model: torch.nn.Module, dataset, info: ExportInfo,
@@ -149,7 +138,7 @@ def store(run_folder, entry: dict, name: str = "parity.json") -> Path:
     doc = {"format": "studio.export_checks", "version": 1, "files": {}}
     if path.exists():
         try:
-            old = json.loads(path.read_text(encoding="utf-8"))
+            old = read_json(path, 16 << 20)  # a run folder's file: bounded, regular, no deep nesting
             if isinstance(old, dict) and isinstance(old.get("files"), dict):
                 doc["files"] = old["files"]
         except (OSError, ValueError):

@@ -29,9 +29,9 @@ def pick_device(name: str | torch.device | None) -> torch.device:
         return torch.device(available_devices()[0])
     dev = torch.device(name)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise SetupError("CUDA was requested but no CUDA GPU is available here: choose auto or cpu", "other")
+        raise SetupError("CUDA was requested but no CUDA GPU is available here: choose auto or cpu", "device")
     if dev.type == "mps" and "mps" not in available_devices():
-        raise SetupError("MPS was requested but is not available here: choose auto or cpu", "other")
+        raise SetupError("MPS was requested but is not available here: choose auto or cpu", "device")
     return dev
 
 
@@ -60,6 +60,11 @@ def _is_shape(e: BaseException) -> bool:
         or "mat1 and mat2" in low)
 
 
+# TrainError kinds that mean bad input (the project, data, device or checkpoint), not a failed run:
+# the CLI exits 2 for them when they happen before the first epoch.
+INPUT_KINDS = ("shape", "data", "device", "cost", "checkpoint")
+
+
 def classify(e: BaseException, epoch: int | None = None, batch: int | None = None, device: str = "",
              batch_size: int | None = None) -> TrainError:
     """Any exception from a run (loading, setup, training), as a TrainError a user
@@ -82,7 +87,7 @@ def classify(e: BaseException, epoch: int | None = None, batch: int | None = Non
     if isinstance(e, CompileError):
         return TrainError("shape", str(e), epoch, batch, detail)
     if isinstance(e, CheckpointError):
-        return TrainError("other", str(e), epoch, batch, detail)
+        return TrainError("checkpoint", str(e), epoch, batch, detail)
     if _is_shape(e):
         return TrainError("shape", f"The network and the data do not fit{where}: {str(e).splitlines()[0]}",
                           epoch, batch, detail)

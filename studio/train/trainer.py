@@ -139,7 +139,7 @@ class Trainer:
         torch.manual_seed(s.seed)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
-        model = build_model(self.project, self.dataset)
+        model = build_model(self.project, self.dataset, str(self.device))
         image = self.dataset.kind == "image"
         self.channels_last = (self.device.type == "cuda" and s.channels_last and image and has_conv(model))
         model = model.to(self.device, memory_format=torch.channels_last) if self.channels_last \
@@ -381,6 +381,14 @@ class Trainer:
         except RuntimeError as e:
             raise CheckpointError(f"The checkpoint in {self.out_dir or 'the run folder'} does not fit this network (was it changed "
                                   f"since?): {str(e).splitlines()[-1].strip()}. Train without resuming.") from None
+        try:
+            self._restore_state(tensors, doc)
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError, AttributeError) as e:
+            detail = " ".join(str(e).split())[:200] or type(e).__name__
+            raise CheckpointError(f"The checkpoint in {self.out_dir} is damaged or does not fit this run "
+                                  f"({type(e).__name__}: {detail}). Train without resuming.") from None
+
+    def _restore_state(self, tensors, doc) -> None:
         self.optimizer.load_state_dict(unflatten_optimizer(split(tensors, "optim."), doc["optimizer"]))
         rng = split(tensors, "rng.")
         torch.set_rng_state(rng["torch"])

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from studio import fileio
 from studio.project import file as project_mod
 from studio.project.file import ProjectError, dumps, load, loads, save
 
@@ -209,7 +210,7 @@ def test_unwritable_directory_leaves_the_old_file(tmp_path, monkeypatch):
     def denied(*a, **k):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(project_mod.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(fileio.tempfile, "mkstemp", denied)
     with pytest.raises(ProjectError, match="Cannot save .*: Permission denied"):
         save(load(SAMPLE), target)
     assert target.read_text(encoding="utf-8") == "old contents"

@@ -13,6 +13,7 @@ import shutil
 import pytest
 
 from studio.cli.main import main as cli
+from studio import fileio
 from studio.project import file as projects
 from studio.graph.compile import compile_graph
 from studio.train import checkpoint
@@ -50,7 +51,7 @@ def test_saving_fails_with_a_dialog_and_the_document_stays_dirty(edited, monkeyp
     if failure == "disk full":
         monkeypatch.setattr(projects.os, "fsync", _full)
     else:
-        monkeypatch.setattr(projects.tempfile, "mkstemp", _denied)
+        monkeypatch.setattr(fileio.tempfile, "mkstemp", _denied)
     assert not w.save()
     (title, text), = w.errors
     assert title == "Cannot save project" and str(path) in text
@@ -86,9 +87,9 @@ def weights(tmp_path):
 def test_cli_export_fails_cleanly(weights, tmp_path, capsys, monkeypatch, failure, code, words, fmt):
     out = tmp_path / "out" / f"model.{fmt}"
     if failure == "disk full":
-        monkeypatch.setattr(checkpoint.os, "fsync", _full)
+        monkeypatch.setattr(fileio.os, "fsync", _full)
     else:
-        monkeypatch.setattr(checkpoint.tempfile, "mkstemp", _denied)
+        monkeypatch.setattr(fileio.tempfile, "mkstemp", _denied)
     assert cli(["export", str(MLP), "--weights", str(weights), "--format", fmt, "-o", str(out)]) == code
     err = capsys.readouterr().err.strip()
     assert err.startswith("studio: error: ") and words in err and "\n" not in err
@@ -102,7 +103,7 @@ def test_app_export_on_a_full_disk_shows_a_dialog(window, qtbot, tmp_path, monke
     actions.set_source(project, compile_graph(project.model))
     failures = []
     monkeypatch.setattr(actions, "show_failure", failures.append)
-    monkeypatch.setattr(checkpoint.os, "fsync", _full)
+    monkeypatch.setattr(fileio.os, "fsync", _full)
     out = tmp_path / "model.safetensors"
     with qtbot.waitSignal(actions.export_finished, timeout=30000):
         assert actions.export("safetensors", str(out))

@@ -103,12 +103,12 @@ def test_a_failing_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, isol
         calls.append(folder)
         if len(calls) == 1:
             return real_save(folder, *a, **k)
-        from studio.train import checkpoint
+        from studio import fileio
 
         def full(*_a, **_k):
             raise OSError(errno.ENOSPC, "No space left on device")
-        with monkeypatch.context() as disk:       # the crash happens inside the real writer
-            disk.setattr(checkpoint.os, "fsync", full)
+        with monkeypatch.context() as disk:       # the crash happens inside the real (shared) writer
+            disk.setattr(fileio.os, "fsync", full)
             return real_save(folder, *a, **k)
     monkeypatch.setattr(trainer_mod, "save_checkpoint", save_then_fill_the_disk)
     out = tmp_path / "run"

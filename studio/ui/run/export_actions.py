@@ -176,7 +176,7 @@ class ExportActions(QObject):
         if result is None:
             self._fail(error)
         elif not getattr(result, "verified", False):
-            self._fail(f"{result.path} was written but did not verify: {result.message}")
+            self._fail(f"The export did not verify, so nothing was written: {result.message}")
         else:
             diff = getattr(result, "max_abs_diff", None)
             check = f" (verified: outputs match within {diff:.1e})" if isinstance(diff, float) else " (verified)"

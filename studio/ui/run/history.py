@@ -7,14 +7,18 @@ No Qt here: the plots and the run list read these records; the panel feeds them.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from studio.fileio import FileFormatError, clean_orphans, read_json, read_regular, write_atomic
 
 # Distinct, colour-blind friendly run colours (Okabe-Ito, then Tableau).
 RUN_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9",
@@ -22,6 +26,9 @@ RUN_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9",
 BATCH_COLUMNS = ("step", "x", "loss", "metric", "lr", "loss_smooth", "metric_smooth")
 SMOOTHING = 0.9  # EMA weight of the past, debiased like TensorBoard's
 MAX_RUNS_LOADED = 50
+MAX_RUN_JSON_BYTES = 16 << 20  # far above what a real run writes
+MAX_RUN_CSV_BYTES = 256 << 20   # one row per batch
+_COLOUR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
 
 
 class Series:
@@ -157,6 +164,7 @@ def runs_dir(project_path: str | os.PathLike | None) -> Path | None:
 
 def save_run(folder: Path, run: RunRecord) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
+    clean_orphans(folder)  # temp files of a save that was killed
     stem = folder / f"run-{run.number:03d}"
     meta = {"format": "studio.run_history", "version": 1, "number": run.number, "colour": run.colour,
             "started": run.started, "status": run.status, "metric_name": run.metric_name,
@@ -179,36 +187,94 @@ def load_runs(folder: Path | None) -> tuple[list[RunRecord], list[str]]:
     for path in sorted(folder.glob("run-*.json"))[-MAX_RUNS_LOADED:]:
         try:
             runs.append(_load_run(path))
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            problems.append(f"{path.name}: {e}")
+        except (FileFormatError, ValueError) as e:
+            problems.append(f"{path.name}: skipped ({_why(e, path)})")
+        except Exception as e:  # noqa: BLE001 - any bad run file is skipped with a note, never a crash
+            problems.append(f"{path.name}: skipped (not a readable Studio run: {type(e).__name__})")
     return runs, problems
 
 
+def _why(e: Exception, path: Path) -> str:
+    text = str(e)
+    for prefix in (f"{path}: ", f"{path.name}: "):
+        text = text.removeprefix(prefix)
+    return text[:200]
+
+
+def _scalar(v):
+    return v if v is None or isinstance(v, (str, bool, int)) or (isinstance(v, float) and math.isfinite(v)) else None
+
+
+def _number(v, default=None):
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else default
+
+
+def _csv_number(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        return math.nan
+    return v if math.isfinite(v) else math.nan
+
+
+def _timestamp(v) -> float:
+    """Seconds since 1970 that time.localtime can show (year 1970 to 9999), else 0."""
+    t = _number(v, 0.0)
+    return t if 0 <= t < 253_402_300_800 else 0.0
+
+
+def _flat(d, numeric: bool = False) -> dict:
+    """A dict of plain values (what the run list and plots format), from anything."""
+    if not isinstance(d, dict):
+        raise ValueError("a section is not an object")
+    return {str(k): (_number(v) if numeric else _scalar(v)) for k, v in d.items()}
+
+
 def _load_run(path: Path) -> RunRecord:
-    meta = json.loads(path.read_text(encoding="utf-8"))
+    """A run file, with every field checked and coerced to what the UI formats: a hand-edited
+    or hostile file fails here (and is skipped), never later in a redraw."""
+    meta = read_json(path, MAX_RUN_JSON_BYTES)
     if meta.get("format") != "studio.run_history":
         raise ValueError("not a Studio run file")
-    run = RunRecord(number=int(meta["number"]), colour=str(meta.get("colour", RUN_COLOURS[0])),
-                    started=float(meta.get("started", 0)), data=dict(meta.get("data", {})),
-                    train=dict(meta.get("train", {})), status=str(meta.get("status", "finished")),
-                    metric_name=str(meta.get("metric_name", "accuracy")), result=dict(meta.get("result", {})),
-                    message=str(meta.get("message", "")), visible=bool(meta.get("visible", True)),
-                    epochs=list(meta.get("epochs", [])))
+    number = meta.get("number")
+    if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number < 10**6:
+        raise ValueError('"number" must be a run number')
+    colour = meta.get("colour")
+    epochs = meta.get("epochs", [])
+    if not isinstance(epochs, list) or not all(isinstance(e, dict) for e in epochs):
+        raise ValueError('"epochs" must be a list of objects')
+    train = _flat(meta.get("train", {}))
+    if "lr" in train and _number(train["lr"]) is None:
+        train.pop("lr")
+    run = RunRecord(number=number, colour=colour if isinstance(colour, str) and _COLOUR_RE.fullmatch(colour)
+                    else RUN_COLOURS[number % len(RUN_COLOURS)],
+                    started=_timestamp(meta.get("started")), data=_flat(meta.get("data", {})),
+                    train=train, status=str(meta.get("status", "finished"))[:40],
+                    metric_name="mae" if meta.get("metric_name") == "mae" else "accuracy",
+                    result=_flat(meta.get("result", {}), numeric=True),
+                    message=str(meta.get("message", ""))[:2000], visible=meta.get("visible", True) is not False,
+                    epochs=[_flat(e, numeric=True) for e in epochs])
     if run.status == "running":  # the app closed mid-run without saving an ending
         run.status = "stopped"
-    for layer, rows in dict(meta.get("grads", {})).items():
+    grads = meta.get("grads", {})
+    if not isinstance(grads, dict):
+        raise ValueError('"grads" must be an object')
+    for layer, rows in grads.items():
+        if not isinstance(rows, list):
+            raise ValueError('"grads" rows must be lists')
         s = run.grads[str(layer)] = Series(("x", "norm"), max(8, len(rows)))
-        for x, norm in rows:
-            s.append(_num(x), _num(norm))
+        for row in rows:
+            x, norm = row  # a row that is not a pair is a damaged file
+            s.append(_num(_number(x)), _num(_number(norm)))
     csv_path = path.with_suffix(".csv")
     if csv_path.exists():
-        with csv_path.open(newline="", encoding="utf-8") as f:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            if header and tuple(header) == BATCH_COLUMNS:
-                for row in reader:
-                    if len(row) == len(BATCH_COLUMNS):
-                        run.batches.append(*(_num(v) if v else math.nan for v in row))
+        text = read_regular(csv_path, MAX_RUN_CSV_BYTES).decode("utf-8")
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = next(reader, None)
+        if header and tuple(header) == BATCH_COLUMNS:
+            for row in reader:
+                if len(row) == len(BATCH_COLUMNS):
+                    run.batches.append(*(_csv_number(v) for v in row))
     return run
 
 
@@ -228,6 +294,4 @@ def _finite(obj):
 
 
 def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, text.encode("utf-8"))

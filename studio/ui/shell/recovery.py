@@ -28,6 +28,7 @@ from pathlib import Path
 from PySide6.QtCore import QLockFile, QObject, QStandardPaths, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from studio.fileio import read_json
 from studio.project import file as projects
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class Entry:
 def read_entry(meta: Path) -> Entry | None:
     """The entry described by `meta`, or None if it is not one of ours or unreadable."""
     try:
-        doc = json.loads(meta.read_text(encoding="utf-8"))
+        doc = read_json(meta, 4 << 20)  # a regular file, bounded, no NaN, bounded nesting
     except (OSError, ValueError):
         return None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:

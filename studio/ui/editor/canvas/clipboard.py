@@ -56,6 +56,6 @@ def get() -> dict | None:
             clip = json.loads(bytes(data.data(CLIP_MIME)).decode("utf-8"))
             if isinstance(clip, dict) and "nodes" in clip and "edges" in clip:
                 return clip
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # another app's data: never trusted
             pass
     return _last
