@@ -69,7 +69,7 @@ def generate(model: "GraphModel", class_name: str = "StudioModel", title: str = 
         c = spec(model.type_of(nid)).ctor(model.params(nid), list(info.inputs))
         ns, _, name = c.name.partition(".")
         if ns == "opaque":  # an imported module Studio has no layer for: rebuilt from its reference
-            ns, name = "studio", "opaque_module"
+            ns, name = "studio", "OpaqueModule"
         if ns == "studio" and name not in helpers:
             helpers.append(name)
         args = ", ".join(f"{_ident(k, 'parameter')}={_arg(v)}" for k, v in c.kwargs.items())

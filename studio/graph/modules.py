@@ -148,32 +148,35 @@ class StochasticDepth(nn.Module):
         return x * noise
 
 
-def opaque_module(source: str, kwargs: str, path: str, _built: dict = {}) -> nn.Module:  # noqa: B006
-    """Rebuild a submodule of the model it was imported from (weights come from
-    the state_dict afterwards). `source` is torchvision:<name>, file:<x.py>:<Class>
-    (this runs that file) or onnx:<x.onnx>; `kwargs` is JSON text. Each model is
-    built once (`_built` caches it across calls)."""
-    import importlib.util
-    import json
-    if (source, kwargs) in _built:
-        model = _built[(source, kwargs)]
+class OpaqueModule:
+    """Rebuilds a submodule of the model it was imported from: `OpaqueModule(source,
+    kwargs, path)` is that torch module itself (weights come from the state_dict
+    afterwards). `source` is torchvision:<name>, file:<x.py>:<Class> (this runs that
+    file) or onnx:<x.onnx>; `kwargs` is JSON text. Each model is built once."""
+
+    built: dict = {}
+
+    def __new__(cls, source: str, kwargs: str, path: str):
+        import importlib.util
+        import json
+        model = cls.built.get((source, kwargs))
+        if model is None:
+            kind, _, rest = source.partition(":")
+            args = json.loads(kwargs)
+            if kind == "torchvision":
+                from torchvision import models
+                model = models.get_model(rest, **args)
+            elif kind == "file":
+                file, _, name = rest.rpartition(":")
+                spec = importlib.util.spec_from_file_location("imported_model", file)
+                mod = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(mod)
+                model = getattr(mod, name)(**args)
+            elif kind == "onnx":
+                import onnx
+                from onnx2torch import convert
+                model = convert(onnx.load(rest))
+            else:
+                raise ValueError(f"unknown module source {source!r}")
+            cls.built[(source, kwargs)] = model
         return model.get_submodule(path) if path else model
-    kind, _, rest = source.partition(":")
-    args = json.loads(kwargs)
-    if kind == "torchvision":
-        from torchvision import models
-        model = models.get_model(rest, **args)
-    elif kind == "file":
-        file, _, cls = rest.rpartition(":")
-        spec = importlib.util.spec_from_file_location("imported_model", file)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        model = getattr(mod, cls)(**args)
-    elif kind == "onnx":
-        import onnx
-        from onnx2torch import convert
-        model = convert(onnx.load(rest))
-    else:
-        raise ValueError(f"unknown module source {source!r}")
-    _built[(source, kwargs)] = model
-    return model.get_submodule(path) if path else model

@@ -299,3 +299,13 @@ def test_a_decoder_imports_with_transposed_convolution_and_upsampling(tmp_path):
     x = torch.randn(2, 4, 5, 5)
     with torch.no_grad():
         assert (compiled_with_weights(r)(x) - r.source.module(x)).abs().max() <= 1e-5
+
+
+def test_python_export_of_an_opaque_node_passes_the_source_check(user_file, tmp_path, capsys):
+    proj = tmp_path / "net.studio.json"
+    assert main(["import", f"{user_file}:Net", "--input", "image:3,16,16", "-o", str(proj)]) == 0
+    out = tmp_path / "net.py"
+    assert main(["export", str(proj), "--weights", str(tmp_path / "net.weights.safetensors"), "--format",
+                 "python", "--no-parity", "-o", str(out)]) == 0, capsys.readouterr().err
+    assert "verified" in capsys.readouterr().out
+    assert f"OpaqueModule(source={f'file:{user_file.resolve()}:Net'!r}" in out.read_text()
