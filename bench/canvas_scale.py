@@ -4,7 +4,9 @@ Prints the time to load the project (parse + shape inference), hand it to the
 window (canvas items, inspector), paint the first frame, and the median time
 of one parameter edit made through the inspector's spin box, including the
 undo command, re-inference downstream, wire-label and inspector updates, and
-the repaint. Targets: load+render+infer < 1 s, one edit < 20 ms.
+the repaint of what is visible. Targets: load+render+infer < 1 s, one typical
+edit < 20 ms, an edit of the first layer (every wire relabelled) median <= 33 ms,
+p95 <= 50 ms.
 
     QT_QPA_PLATFORM=offscreen python bench/canvas_scale.py [--nodes 500] [--edits 30]
 """
@@ -59,9 +61,14 @@ def residual_graph(n_nodes: int) -> GraphModel:
     return m
 
 
-def edit_times(app, window, nid: str, n: int) -> list[float]:
+def edit_times(app, window, nid: str, n: int, rest: list[float] | None = None,
+               cpu: list[float] | None = None) -> list[float]:
     """Type a new width into the inspector's spin box and press Enter, n times;
-    each sample ends when the event loop has run the label updates and repaint."""
+    each sample ends when the event loop has run the label updates and repaint
+    of what is visible. `rest` gets the times until the off-screen wire labels,
+    relabelled in batches after the visible ones, were done too."""
+    rest = [] if rest is None else rest
+    cpu = [] if cpu is None else cpu  # this process's CPU time: what a busy machine adds is waiting
     window.canvas.select_nodes([nid])
     app.processEvents()
     spin = window.inspector.editors["out_features"].widget
@@ -69,13 +76,25 @@ def edit_times(app, window, nid: str, n: int) -> list[float]:
     times = []
     for i in range(n):
         value = 48 if i % 2 == 0 else 64
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         spin.lineEdit().setText(str(value))
         spin.interpretText()                       # what Enter does: commit → SetParam
-        app.processEvents()                        # labels, badges, inspector, repaint
+        app.processEvents()                        # visible labels, badges, inspector, repaint
         times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
         assert model.params(nid)["out_features"] == value
+        scene = window.canvas.scene()
+        while getattr(scene, "relabelling", bool)():  # off-screen labels, in batches: wait, untimed
+            app.processEvents()
+        rest.append(time.perf_counter() - t)
     return times
+
+
+def load_text() -> str:
+    try:
+        return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()) + f" on {os.cpu_count()} cores"
+    except OSError:
+        return "load average unknown"
 
 
 def main(argv=None) -> int:
@@ -125,17 +144,24 @@ def main(argv=None) -> int:
     # Typical: a layer late in the graph. Worst: the first Linear, where every
     # layer downstream is re-inferred and all ~660 wire labels change.
     meds = {}
+    p95s = {}
     for label, nid in (("typical edit (late layer)", linears[-3]), ("worst edit (first layer)", linears[0])):
-        times = edit_times(app, window, nid, args.edits)
+        edit_times(app, window, nid, 2)  # warm-up
+        rest: list[float] = []
+        cpu: list[float] = []
+        times = edit_times(app, window, nid, args.edits, rest, cpu)
         meds[label] = statistics.median(times) * 1e3
-        print(f"{label}: median {meds[label]:.1f} ms of {len(times)}  "
-              f"(min {min(times) * 1e3:.1f}, max {max(times) * 1e3:.1f}; target < 20 ms)")
+        p95s[label] = statistics.quantiles(times, n=20)[-1] * 1e3 if len(times) > 1 else meds[label]
+        print(f"{label}: median {meds[label]:.1f} ms, p95 {p95s[label]:.1f} ms of {len(times)}  "
+              f"(min {min(times) * 1e3:.1f}, max {max(times) * 1e3:.1f}); all labels done: median "
+              f"{statistics.median(rest) * 1e3:.1f} ms; CPU time median {statistics.median(cpu) * 1e3:.1f} ms, "
+              f"p95 {statistics.quantiles(cpu, n=20)[-1] * 1e3:.1f} ms")
     med = meds["typical edit (late layer)"]
-    worst = meds["worst edit (first layer)"]
-    ok = total < 1.0 and med < 20
-    print(("PASS" if ok else "SLOWER THAN TARGET") + ": load+render and the typical edit"
-          + ("" if worst < 20 else f"; the worst-case edit ({worst:.0f} ms, every wire relabelled) "
-                                   "is still over 20 ms"))
+    worst, worst95 = meds["worst edit (first layer)"], p95s["worst edit (first layer)"]
+    ok = total < 1.0 and med < 20 and worst <= 33 and worst95 <= 50
+    print(("PASS" if ok else "SLOWER THAN TARGET")
+          + f" (targets: load+render < 1000 ms, typical edit < 20 ms, first-layer edit median <= 33 ms "
+            f"and p95 <= 50 ms; {load_text()})")
     window.document.undo_stack.setClean()
     window.close()
     QApplication.processEvents()

@@ -79,7 +79,7 @@ def cifar10_resnet() -> Project:
         "accuracy in 30 epochs: a few minutes on a GPU, far too slow on a CPU.",
         m, dict(dataset="cifar10", augment_crop=4, augment_flip=True),
         dict(optimizer="sgd", lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4, schedule="onecycle",
-             batch_size=256, epochs=30, label_smoothing=0.1, amp="bf16"))
+             batch_size=256, epochs=30, label_smoothing=0.1, precision="bf16"))
 
 
 def cifar10_mlp() -> Project:

@@ -49,7 +49,8 @@ DATASETS = tuple(DATASET_KIND)
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-AMP = ("off", "bf16", "fp16")
+PRECISIONS = ("fp32", "bf16", "fp16")
+AMP = ("off", "bf16", "fp16")  # the older key for precision; "off" is fp32
 
 
 class SettingsError(ValueError):
@@ -93,12 +94,24 @@ class TrainSettings:
     early_stopping: int = 0     # patience in epochs (0 = off)
     label_smoothing: float = 0.0
     device: str = "auto"
-    amp: str = "off"
-    channels_last: bool = True
+    precision: str = "fp32"     # bf16: autocast on CUDA and on CPUs with bf16 instructions; fp16: CUDA
+    channels_last: bool = True  # allow channels_last (CUDA: always; CPU: where calibration finds it faster)
+    compile: bool = False       # try torch.compile in the CPU calibration; used only where it is faster
     init_weights: str = ""      # weights to start from (e.g. an import's), relative to the project file
     tensorboard: bool = False   # TensorBoard event files in <run folder>/tensorboard
 
-    _choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "device": DEVICES, "amp": AMP}
+    _choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "device": DEVICES, "precision": PRECISIONS}
+    # Keys of older project files: old key -> (new key, value map).
+    _legacy = {"amp": ("precision", {"off": "fp32"})}
+
+    @property
+    def amp(self) -> str:
+        """The older name of `precision` ("off" for fp32), kept for callers of the old key."""
+        return "off" if self.precision == "fp32" else self.precision
+
+    @amp.setter
+    def amp(self, value: str) -> None:
+        self.precision = "fp32" if value == "off" else value
 
 
 _RANGES = {"lr": (0.0, 1e9), "batch_size": (1, 1 << 20), "epochs": (0, 100000), "samples": (10, 10**8),
@@ -113,6 +126,12 @@ def from_dict(cls, data: Any, where: str):
     if not isinstance(data, dict):
         raise SettingsError(f"{where} must be an object")
     known = {f.name: f for f in dataclasses.fields(cls)}
+    for old, (new, mapping) in getattr(cls, "_legacy", {}).items():
+        if old in data:
+            data = dict(data)
+            value = data.pop(old)
+            if new not in data:  # the new key wins when a file has both
+                data[new] = mapping.get(value, value) if isinstance(value, str) else value
     values = {}
     for key, value in data.items():
         if key not in known:

@@ -27,6 +27,9 @@ class ConsoleReport:
                          f"loss {e.loss:.4f}{m} {e.images_per_second:,.0f} img/s  ")
         sys.stderr.flush()
 
+    def on_notice(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
     def on_epoch_end(self, e) -> None:
         if self.tty:
             sys.stderr.write("\r" + " " * 100 + "\r")

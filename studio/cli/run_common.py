@@ -21,7 +21,7 @@ def stem(path: Path) -> str:
 
 def apply_overrides(project, args) -> None:
     for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr),
-                       ("device", args.device)):
+                       ("device", args.device), ("precision", getattr(args, "precision", None))):
         if value is not None:
             project.set_setting("train", key, value, "--" + key.replace("_", "-"))
     if args.data_dir:
@@ -86,6 +86,10 @@ def summary(result, trainer) -> dict:
            "val_loss": result.val_loss, metric_key: result.val_metric, "best_epoch": result.best_epoch,
            "seconds": round(result.seconds, 3), "images_per_second": round(result.images_per_second, 1),
            "paths": result.paths}
+    if getattr(trainer, "precision", None):
+        out["precision"] = trainer.precision
+    if getattr(trainer, "plan", None) is not None:
+        out["speed"] = trainer.plan.describe()
     if trainer.error is not None:
         out["error"] = {"kind": trainer.error.kind, "message": trainer.error.message}
     bad = [k for k, v in out.items() if isinstance(v, float) and not math.isfinite(v)]

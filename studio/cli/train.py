@@ -27,6 +27,8 @@ def add_commands(sub) -> None:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--precision", choices=("fp32", "bf16", "fp16"),
+                   help="bf16: mixed precision on CUDA and on CPUs with bf16 instructions; fp16: CUDA only")
     p.add_argument("--out", help="run folder (default runs/<project>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out (default: the latest run)")
     p.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard event files into DIR")

@@ -194,6 +194,7 @@ def is_comm_error(e: BaseException) -> bool:
 
 class DistributedTrainer(Trainer):
     """The Trainer, with its hooks set for one of N processes (see the module docstring)."""
+    CALIBRATE = False  # every rank must use the same memory format (DDP's gradient buckets)
 
     def __init__(self, project, dataset, env: DistEnv, group, *, out_dir=None, device=None, **kw):
         # Only rank 0 has a run folder: every write in Trainer is skipped without one.

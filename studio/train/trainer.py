@@ -18,6 +18,7 @@ import torch
 from studio.data.batches import Batcher
 
 from studio.train import run_files, tensorboard_log
+from studio.train.calibrate import Plan, effective_precision, plan_for_run
 from studio.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, split, unflatten_optimizer
 from studio.train.evaluate import evaluate
 from studio.train.events import BatchEvent, EpochEvent, RunResult, TrainError
@@ -27,7 +28,7 @@ from studio.train.finetune import init_weights_path, keep_frozen, load_init_weig
 from studio.train.optim import Schedule, l1_penalty, make_optimizer
 from studio.train.runtime import NonFiniteLoss, classify, pick_device
 
-CALLBACKS = ("on_batch_end", "on_epoch_end", "on_run_end", "on_error")
+CALLBACKS = ("on_batch_end", "on_epoch_end", "on_run_end", "on_error", "on_notice")
 
 
 class _Stopped(Exception):
@@ -36,6 +37,7 @@ class _Stopped(Exception):
 
 class Trainer:
     GRAD_NORM_EVERY = 20  # steps between per-layer gradient norms (~20 small ops and a sync each)
+    CALIBRATE = True      # time the CPU speed knobs at the start (see calibrate.py)
 
     def __init__(self, project, dataset, *, out_dir=None, callbacks=(), device=None, resume=False,
                  log_interval: float = 0.1, tensorboard_dir=None):
@@ -68,6 +70,10 @@ class Trainer:
         self._go.set()
         self._train_images, self._train_seconds = 0, 0.0
         self._norms_step = -1
+        self.notes: list[str] = []  # things the user should know about this run (also on_notice)
+        self.plan: Plan | None = None
+        self.precision = "fp32"
+        self._compiled = None
         self.val_terms: dict[str, float] = {}  # extra loss terms on the validation set (a VAE's KL)
         self.tensorboard_dir = tensorboard_dir  # or the `tensorboard` setting: <out_dir>/tensorboard
         tensorboard_log.attach(self)
@@ -96,6 +102,7 @@ class Trainer:
         started = time.perf_counter()
         self._handlers = {n: [getattr(c, n) for c in self.callbacks if callable(getattr(c, n, None))]
                           for n in CALLBACKS}
+        threads = torch.get_num_threads()
         try:
             self._setup()
             status = self._loop()
@@ -105,6 +112,8 @@ class Trainer:
                                   self.settings.batch_size)
             self._emit("on_error", self.error)
             status = "failed"
+        finally:
+            torch.set_num_threads(threads)  # calibration may have chosen fewer for this run
         self.result = self._result(status, time.perf_counter() - started)
         self._emit("on_run_end", self.result)
         return self.result
@@ -140,14 +149,21 @@ class Trainer:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         model = build_model(self.project, self.dataset, str(self.device))
-        image = self.dataset.kind == "image"
-        self.channels_last = (self.device.type == "cuda" and s.channels_last and image and has_conv(model))
+        if s.init_weights and not self.resume:  # e.g. an import's weights; a replaced head starts fresh
+            self.init_skipped = load_init_weights(model, init_weights_path(self.project, s.init_weights))
+        self.precision, note = effective_precision(s.precision, self.device)
+        if note:
+            self._notice(note)
+        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+        self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
+        self.objective = make_objective(self.project, self.dataset, s.label_smoothing)
+        conv_images = self.dataset.kind == "image" and has_conv(model) and s.channels_last
+        self.channels_last = self.device.type == "cuda" and conv_images
+        if self.device.type == "cpu":
+            self._calibrate(model, conv_images)
         model = model.to(self.device, memory_format=torch.channels_last) if self.channels_last \
             else model.to(self.device)
         self.model = model
-        self.objective = make_objective(self.project, self.dataset, s.label_smoothing)
-        if s.init_weights and not self.resume:
-            self.init_skipped = load_init_weights(model, init_weights_path(self.project, s.init_weights))
         groups, self.frozen = param_groups(model, self.project.model, s.lr)
         self.optimizer = make_optimizer(groups, s)
         self.layers = trainable_layers(model)
@@ -168,14 +184,27 @@ class Trainer:
             self.objective = self.latent_terms.wrap(self.objective)
         n = len(self.train_batches)
         self.schedule = Schedule(s, n, n * s.epochs)
-        amp = s.amp if self.device.type == "cuda" else "off"
-        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
-        self.scaler = torch.amp.GradScaler("cuda") if amp == "fp16" else None
         if self.out_dir is not None:
             self.paths.update(run_files.write_start(self.out_dir, self.project, ds))
         if self.resume:
             self._restore()
         self.model = self.wrap_model(self.model)
+        if self.plan is not None and self.plan.knobs.compile:
+            self._compiled = torch.compile(self.model)
+
+    def _notice(self, text: str) -> None:
+        self.notes.append(text)
+        self._emit("on_notice", text)
+
+    def _calibrate(self, model, conv_images: bool) -> None:
+        """Choose memory format, threads (and torch.compile if asked) for a CPU run."""
+        self.plan, notes = plan_for_run(model, self, conv_images, self.CALIBRATE)
+        for text in notes:
+            self._notice(text)
+        self.channels_last = self.plan.knobs.channels_last
+        torch.set_num_threads(self.plan.knobs.threads)
+        if self.precision == "bf16" and not self.plan.knobs.bf16:
+            self.precision, self.amp_dtype = "fp32", None
 
     def _autocast(self):
         if self.amp_dtype is None:
@@ -245,7 +274,7 @@ class Trainer:
                 lr = self.schedule.apply(opt, self.step)
             opt.zero_grad(set_to_none=True)
             with self._autocast():
-                out = model(x)
+                out = (self._compiled or model)(x)
                 loss = obj.loss(out, obj.target(y))
             if s.l1:
                 loss = loss + s.l1 * l1_penalty(self.l1_params)
@@ -390,6 +419,10 @@ class Trainer:
 
     def _restore_state(self, tensors, doc) -> None:
         self.optimizer.load_state_dict(unflatten_optimizer(split(tensors, "optim."), doc["optimizer"]))
+        for p, state in self.optimizer.state.items():  # saved contiguous: give moments the params'
+            for k, v in state.items():                 # layout (channels_last), as fused steps expect
+                if torch.is_tensor(v) and v.shape == p.shape and v.stride() != p.stride():
+                    state[k] = torch.empty_like(p, dtype=v.dtype).copy_(v)
         rng = split(tensors, "rng.")
         torch.set_rng_state(rng["torch"])
         if "cuda" in rng and self.device.type == "cuda":

@@ -12,11 +12,11 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QVBoxLayout, QWidget
 
 from studio.project.events import SettingChanged
-from studio.settings import AMP, OPTIMIZERS, SCHEDULES
+from studio.settings import OPTIMIZERS, SCHEDULES
 
 from studio.ui.run.dataset_section import TEXT_KEYS, DatasetSection
 from studio.ui.run.fields import SettingFields
-from studio.ui.run.precheck import device_choices
+from studio.ui.run.precheck import device_choices, precision_choices
 
 
 class RunSettingsForm(QWidget):
@@ -59,8 +59,8 @@ class RunSettingsForm(QWidget):
                                                 tip="Stop after N epochs without a better validation score"))
         tf.addRow("Seed", f.int_field("train", "seed", 0, 2**31 - 1))
         tf.addRow("Device", f.choice_field("train", "device", device_choices()))
-        tf.addRow("Mixed precision", f.choice_field("train", "amp",
-                                                    [(a, {"off": "Off"}.get(a, a)) for a in AMP]))
+        tf.addRow("Precision", f.choice_field("train", "precision", precision_choices()))
+        tf.addRow("", f.check_field("train", "compile", "Try torch.compile (used only if faster)"))
         tf.addRow("", f.check_field("train", "tensorboard", "TensorBoard log",
                                     tip="Write TensorBoard event files into the run's folder (tensorboard/): "
                                         "open with `tensorboard --logdir <project>.runs`"))

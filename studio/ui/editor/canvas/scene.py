@@ -2,7 +2,9 @@
 
 It subscribes to the model in `set_model` and creates, updates and removes
 items as events arrive; it never edits the model (commands do that). Wire
-labels follow `ShapesChanged` at once; validation (error badges) is re-run
+labels follow `ShapesChanged`: those in a visible view at once, the others
+in batches from a zero-timer (an edit near the input of a 500-node graph
+relabels hundreds of wires; the user sees only a few). Validation (error badges) is re-run
 once per batch of events, from `flush()`, which the view calls when the undo
 stack moves and a zero-timer calls for edits made outside the stack.
 """
@@ -18,9 +20,10 @@ from studio.graph.validate import Problem, problems_by_node, validate
 
 from studio.ui.editor.canvas.node_item import NodeItem
 from studio.ui.editor.canvas.theme import CanvasTheme
-from studio.ui.editor.canvas.wire_item import WireItem
+from studio.ui.editor.canvas.wire_item import LABEL_LOD, WireItem
 
 HALF_EXTENT = 50000.0  # a large fixed scene: panning never hits an edge
+LABEL_BATCH = 120      # off-screen wire labels relabelled per event-loop turn
 
 
 class GraphScene(QGraphicsScene):
@@ -37,6 +40,11 @@ class GraphScene(QGraphicsScene):
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.flush)
+        self._relabel: dict[str, WireItem] = {}  # off-screen wires whose label waits
+        self._label_timer = QTimer(self)
+        self._label_timer.setSingleShot(True)
+        self._label_timer.setInterval(0)
+        self._label_timer.timeout.connect(self._relabel_batch)
         self.setSceneRect(QRectF(-HALF_EXTENT, -HALF_EXTENT, 2 * HALF_EXTENT, 2 * HALF_EXTENT))
 
     # -- document ------------------------------------------------------------------
@@ -49,6 +57,7 @@ class GraphScene(QGraphicsScene):
         # selectionChanged, whose slots ask selected_node_ids().
         self.nodes.clear()
         self.wires.clear()
+        self._relabel.clear()
         self.clear()
         self.problems = []
         self.model = model
@@ -95,12 +104,62 @@ class GraphScene(QGraphicsScene):
 
     def _show_shapes(self, ids) -> None:
         m = self.model
+        seen = self._visible_rect()
         for nid in ids:
             if nid in m.g:
                 for e in m.out_edges(nid):
                     w = self.wires.get(e.id)
-                    if w is not None:
-                        w.set_shape(m.shapes.edge_shape(e))
+                    if w is None:
+                        continue
+                    shape = m.shapes.edge_shape(e)
+                    if e.id not in self._relabel and shape == w.label.shape_shown():
+                        continue  # e.g. only the parameter count changed
+                    later = seen is not None and not seen.contains(w.label.pos())
+                    w.set_shape(shape, defer=later)
+                    if later:
+                        self._relabel[e.id] = w
+                    else:
+                        self._relabel.pop(e.id, None)
+        if self._relabel and not self._label_timer.isActive():
+            self._label_timer.start()
+
+    def _visible_rect(self) -> QRectF | None:
+        """The scene area where labels are drawn by visible views (None: no view is
+        shown, relabel all now; empty: every view is zoomed out past label drawing)."""
+        rect = None
+        for v in self.views():
+            if v.isVisible():
+                r = QRectF()
+                if v.transform().m11() >= LABEL_LOD:
+                    r = v.mapToScene(v.viewport().rect()).boundingRect().adjusted(-80, -40, 80, 40)
+                rect = r if rect is None else rect.united(r)
+        return rect
+
+    def _relabel_batch(self) -> None:
+        seen = self._visible_rect()
+        if seen is not None and seen.isEmpty():
+            return  # zoomed out past label drawing: wait (kick_labels) rather than repaint for nothing
+        for _ in range(min(LABEL_BATCH, len(self._relabel))):
+            self._relabel.pop(next(iter(self._relabel))).label.apply_pending()
+        if self._relabel:
+            self._label_timer.start()
+
+    def kick_labels(self) -> None:
+        """The view draws labels again (zoomed in): resume relabelling waiting wires."""
+        if self._relabel and not self._label_timer.isActive():
+            self._label_timer.start()
+
+    def labels_pending(self) -> int:
+        return len(self._relabel)
+
+    def relabelling(self) -> bool:
+        """Batches are scheduled (False when none wait, or they wait for a zoom-in)."""
+        return self._label_timer.isActive()
+
+    def flush_labels(self) -> None:
+        """Relabel every waiting wire now (e.g. before a screenshot)."""
+        while self._relabel:
+            self._relabel_batch()
 
     # -- items ---------------------------------------------------------------------------
     def _add_node(self, nid: str) -> NodeItem:
@@ -122,6 +181,7 @@ class GraphScene(QGraphicsScene):
         dst.set_port_connected(e.dst_port, "in", True)
 
     def _remove_wire(self, e: Edge) -> None:
+        self._relabel.pop(e.id, None)
         w = self.wires.pop(e.id, None)
         if w is None:
             return

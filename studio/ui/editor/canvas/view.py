@@ -25,7 +25,7 @@ from studio.ui.editor.canvas.quick_add import QuickAddPopup
 from studio.ui.editor.canvas.scene import GraphScene
 from studio.ui.editor.canvas.theme import GRID, snap
 from studio.ui.editor.canvas.view_input import LAYER_MIME, ZOOM_MIN, CanvasInputMixin  # noqa: F401  (LAYER_MIME re-exported)
-from studio.ui.editor.canvas.wire_item import WireItem
+from studio.ui.editor.canvas.wire_item import LABEL_LOD, WireItem
 
 PASTE_STEP = 40.0
 EMPTY_HINT = "Drag a layer here, or press Tab"
@@ -53,6 +53,8 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState)
+        # The dot grid is drawn once per scroll/zoom, not on every repaint after an edit.
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setRubberBandSelectionMode(Qt.ItemSelectionMode.ContainsItemShape)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -273,6 +275,7 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
             f"QLabel {{ background: {t.p.card}; color: {t.p.text_dim}; border: 1px solid "
             f"{t.p.card_border}; border-radius: 11px; padding: 3px 12px; font-size: 11px; }}")
         self._banner.adjustSize()
+        self.resetCachedContent()  # the cached background has the old theme's colours
         self.viewport().update()
 
     def _place_banner(self) -> None:
@@ -282,6 +285,11 @@ class CanvasView(CanvasInputMixin, QGraphicsView):
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
         self._place_banner()
+
+    def paintEvent(self, ev) -> None:
+        if self.zoom() >= LABEL_LOD:
+            self._scene.kick_labels()  # labels left waiting while zoomed out
+        super().paintEvent(ev)
 
     def drawForeground(self, p: QPainter, rect: QRectF) -> None:
         if self._scene.nodes or self._model is None:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 
 HIT_W = 6.0  # half the width of a wire's clickable band
+LABEL_LOD = 0.45  # below this zoom shape labels are not drawn (unreadable)
 
 
 def bezier(a: QPointF, b: QPointF) -> QPainterPath:
@@ -37,25 +38,53 @@ class ShapeLabel(QGraphicsItem):
     def __init__(self, wire: "WireItem"):
         super().__init__()
         self.wire = wire
-        self.text = ""
+        self._text = ""
         self._rect = QRectF()
         self._shape: "Shape | None | bool" = False  # False: never set
+        self._pending: "Shape | None | bool" = False  # a deferred set_shape (off-screen wires)
         self.setZValue(2)
 
+    @property
+    def text(self) -> str:
+        self.apply_pending()
+        return self._text
+
+    def toolTip(self) -> str:
+        self.apply_pending()
+        return super().toolTip()
+
+    def shape_shown(self) -> "Shape | None | bool":
+        return self._shape
+
+    def defer_shape(self, shape: "Shape | None") -> None:
+        """Remember a new shape; the scene applies it in a later batch (or a reader does)."""
+        self._pending = shape
+
+    def apply_pending(self) -> bool:
+        if self._pending is False:
+            return False
+        shape, self._pending = self._pending, False
+        self.set_shape(shape)
+        return True
+
     def set_shape(self, shape: "Shape | None") -> None:
+        self._pending = False
         if shape == self._shape:
             return  # most re-inferences leave most wires as they were
         self._shape = shape
-        self.prepareGeometryChange()
         if shape is None:
-            self.text = ""
+            self.prepareGeometryChange()
+            self._text = ""
             self.setToolTip("")
             self.hide()
             return
         t = self.wire.theme
-        self.text = shape.label()
-        w = t.text_width("label", self.text) + 2 * self.PAD_X
-        self._rect = QRectF(-w / 2, -self.H / 2, w, self.H)
+        self._text = shape.label()
+        w = t.text_width("label", self._text) + 2 * self.PAD_X
+        rect = QRectF(-w / 2, -self.H / 2, w, self.H)
+        if rect != self._rect:  # same width (e.g. 48 -> 64): no re-indexing of the item
+            self.prepareGeometryChange()
+            self._rect = rect
         kind = "sequence" if shape.seq else ("token ids" if shape.dtype == "long" else "tensor")
         self.setToolTip(f"{kind} {shape.full()}  (batch dimension not shown)")
         self.show()
@@ -65,7 +94,7 @@ class ShapeLabel(QGraphicsItem):
         return self._rect.adjusted(-1, -1, 1, 1)
 
     def paint(self, p: QPainter, option, widget=None) -> None:
-        if option.levelOfDetailFromTransform(p.worldTransform()) < 0.45:
+        if option.levelOfDetailFromTransform(p.worldTransform()) < LABEL_LOD:
             return  # unreadable at this zoom; the wire alone says enough
         t = self.wire.theme
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -75,7 +104,7 @@ class ShapeLabel(QGraphicsItem):
         p.drawRoundedRect(self._rect, self.H / 2, self.H / 2)
         p.setFont(t.label_font)
         p.setPen(t.color("label_text"))
-        p.drawText(self._rect, Qt.AlignmentFlag.AlignCenter, self.text)
+        p.drawText(self._rect, Qt.AlignmentFlag.AlignCenter, self._text)
 
 
 class WireItem(QGraphicsPathItem):
@@ -131,10 +160,15 @@ class WireItem(QGraphicsPathItem):
     def boundingRect(self) -> QRectF:
         return self._bounds
 
-    def set_shape(self, shape: "Shape | None") -> None:
-        self.has_shape = shape is not None
-        self.label.set_shape(shape)
-        self.update()
+    def set_shape(self, shape: "Shape | None", defer: bool = False) -> None:
+        """defer: keep the label's text for a later batch (the wire is off-screen)."""
+        if self.has_shape != (shape is not None):
+            self.has_shape = shape is not None
+            self.update()  # the stroke colour tells known from unknown shapes
+        if defer:
+            self.label.defer_shape(shape)
+        else:
+            self.label.set_shape(shape)
 
     def set_hot(self, on: bool) -> None:
         if on != self.hot:
