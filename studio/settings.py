@@ -97,6 +97,7 @@ class TrainSettings:
     precision: str = "fp32"     # bf16: autocast on CUDA and on CPUs with bf16 instructions; fp16: CUDA
     channels_last: bool = True  # allow channels_last (CUDA: always; CPU: where calibration finds it faster)
     compile: bool = False       # try torch.compile in the CPU calibration; used only where it is faster
+    init_weights: str = ""      # weights to start from (e.g. an import's), relative to the project file
     tensorboard: bool = False   # TensorBoard event files in <run folder>/tensorboard
 
     _choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "device": DEVICES, "precision": PRECISIONS}

@@ -22,7 +22,8 @@ BUGS = (TypeError, KeyError, IndexError, AttributeError, NameError, AssertionErr
         UnboundLocalError, NotImplementedError)
 
 # Modules that add subcommands: each defines add_commands(subparsers).
-COMMAND_MODULES = ["studio.cli.graph", "studio.cli.train", "studio.cli.export", "studio.cli.sweep"]
+COMMAND_MODULES = ["studio.cli.graph", "studio.cli.train", "studio.cli.export", "studio.cli.sweep",
+                   "studio.cli.importer"]
 
 
 class UsageError(Exception):
@@ -56,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="show tracebacks on errors")
         except argparse.ArgumentError:  # the command declares it itself
             pass
+        command.add_argument("--trust-code", action="append", default=[], metavar="FILE",
+                             help="allow imported modules from this Python file to be rebuilt")
     return parser
 
 
@@ -75,6 +78,10 @@ def main(argv: list[str] | None = None, gui: Callable[[str | None], int] | None 
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if getattr(args, "trust_code", None):  # explicit consent to run a project's referenced code
+        from studio.graph.opaque import trust
+        for f in args.trust_code:
+            trust(f)
     try:
         with warnings.catch_warnings():
             if not args.debug:

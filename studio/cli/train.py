@@ -61,6 +61,10 @@ def cmd_train(args) -> int:
                       tensorboard_dir=args.tensorboard)
     with _stop_on_ctrl_c(trainer):
         result = trainer.run()
+    if trainer.init_skipped:
+        print(f"init_weights: {len(trainer.init_skipped)} tensors did not fit and started fresh "
+              f"({', '.join(trainer.init_skipped[:4])}{', ...' if len(trainer.init_skipped) > 4 else ''})",
+              file=sys.stderr)
     print(json_line(summary(result, trainer)), flush=True)
     if result.status != "failed":
         return 0

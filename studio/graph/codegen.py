@@ -68,6 +68,8 @@ def generate(model: "GraphModel", class_name: str = "StudioModel", title: str = 
         info = model.shapes.info[nid]
         c = spec(model.type_of(nid)).ctor(model.params(nid), list(info.inputs))
         ns, _, name = c.name.partition(".")
+        if ns == "opaque":  # an imported module Studio has no layer for: rebuilt from its reference
+            ns, name = "studio", "OpaqueModule"
         if ns == "studio" and name not in helpers:
             helpers.append(name)
         args = ", ".join(f"{_ident(k, 'parameter')}={_arg(v)}" for k, v in c.kwargs.items())

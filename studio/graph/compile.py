@@ -34,6 +34,9 @@ def resolve(ctor: Ctor):
         return getattr(nn, name)
     if ns == "studio":
         return getattr(helper_modules, name)
+    if ns == "opaque":  # a reference to an imported module, rebuilt under studio.graph.opaque's rules
+        from studio.graph.opaque import build
+        return build
     raise ValueError(f"unknown constructor namespace in {ctor.name}")
 
 

@@ -44,9 +44,9 @@ class ImageRows(nn.Module):
 class SeqBatchNorm1d(nn.Module):
     """BatchNorm over the features of a N×T×F sequence."""
 
-    def __init__(self, num_features: int, momentum: float = 0.1):
+    def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5):
         super().__init__()
-        self.bn = nn.BatchNorm1d(num_features, momentum=momentum)
+        self.bn = nn.BatchNorm1d(num_features, momentum=momentum, eps=eps)
 
     def forward(self, x):
         return self.bn(x.transpose(1, 2)).transpose(1, 2)
@@ -103,3 +103,80 @@ class GaussianLatent(nn.Module):
         if not self.training:
             return mu
         return mu + (0.5 * logvar).exp() * torch.randn_like(mu)
+
+
+class Mul(nn.Module):
+    """Element-wise product with broadcasting: a C×1×1 gate scales a C×H×W image
+    (squeeze-and-excitation)."""
+
+    def forward(self, *xs):
+        out = xs[0]
+        for x in xs[1:]:
+            out = out * x
+        return out
+
+
+class Mean(nn.Module):
+    """Mean over the given dimensions (batch is 0), e.g. (2, 3): global average pooling."""
+
+    def __init__(self, dims: tuple, keepdim: bool = False):
+        super().__init__()
+        self.dims = tuple(dims)
+        self.keepdim = keepdim
+
+    def forward(self, x):
+        return x.mean(self.dims, keepdim=self.keepdim)
+
+
+class StochasticDepth(nn.Module):
+    """While training, drops the whole residual branch of a random subset of
+    examples ("row") or of the whole batch ("batch"), rescaling the survivors."""
+
+    def __init__(self, p: float, mode: str = "row"):
+        super().__init__()
+        self.p = p
+        self.mode = mode
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(keep)
+        if keep > 0.0:
+            noise.div_(keep)
+        return x * noise
+
+
+class OpaqueModule:
+    """Rebuilds a submodule of the model it was imported from: `OpaqueModule(source,
+    kwargs, path)` is that torch module itself (weights come from the state_dict
+    afterwards). `source` is torchvision:<name>, file:<x.py>:<Class> (this runs that
+    file) or onnx:<x.onnx>; `kwargs` is JSON text. Each model is built once."""
+
+    built: dict = {}
+
+    def __new__(cls, source: str, kwargs: str, path: str):
+        import importlib.util
+        import json
+        model = cls.built.get((source, kwargs))
+        if model is None:
+            kind, _, rest = source.partition(":")
+            args = json.loads(kwargs)
+            if kind == "torchvision":
+                from torchvision import models
+                model = models.get_model(rest, **args)
+            elif kind == "file":
+                file, _, name = rest.rpartition(":")
+                spec = importlib.util.spec_from_file_location("imported_model", file)
+                mod = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(mod)
+                model = getattr(mod, name)(**args)
+            elif kind == "onnx":
+                import onnx
+                from onnx2torch import convert
+                model = convert(onnx.load(rest))
+            else:
+                raise ValueError(f"unknown module source {source!r}")
+            cls.built[(source, kwargs)] = model
+        return model.get_submodule(path) if path else model

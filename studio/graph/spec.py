@@ -6,7 +6,7 @@ exporter all read it, so nothing about a layer is repeated elsewhere.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, Sequence
 
 
@@ -71,7 +71,7 @@ class Param:
     """One user-settable parameter: its type, default, range and one-line help."""
 
     name: str
-    kind: str  # "int" | "float" | "bool" | "choice" | "ints"
+    kind: str  # "int" | "float" | "bool" | "choice" | "ints" | "text"
     default: Any
     help: str
     minimum: float | None = None
@@ -112,6 +112,10 @@ class Param:
         if k == "choice":
             if value not in self.choices:
                 raise ValueError(f"{self.name} must be one of {', '.join(self.choices)}, got {value!r}")
+            return value
+        if k == "text":  # references recorded by an import; never executed or evaluated
+            if not isinstance(value, str) or len(value) > 2000:
+                raise ValueError(f"{self.name} must be text of at most 2000 characters")
             return value
         if k == "ints":
             if not isinstance(value, (list, tuple)) or not value or len(value) > 6:
@@ -169,6 +173,8 @@ class LayerSpec:
     weights: CountFn = lambda p, i, o: 0
     macs: CountFn = lambda p, i, o: 0
     icon: str = ""
+    palette: bool = True  # False: made by an import, not offered in the palette or quick-add
+    trainable: bool = False  # has weights: gets the fine-tuning params (frozen, lr_mult)
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -206,11 +212,31 @@ CATEGORY = {c.name: c for c in (
     Category("Dense & Shape", "dense", "#3f9f5f"),
     Category("Recurrent", "rnn", "#d9577a"),
     Category("Merge", "merge", "#6b7f99"),
+    Category("Imported", "shape", "#7a7f8c"),  # opaque modules; not in the palette
 )}
 CATEGORIES = tuple(CATEGORY)
 
 
+# Fine-tuning, on every layer with weights; the trainer reads them (optimizer parameter groups).
+TUNE_PARAMS = (
+    Param("frozen", "bool", False, "Keep this layer's weights (and statistics) fixed while training"),
+    Param("lr_mult", "float", 1.0, "Multiplies the learning rate for this layer's weights", 0.0, 100.0,
+          label="LR ×"),
+)
+
+
+def _tuned_summary(summary):
+    def text(p) -> str:
+        base = summary(p)
+        marks = ("frozen" if p.get("frozen") else "") + (
+            f" lr×{p['lr_mult']:g}" if p.get("lr_mult", 1.0) != 1.0 and not p.get("frozen") else "")
+        return f"{base} · {marks.strip()}" if base and marks else (base or marks.strip())
+    return text
+
+
 def register(spec: LayerSpec) -> LayerSpec:
+    if spec.trainable:
+        spec = replace(spec, params=spec.params + TUNE_PARAMS, summary=_tuned_summary(spec.summary))
     if spec.type in _REGISTRY:
         raise ValueError(f"layer type {spec.type} declared twice")
     if spec.category not in CATEGORIES:

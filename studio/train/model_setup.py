@@ -17,6 +17,7 @@ from studio.data.dataset import Dataset
 from studio.graph.compile import CompileError, compile_graph
 from studio.graph.fixes import SetParam
 from studio.graph.model import GraphError
+from studio.graph.opaque import OpaqueUnavailable
 from studio.graph.layers.io import TASK_OF_LOSS
 
 
@@ -125,6 +126,8 @@ def build_model(project, dataset: Dataset, device: str | None = None) -> fx.Grap
         check_head(project, dataset)
         return compile_graph(project.model)
     except CompileError as e:
+        raise SetupError(str(e)) from None
+    except OpaqueUnavailable as e:  # an imported module that needs the user's consent or a missing file
         raise SetupError(str(e)) from None
 
 

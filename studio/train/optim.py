@@ -66,8 +66,8 @@ class Schedule:
 
     def apply(self, optimizer: torch.optim.Optimizer, step: int) -> float:
         lr = self.lr(step)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        for group in optimizer.param_groups:  # fine-tuning groups scale it (studio.train.finetune)
+            group["lr"] = lr * group.get("lr_mult", 1.0)
         return lr
 
 

@@ -29,6 +29,7 @@ class Precheck:
     device: str
     free_bytes: int | None
     batch: int = 0  # examples in the largest batch: the batch size, capped by the training set
+    frozen: int = 0  # parameters of frozen layers (fine-tuning), part of `params`
 
     @property
     def param_bytes(self) -> int:
@@ -45,7 +46,8 @@ class Precheck:
     def text(self) -> str:
         free = f"{human_bytes(self.free_bytes)} free on {self.device}" if self.free_bytes is not None \
             else f"free memory on {self.device} unknown"
-        return (f"{self.params:,} parameters · {human_count(self.macs)} multiply-adds per example · "
+        kept = f" ({self.params - self.frozen:,} trainable, {self.frozen:,} frozen)" if self.frozen else ""
+        return (f"{self.params:,} parameters{kept} · {human_count(self.macs)} multiply-adds per example · "
                 f"~{human_bytes(self.activation_bytes)} activations per batch of {self.batch:,} ({free})")
 
     def warning(self) -> str:
@@ -159,8 +161,11 @@ def precheck(project, train_examples: int | None = None, device: str | None = No
     device = device or resolve_device(project.train.device)
     n = train_examples or expected_train_examples(project.data)
     batch = min(project.train.batch_size, n) if n else project.train.batch_size
+    m = project.model
+    frozen = sum(m.shapes.info[nid].weights for nid in m.nodes()
+                 if m.params(nid).get("frozen") and nid in m.shapes.info)
     return Precheck(params=params, macs=macs, activation_bytes=activation_bytes(project.model, batch),
-                    device=device, free_bytes=free_memory(device), batch=batch)
+                    device=device, free_bytes=free_memory(device), batch=batch, frozen=frozen)
 
 
 def device_choices() -> list[tuple[str, str, bool]]:

@@ -23,6 +23,7 @@ from studio.train.evaluate import evaluate
 from studio.train.events import BatchEvent, EpochEvent, RunResult, TrainError
 from studio.train.model_setup import (LatentTerms, build_model, has_conv, latent_terms, make_objective,
                                       trainable_layers)
+from studio.train.finetune import init_weights_path, keep_frozen, load_init_weights, param_groups
 from studio.train.optim import Schedule, l1_penalty, make_optimizer
 from studio.train.runtime import NonFiniteLoss, classify, pick_device
 
@@ -49,6 +50,8 @@ class Trainer:
         self.log_interval = log_interval  # seconds between BatchEvents (0 = every batch)
         self.model: torch.nn.Module | None = None
         self.optimizer: torch.optim.Optimizer | None = None
+        self.frozen: list[torch.nn.Module] = []  # node modules kept fixed (fine-tuning)
+        self.init_skipped: list[str] = []  # init_weights tensors that did not fit (a replaced head)
         self.history: list[EpochEvent] = []
         self.confusion: torch.Tensor | None = None
         self.val_predictions: dict[str, torch.Tensor] | None = None
@@ -145,6 +148,8 @@ class Trainer:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         model = build_model(self.project, self.dataset, str(self.device))
+        if s.init_weights and not self.resume:  # e.g. an import's weights; a replaced head starts fresh
+            self.init_skipped = load_init_weights(model, init_weights_path(self.project, s.init_weights))
         self.precision, note = effective_precision(s.precision, self.device)
         if note:
             self._notice(note)
@@ -158,7 +163,8 @@ class Trainer:
         model = model.to(self.device, memory_format=torch.channels_last) if self.channels_last \
             else model.to(self.device)
         self.model = model
-        self.optimizer = make_optimizer(model.parameters(), s)
+        groups, self.frozen = param_groups(model, self.project.model, s.lr)
+        self.optimizer = make_optimizer(groups, s)
         self.layers = trainable_layers(model)
         self.l1_params = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() > 1]
         ds = self.dataset
@@ -236,6 +242,7 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> tuple[float, float, float]:
         s, model, opt, obj = self.settings, self.model, self.optimizer, self.objective
         model.train()
+        keep_frozen(self.frozen)
         start, aug_state = 0, None
         sums = {"loss": 0.0, "metric": 0.0, "count": 0, "seconds": 0.0}
         if self._partial and self._partial["epoch"] == epoch:
@@ -348,6 +355,7 @@ class Trainer:
         self.before_validation()
         loss_sum, metric_sum, confusion, predictions = evaluate(self.model, self.val_batches, self.objective,
                                                                 self.device, self._autocast)
+        keep_frozen(self.frozen)  # evaluate() put every layer back in training mode
         if predictions is not None:
             self.val_predictions = predictions
         loss, metric, n = self.reduce(torch.tensor([loss_sum, metric_sum, self.val_batches.n],

@@ -11,8 +11,9 @@ from studio.graph.spec import Param
 # Keep tensors tiny so a torch run per example stays in milliseconds.
 CAPS = {"out_channels": 6, "kernel_size": 4, "stride": 3, "padding": 2, "output_size": 4, "hidden_size": 6,
         "num_layers": 2, "embedding_dim": 6, "out_features": 8, "channels": 3, "height": 9, "width": 9,
-        "length": 6, "features": 6, "vocab": 20}
-INNER = sorted(t for t in LAYERS if t not in ("Input", "Output", "Add", "Concat"))
+        "length": 6, "features": 6, "vocab": 20, "groups": 3, "dilation": 2}
+# Opaque nodes come only from imports (tests/importer covers them).
+INNER = sorted(t for t in LAYERS if t not in ("Input", "Output", "Add", "Concat", "Mul", "Opaque"))
 
 
 def param_value(p: Param):
@@ -26,7 +27,10 @@ def param_value(p: Param):
     if p.kind == "choice":
         return st.sampled_from(p.choices)
     if p.kind == "ints":
-        return st.lists(st.sampled_from([-1, 1, 2, 3, 4, 6]), min_size=1, max_size=3)
+        lo = p.minimum if p.minimum is not None else -1
+        return st.lists(st.sampled_from([v for v in (-1, 1, 2, 3, 4, 6) if v >= lo]), min_size=1, max_size=3)
+    if p.kind == "text":  # an opaque node's reference: the default refers to nothing, safely
+        return st.just(p.default)
     raise AssertionError(p.kind)
 
 
@@ -47,7 +51,7 @@ def grow_graph(draw, steps: int) -> GraphModel:
         live = _float_nodes(m)
         if len(live) >= 2 and draw(st.integers(0, 3)) == 0:
             srcs = draw(st.lists(st.sampled_from(live), min_size=2, max_size=3, unique=True))
-            nid = m.add_node(draw(st.sampled_from(["Add", "Concat"])))
+            nid = m.add_node(draw(st.sampled_from(["Add", "Concat", "Mul"])))
             for s in srcs:
                 m.connect(s, "out", nid, "in")
         else:

@@ -42,12 +42,13 @@ def test_every_param_is_fully_described():
                 assert p.minimum is not None and p.maximum is not None, where
             if p.kind == "choice":
                 assert p.default in p.choices and len(p.choices) >= 2, where
-            assert p.kind in ("int", "float", "bool", "choice", "ints"), where
+            assert p.kind in ("int", "float", "bool", "choice", "ints", "text"), where
 
 
-def test_by_category_lists_every_layer_once():
+def test_by_category_lists_every_palette_layer_once():
     listed = [s.type for group in by_category().values() for s in group]
-    assert sorted(listed) == sorted(LAYERS)
+    assert sorted(listed) == sorted(t for t, s in LAYERS.items() if s.palette)
+    assert "Opaque" in LAYERS and "Opaque" not in listed  # made by imports only
 
 
 def test_every_category_is_one_record_with_an_icon_and_a_colour():

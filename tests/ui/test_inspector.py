@@ -23,7 +23,7 @@ def _add(window, type_):
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "cifar10_cnn.studio.json"
 WIDGET = {"int": QSpinBox, "float": QDoubleSpinBox, "bool": QCheckBox, "choice": QComboBox,
-          "ints": QLineEdit}
+          "ints": QLineEdit, "text": QLineEdit}
 
 
 def test_every_layer_gets_typed_editors_with_help(window):
@@ -35,6 +35,8 @@ def test_every_layer_gets_typed_editors_with_help(window):
         for p in spec.params:
             w = insp.editors[p.name].widget
             assert isinstance(w, WIDGET[p.kind]) and w.toolTip() == p.help, (type_, p.name)
+            if p.kind == "text":  # an import's reference is shown, never edited
+                assert w.isReadOnly()
             if p.kind == "int" and p.maximum is not None:
                 assert (w.minimum(), w.maximum()) == (p.minimum, min(p.maximum, 2**31 - 1))
 

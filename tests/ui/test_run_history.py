@@ -96,6 +96,13 @@ def test_precheck_counts_and_warns():
     assert not tight.fits and "may not fit" in tight.warning() and "1.0 GB" in tight.warning()
     assert available_ram() is None or available_ram() > 0
     assert human_bytes(1536) == "1.5 KB"
+    assert "frozen" not in check.text()
+    m = project.model
+    conv = next(n for n in m.nodes() if m.type_of(n) == "Conv2d")
+    m.set_param(conv, "frozen", True)  # fine-tuning: the check says what will train
+    w = m.shapes.info[conv].weights
+    assert precheck(project).frozen == w > 0
+    assert f"({params - w:,} trainable, {w:,} frozen)" in precheck(project).text()
 
 
 def test_runs_dir_for_unsaved_project():

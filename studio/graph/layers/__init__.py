@@ -1,7 +1,7 @@
 """The layer catalogue: every layer type Studio knows, declared once in a module of this package."""
 # Import order is palette order within a category.
 from studio.graph.layers import (  # noqa: F401  (registers)
-    io, conv, decode, pool, norm, activation, dense, latent, seq, merge)
+    io, conv, decode, pool, norm, activation, dense, latent, seq, merge, extra, opaque)
 from studio.graph.spec import CATEGORIES, CATEGORY, Category, LayerSpec, registry  # noqa: F401 - re-exported
 
 LAYERS: dict[str, LayerSpec] = registry()
@@ -17,5 +17,6 @@ def spec(type_: str) -> LayerSpec:
 def by_category() -> dict[str, list[LayerSpec]]:
     out: dict[str, list[LayerSpec]] = {c: [] for c in CATEGORIES}
     for s in LAYERS.values():
-        out[s.category].append(s)
+        if s.palette:
+            out[s.category].append(s)
     return out

@@ -23,18 +23,21 @@ def window(title: str, x: Shape, k: int, s: int, pad: int) -> tuple[int, int]:
 def _conv_infer(p, ins) -> Shape:
     (x,) = ins
     need_image("Conv2d", x)
-    pad = p["padding"]
-    k = p["kernel_size"]
+    pad, k, d, g = p["padding"], p["kernel_size"], p["dilation"], p["groups"]
     c, h, w = x
-    if k > h + 2 * pad or k > w + 2 * pad:
-        raise ShapeError(f"Conv2d kernel {k}×{k} is larger than its {h + 2 * pad}×{w + 2 * pad} input"
+    if c % g or p["out_channels"] % g:
+        raise ShapeError(f"Conv2d groups {g} must divide its {c} input channels and its "
+                         f"{p['out_channels']} filters")
+    span = d * (k - 1) + 1  # a dilated kernel covers this many pixels
+    if span > h + 2 * pad or span > w + 2 * pad:
+        raise ShapeError(f"Conv2d kernel {span}×{span} is larger than its {h + 2 * pad}×{w + 2 * pad} input"
                          f"{' (with padding)' if pad else ''}")
     s = p["stride"]
-    return Shape((p["out_channels"], (h + 2 * pad - k) // s + 1, (w + 2 * pad - k) // s + 1))
+    return Shape((p["out_channels"], (h + 2 * pad - span) // s + 1, (w + 2 * pad - span) // s + 1))
 
 
 CONV2D = register(LayerSpec(
-    type="Conv2d", category="Convolution", title="Conv2d",
+    type="Conv2d", trainable=True, category="Convolution", title="Conv2d",
     description=("Slides small learned filters over the image. Each filter detects one local "
                  "pattern (an edge, a texture) wherever it appears and makes one output channel. "
                  "The input channels come from the wire; you choose how many filters."),
@@ -44,16 +47,23 @@ CONV2D = register(LayerSpec(
         Param("stride", "int", 1, "Step between filter positions", 1, 64),
         Param("padding", "int", 0, "Zero pixels added around the border (k//2 keeps the size)", 0, 64),
         Param("bias", "bool", True, "Learn an offset per filter (off before BatchNorm)"),
+        Param("groups", "int", 1, "Split channels into this many independent groups "
+              "(= input channels: depthwise)", 1, 65536),
+        Param("dilation", "int", 1, "Spacing between kernel taps (larger: wider view, same weights)", 1, 64),
     ),
     inputs=IN, outputs=OUT, infer=_conv_infer,
     ctor=lambda p, ins: Ctor("nn.Conv2d", dict(
         in_channels=ins[0][0], out_channels=p["out_channels"], kernel_size=p["kernel_size"],
-        stride=p["stride"], padding=p["padding"], bias=p["bias"])),
+        stride=p["stride"], padding=p["padding"], bias=p["bias"],
+        **({"groups": p["groups"]} if p["groups"] != 1 else {}),
+        **({"dilation": p["dilation"]} if p["dilation"] != 1 else {}))),
     summary=lambda p: f"{p['out_channels']} · {p['kernel_size']}×{p['kernel_size']}"
                       + (f" /{p['stride']}" if p["stride"] > 1 else "")
-                      + (f" p{p['padding']}" if p["padding"] else ""),
-    weights=lambda p, i, o: i[0][0] * p["out_channels"] * p["kernel_size"] ** 2
+                      + (f" p{p['padding']}" if p["padding"] else "")
+                      + (f" g{p['groups']}" if p["groups"] > 1 else "")
+                      + (f" d{p['dilation']}" if p["dilation"] > 1 else ""),
+    weights=lambda p, i, o: i[0][0] // p["groups"] * p["out_channels"] * p["kernel_size"] ** 2
                             + (p["out_channels"] if p["bias"] else 0),
-    macs=lambda p, i, o: o.numel * i[0][0] * p["kernel_size"] ** 2,
+    macs=lambda p, i, o: o.numel * i[0][0] // p["groups"] * p["kernel_size"] ** 2,
     icon="conv",
 ))

@@ -18,7 +18,7 @@ def _tconv_infer(p, ins) -> Shape:
 
 
 CONVTRANSPOSE2D = register(LayerSpec(
-    type="ConvTranspose2d", category="Convolution", title="ConvTranspose2d",
+    type="ConvTranspose2d", trainable=True, category="Convolution", title="ConvTranspose2d",
     description=("A convolution run backwards: each input pixel paints a learned k×k patch into a "
                  "larger output. With kernel 2 and stride 2 it doubles the height and width, the "
                  "usual way a decoder grows an image back from a small code."),

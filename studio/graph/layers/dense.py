@@ -46,7 +46,7 @@ def _linear_infer(p, ins) -> Shape:
 
 
 LINEAR = register(LayerSpec(
-    type="Linear", category="Dense & Shape", title="Linear",
+    type="Linear", trainable=True, category="Dense & Shape", title="Linear",
     description=("A fully connected (dense) layer: every output is a learned weighted sum of all "
                  "inputs plus a bias. The input size comes from the wire; you choose the output "
                  "size. On a sequence it applies to every step."),

@@ -13,7 +13,7 @@ def _latent_infer(p, ins) -> Shape:
 
 
 GAUSSIAN_LATENT = register(LayerSpec(
-    type="GaussianLatent", category="Dense & Shape", title="Gaussian latent",
+    type="GaussianLatent", trainable=True, category="Dense & Shape", title="Gaussian latent",
     description=("The heart of a variational autoencoder. Two Linear maps give a mean μ and a log "
                  "variance for each latent feature; in training the output is a random code "
                  "z = μ + σ·ε, at inference it is μ. Its KL divergence from N(0, 1), times the KL "

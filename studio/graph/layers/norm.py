@@ -4,6 +4,13 @@ from studio.graph.spec import Ctor, LayerSpec, Param, Port, Shape, ShapeError, r
 IN, OUT = (Port("in"),), (Port("out"),)
 from studio.graph.layers.conv import need_image
 
+EPS = Param("eps", "float", 1e-5, "Added to the variance so it is never divided by zero", 1e-12, 1.0)
+
+
+def _eps(p) -> dict:
+    """eps only when it differs from torch's default, so generated code stays short."""
+    return {"eps": p["eps"]} if p["eps"] != 1e-5 else {}
+
 
 def _bn2d_infer(p, ins) -> Shape:
     (x,) = ins
@@ -12,13 +19,15 @@ def _bn2d_infer(p, ins) -> Shape:
 
 
 BATCHNORM2D = register(LayerSpec(
-    type="BatchNorm2d", category="Normalization", title="BatchNorm2d",
+    type="BatchNorm2d", trainable=True, category="Normalization", title="BatchNorm2d",
     description=("Normalizes each channel over the batch, then rescales it with two learned "
                  "numbers. Keeps activations in a healthy range, which speeds up training and "
                  "eases vanishing gradients in deep networks."),
-    params=(Param("momentum", "float", 0.1, "How fast the running statistics follow the batches", 0.0, 1.0),),
+    params=(Param("momentum", "float", 0.1, "How fast the running statistics follow the batches", 0.0, 1.0),
+            EPS),
     inputs=IN, outputs=OUT, infer=_bn2d_infer,
-    ctor=lambda p, ins: Ctor("nn.BatchNorm2d", dict(num_features=ins[0][0], momentum=p["momentum"])),
+    ctor=lambda p, ins: Ctor("nn.BatchNorm2d", dict(num_features=ins[0][0], momentum=p["momentum"],
+                                                    **_eps(p))),
     weights=lambda p, i, o: 2 * i[0][0], macs=lambda p, i, o: 2 * o.numel, icon="norm",
 ))
 
@@ -34,14 +43,16 @@ def _bn1d_infer(p, ins) -> Shape:
 
 
 BATCHNORM1D = register(LayerSpec(
-    type="BatchNorm1d", category="Normalization", title="BatchNorm1d",
+    type="BatchNorm1d", trainable=True, category="Normalization", title="BatchNorm1d",
     description=("Normalizes each feature over the batch, for vectors and for the features of "
                  "a sequence. Helps deep fully-connected networks train."),
-    params=(Param("momentum", "float", 0.1, "How fast the running statistics follow the batches", 0.0, 1.0),),
+    params=(Param("momentum", "float", 0.1, "How fast the running statistics follow the batches", 0.0, 1.0),
+            EPS),
     inputs=IN, outputs=OUT, infer=_bn1d_infer,
     ctor=lambda p, ins: (Ctor("studio.SeqBatchNorm1d", dict(num_features=ins[0][-1],
-                                                                          momentum=p["momentum"])) if ins[0].seq
-                         else Ctor("nn.BatchNorm1d", dict(num_features=ins[0][0], momentum=p["momentum"]))),
+                                                            momentum=p["momentum"], **_eps(p))) if ins[0].seq
+                         else Ctor("nn.BatchNorm1d", dict(num_features=ins[0][0], momentum=p["momentum"],
+                                                          **_eps(p)))),
     weights=lambda p, i, o: 2 * i[0][-1], macs=lambda p, i, o: 2 * o.numel, icon="norm",
 ))
 
@@ -54,12 +65,12 @@ def _ln_infer(p, ins) -> Shape:
 
 
 LAYERNORM = register(LayerSpec(
-    type="LayerNorm", category="Normalization", title="LayerNorm",
+    type="LayerNorm", trainable=True, category="Normalization", title="LayerNorm",
     description=("Normalizes the last dimension of each example on its own, independent of the "
                  "batch. The usual choice for sequences and transformers."),
-    params=(),
+    params=(EPS,),
     inputs=IN, outputs=OUT, infer=_ln_infer,
-    ctor=lambda p, ins: Ctor("nn.LayerNorm", dict(normalized_shape=ins[0][-1])),
+    ctor=lambda p, ins: Ctor("nn.LayerNorm", dict(normalized_shape=ins[0][-1], **_eps(p))),
     summary=lambda p: "", weights=lambda p, i, o: 2 * i[0][-1], macs=lambda p, i, o: 2 * o.numel,
     icon="norm",
 ))

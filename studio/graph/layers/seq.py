@@ -12,7 +12,7 @@ def _embedding_infer(p, ins) -> Shape:
 
 
 EMBEDDING = register(LayerSpec(
-    type="Embedding", category="Recurrent", title="Embedding",
+    type="Embedding", trainable=True, category="Recurrent", title="Embedding",
     description=("Looks up a learned vector for each token id, turning a sequence of T ids into a "
                  "T×E sequence. The vocabulary size comes from the Input."),
     params=(Param("embedding_dim", "int", 32, "Size E of each token's vector", 1, 65536, label="Size"),),
@@ -59,7 +59,7 @@ def _recurrent(kind: str, blurb: str) -> LayerSpec:
         return total
 
     return register(LayerSpec(
-        type=kind, category="Recurrent", title=kind, description=blurb,
+        type=kind, trainable=True, category="Recurrent", title=kind, description=blurb,
         params=(
             Param("hidden_size", "int", 64, "Size of the state carried between steps", 1, 65536, label="Hidden"),
             Param("num_layers", "int", 1, "Stacked recurrent layers", 1, 16, label="Layers"),

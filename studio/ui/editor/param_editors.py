@@ -113,6 +113,10 @@ class ParamEditor:
             w.setProperty("role", "field")
             w.setPlaceholderText("e.g. -1, 28, 28")
             w.editingFinished.connect(self._emit)
+        elif k == "text":  # an import's reference: shown, not edited
+            w = QLineEdit()
+            w.setProperty("role", "field")
+            w.setReadOnly(True)
         else:
             raise ValueError(f"unknown parameter kind {k}")
         if isinstance(w, (QSpinBox, QDoubleSpinBox, QComboBox)):
@@ -127,6 +131,8 @@ class ParamEditor:
             return w.isChecked()
         if k == "choice":
             return w.currentData()
+        if k == "text":
+            return w.text()
         return parse_ints(w.text())
 
     def set_value(self, value: Any) -> None:

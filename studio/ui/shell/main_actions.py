@@ -31,6 +31,8 @@ class Actions(QObject):
         self.open = self._act("&Open…", w.open_dialog, "open", K.Open, "Open a project file")
         self.open_sample = self._act("Open &Sample…", w.open_sample, "samples", None,
                                      "Start from a ready-made network")
+        self.import_model = self._act("&Import Model…", w.import_model, "", None,
+                                      "Import a torchvision architecture, your own PyTorch module or ONNX")
         self.save = self._act("&Save", w.save, "save", K.Save, "Save the project")
         self.save_as = self._act("Save &As…", w.save_as, "", QKeySequence("Ctrl+Shift+S"))
         self.quit = self._act("&Quit", w.close, "", QKeySequence("Ctrl+Q"))
@@ -63,7 +65,7 @@ class Actions(QObject):
             a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             c.addAction(a)
 
-        self.structural = [self.new, self.open, self.open_sample, self.undo, self.redo, self.cut,
+        self.structural = [self.new, self.open, self.open_sample, self.import_model, self.undo, self.redo, self.cut,
                            self.paste, self.duplicate, self.delete, self.layout]
         for signal in (w.undo_stack.canUndoChanged, w.undo_stack.canRedoChanged,
                        w.undo_stack.undoTextChanged, w.undo_stack.redoTextChanged):
@@ -125,7 +127,7 @@ class Actions(QObject):
         w = self.w
         bar = w.menuBar()
         file = bar.addMenu("&File")
-        for a in (self.new, self.open, self.open_sample):
+        for a in (self.new, self.open, self.open_sample, self.import_model):
             file.addAction(a)
         w.menu_recent = QMenu("Open &Recent", w)
         w.menu_recent.aboutToShow.connect(w.fill_recent_menu)

@@ -248,7 +248,13 @@ class MainWindow(QMainWindow):
             self.project.path = None
             self._update_title()
         self.show_status(f"Opened {display_name(self.project)}")
+        from studio.ui.shell.import_dialog import ask_trust
+        ask_trust(self)  # a project that keeps modules from the user's .py files asks first
         return True
+
+    def import_model(self) -> bool:
+        from studio.ui.shell.import_dialog import run_import
+        return run_import(self)
 
     def open_sample(self) -> bool:
         from studio.ui.shell.samples_dialog import SamplesDialog

@@ -44,6 +44,8 @@ def matching_layers(text: str, need: str | None = None, shape=None) -> list[str]
     first = FIRST[_wire_kind(shape)] if shape is not None else ()
     scored = []
     for t, s in LAYERS.items():
+        if not s.palette:
+            continue
         if need in ("in", "both") and not s.inputs or need in ("out", "both") and not s.outputs:
             continue
         if shape is not None and not accepts(t, shape):

@@ -73,7 +73,9 @@ def test_tab_and_double_click_open_quick_add(canvas, qtbot):
 
 
 def test_quick_add_filter_ranks_prefix_matches_first():
-    assert matching_layers("relu")[:2] == ["ReLU", "LeakyReLU"]
+    found = matching_layers("relu")
+    assert found[:3] == ["ReLU", "ReLU6", "LeakyReLU"]  # prefix matches, then the rest
+    assert "Opaque" not in matching_layers("")  # made by imports only
     assert "Input" not in matching_layers("", need="in")
     assert "Output" not in matching_layers("", need="out")
 

@@ -1,0 +1,45 @@
+"""How long the app takes to open an imported network and draw it.
+
+    QT_QPA_PLATFORM=offscreen python bench/import_open.py [resnet18,resnet50,...]
+
+Imports each model (random weights), then times MainWindow.open_path plus the
+first full repaint of the window, median of 3.
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from studio.importer import import_model, write
+    from studio.ui.shell.main_window import MainWindow
+    app = QApplication.instance() or QApplication([])
+    names = (sys.argv[1] if len(sys.argv) > 1 else "resnet18,resnet50,efficientnet_b0,densenet121").split(",")
+    tmp = Path(tempfile.mkdtemp())
+    w = MainWindow()
+    w.resize(1400, 900)
+    w.show()
+    app.processEvents()
+    for name in names:
+        path = tmp / f"{name}.studio.json"
+        write(import_model(f"torchvision:{name}", meta=True), path)
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            w.open_path(path, confirm=False)
+            w.canvas.fit()
+            app.processEvents()
+            w.grab()  # forces a full paint
+            times.append(time.perf_counter() - t)
+        print(f"{name}: {len(w.project.model)} nodes, open + draw {statistics.median(times) * 1000:.0f} ms")
+    w.close()
+
+
+if __name__ == "__main__":
+    main()

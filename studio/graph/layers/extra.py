@@ -1,0 +1,93 @@
+"""Layers that imported torchvision models use: more activations, Identity,
+stochastic depth, the broadcasting Mul of squeeze-and-excitation, and Mean."""
+from studio.graph.layers.activation import _activation, need_float
+from studio.graph.spec import Ctor, LayerSpec, Param, Port, Shape, ShapeError, fmt, register
+
+IN, MULTI, OUT = (Port("in"),), (Port("in", multi=True),), (Port("out"),)
+
+RELU6 = _activation("ReLU6", "ReLU capped at 6, as MobileNetV2 uses; robust in low precision.", "nn.ReLU6")
+SILU = _activation("SiLU", "x·sigmoid(x) (also called swish): a smooth ReLU used by EfficientNet.", "nn.SiLU")
+HARDSWISH = _activation("Hardswish", "A cheap piecewise-linear SiLU, used by MobileNetV3.", "nn.Hardswish")
+HARDSIGMOID = _activation("Hardsigmoid", "A cheap piecewise-linear sigmoid, used by MobileNetV3's "
+                                         "squeeze-and-excitation gates.", "nn.Hardsigmoid")
+
+IDENTITY = register(LayerSpec(
+    type="Identity", category="Dense & Shape", title="Identity",
+    description="Passes its input through unchanged: a placeholder where a layer was removed.",
+    params=(), inputs=IN, outputs=OUT, infer=lambda p, ins: ins[0],
+    ctor=lambda p, ins: Ctor("nn.Identity", {}), icon="shape",
+))
+
+STOCHASTIC_DEPTH = register(LayerSpec(
+    type="StochasticDepth", category="Normalization", title="Stochastic depth",
+    description=("While training, skips a residual branch for a random part of the batch, so a "
+                 "very deep network trains like a shallower one. Does nothing at evaluation."),
+    params=(Param("p", "float", 0.1, "Chance that the branch is dropped while training", 0.0, 1.0,
+                  label="Rate"),
+            Param("mode", "choice", "row", "Drop per example (row) or for the whole batch",
+                  choices=("row", "batch"))),
+    inputs=IN, outputs=OUT, infer=lambda p, ins: need_float("StochasticDepth", ins[0]),
+    ctor=lambda p, ins: Ctor("studio.StochasticDepth", dict(p=p["p"], mode=p["mode"])),
+    summary=lambda p: f"{p['p']:g} {p['mode']}", icon="norm",
+))
+
+
+def broadcast(title: str, ins: list[Shape]) -> Shape:
+    """The shape of an element-wise op over `ins` of equal rank: each size matches or is 1."""
+    if len(ins) < 2:
+        raise ShapeError(f"{title} needs at least two input wires")
+    if any(x.dtype != "float" for x in ins):
+        raise ShapeError(f"{title} needs numbers, not token ids: add an Embedding first")
+    if len({len(x) for x in ins}) > 1:  # the batch dimension must line up too
+        raise ShapeError(f"{title} needs inputs with as many dimensions, got "
+                         f"{' and '.join(x.full() for x in ins)}")
+    dims: list[int] = []
+    for i in range(1, max(len(x) for x in ins) + 1):
+        sizes = {x.dims[-i] for x in ins if len(x) >= i} - {1}
+        if len(sizes) > 1:
+            raise ShapeError(f"{title} cannot combine {' and '.join(x.full() for x in ins)}: "
+                             "each size must match or be 1")
+        dims.insert(0, sizes.pop() if sizes else 1)
+    widest = max(ins, key=len)
+    return Shape(tuple(dims), seq=widest.seq)
+
+
+MUL = register(LayerSpec(
+    type="Mul", category="Merge", title="Multiply",
+    description=("Multiplies its inputs element by element; a size of 1 stretches to match, so a "
+                 "C×1×1 gate scales each channel of a C×H×W image (squeeze-and-excitation)."),
+    params=(), inputs=MULTI, outputs=OUT, infer=lambda p, ins: broadcast("Multiply", ins),
+    ctor=lambda p, ins: Ctor("studio.Mul", {}),
+    macs=lambda p, i, o: o.numel * (len(i) - 1), icon="merge",
+))
+
+
+def _mean_dims(p, x: Shape) -> list[int]:
+    n = len(x) + 1  # torch counts the batch as dimension 0
+    dims = sorted({d + n if d < 0 else d for d in p["dims"]})
+    if any(d < 1 or d >= n for d in dims):
+        raise ShapeError(f"Mean dimensions {fmt(p['dims'])} must be between 1 and {n - 1} for "
+                         f"{x.full()} (0 is the batch)")
+    return dims
+
+
+def _mean_infer(p, ins) -> Shape:
+    (x,) = ins
+    need_float("Mean", x)
+    dims = _mean_dims(p, x)
+    out = [1 if i + 1 in dims else d for i, d in enumerate(x.dims)] if p["keepdim"] else \
+        [d for i, d in enumerate(x.dims) if i + 1 not in dims]
+    return Shape(tuple(out), seq=x.seq and 1 not in dims and bool(out))
+
+
+MEAN = register(LayerSpec(
+    type="Mean", category="Dense & Shape", title="Mean",
+    description=("Averages over some dimensions of each example: (2, 3) averages an image's "
+                 "height and width, leaving one number per channel (global average pooling)."),
+    params=(Param("dims", "ints", (2, 3), "Dimensions to average; 0 is the batch, 1 the channels",
+                  -6, 6),
+            Param("keepdim", "bool", False, "Keep the averaged dimensions with size 1")),
+    inputs=IN, outputs=OUT, infer=_mean_infer,
+    ctor=lambda p, ins: Ctor("studio.Mean", dict(dims=tuple(_mean_dims(p, ins[0])), keepdim=p["keepdim"])),
+    summary=lambda p: "over " + fmt(p["dims"]), macs=lambda p, i, o: i[0].numel, icon="pool",
+))

@@ -1,0 +1,61 @@
+"""Fine-tuning: frozen layers and per-layer learning-rate multipliers, read from
+each node's `frozen` and `lr_mult` params, as optimizer parameter groups."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from studio.train.model_setup import SetupError
+
+
+def param_groups(model: torch.nn.Module, graph, base_lr: float) -> tuple[list[dict], list[torch.nn.Module]]:
+    """Groups for the optimizer (one per learning-rate multiplier) and the frozen
+    node modules. Frozen weights get requires_grad=False and join no group."""
+    groups: dict[float, list[torch.nn.Parameter]] = {}
+    frozen: list[torch.nn.Module] = []
+    for nid, module in model.named_children():
+        params = graph.params(nid) if nid in graph.g else {}
+        if params.get("frozen"):
+            module.requires_grad_(False)
+            frozen.append(module)
+            continue
+        mult = float(params.get("lr_mult", 1.0))
+        groups.setdefault(mult, []).extend(p for p in module.parameters() if p.requires_grad)
+    out = [{"params": ps, "lr": base_lr * m, "lr_mult": m} for m, ps in sorted(groups.items()) if ps]
+    if not out and any(True for _ in model.parameters()):
+        raise SetupError("Every layer with weights is frozen: there is nothing to train; unfreeze one")
+    return out, frozen
+
+
+def keep_frozen(frozen: list[torch.nn.Module]) -> None:
+    """Frozen layers stay in evaluation mode: BatchNorm keeps its statistics, Dropout is off."""
+    for m in frozen:
+        m.eval()
+
+
+def counts(model: torch.nn.Module) -> tuple[int, int]:
+    """(trainable, frozen) parameter counts."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return trainable, sum(p.numel() for p in model.parameters()) - trainable
+
+
+def init_weights_path(project, value: str) -> Path:
+    """`init_weights` is relative to the project file's folder."""
+    p = Path(value)
+    if not p.is_absolute() and getattr(project, "path", None) is not None:
+        p = Path(project.path).parent / p
+    return p
+
+
+def load_init_weights(model: torch.nn.Module, path: Path) -> list[str]:
+    """Start from `path`: every tensor that fits is loaded; the names of those that
+    do not (a replaced head, a resized layer) are returned and keep their fresh values."""
+    from studio.train.weights import WeightsError, read_state, strip_prefix
+    state = strip_prefix(model, read_state(path))
+    own = model.state_dict()
+    fits = {k: v for k, v in state.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
+    if not fits:
+        raise WeightsError(f"{Path(path).name}: none of its tensors fit this network (init_weights)")
+    model.load_state_dict({k: v.to(own[k].dtype) for k, v in fits.items()}, strict=False)
+    return [k for k in own if k not in fits]

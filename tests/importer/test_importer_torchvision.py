@@ -1,0 +1,82 @@
+"""torchvision models import as catalogue layers with their weights: equal
+parameter counts, equal outputs, and a round trip through the .py export."""
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from studio.cli.main import main
+from studio.importer import compiled_with_weights, import_model
+
+
+def _random_stats(model: torch.nn.Module) -> None:
+    """BatchNorm statistics off their defaults, so an import that dropped them shows."""
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.running_mean.copy_(torch.rand(m.running_mean.shape, generator=g) - 0.5)
+                m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
+
+
+def test_resnet18_parameter_count_is_torchvisions():
+    r = import_model("torchvision:resnet18", meta=True)
+    assert r.weights == 11_689_512
+    types = {r.project.model.type_of(n) for n in r.project.model.nodes()}
+    assert "Opaque" not in types and {"Conv2d", "BatchNorm2d", "Add", "Flatten", "Linear"} <= types
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small", "mnasnet0_5"])  # MNASNet: versioned state
+def test_outputs_match_torchvision(name, tmp_path):
+    from torchvision import models
+    torch.manual_seed(0)
+    ref = models.get_model(name, num_classes=7).eval()
+    _random_stats(ref)
+    save_file({k: v.contiguous() for k, v in ref.state_dict().items()}, str(tmp_path / "w.safetensors"))
+    r = import_model(f"torchvision:{name}", num_classes=7, weights=tmp_path / "w.safetensors",
+                     input="image:3,64,64")
+    assert not r.opaque
+    gm = compiled_with_weights(r)
+    assert sum(p.numel() for p in gm.parameters()) == sum(p.numel() for p in ref.parameters()) == r.weights
+    x = torch.randn(3, 3, 64, 64)
+    with torch.no_grad():
+        want, got = ref(x), gm(x)
+    assert want.abs().max() > 0.01
+    assert (want - got).abs().max().item() <= 1e-5
+
+
+def test_mobilenet_uses_the_new_layers():
+    r = import_model("torchvision:mobilenet_v3_small", meta=True)
+    m = r.project.model
+    types = {m.type_of(n) for n in m.nodes()}
+    assert {"Hardswish", "Hardsigmoid", "Mul", "Dropout"} <= types
+    depthwise = [n for n in m.nodes() if m.type_of(n) == "Conv2d" and m.params(n)["groups"] > 1]
+    assert depthwise
+
+
+def test_round_trip_through_python_export(tmp_path, capsys):
+    proj, gen = tmp_path / "r18.studio.json", tmp_path / "r18.py"
+    assert main(["import", "torchvision:resnet18", "--num-classes", "5", "--input", "image:3,32,32",
+                 "-o", str(proj)]) == 0
+    weights = tmp_path / "r18.weights.safetensors"
+    assert weights.exists()
+    assert main(["export", str(proj), "--weights", str(weights), "--format", "python", "--raw-model",
+                 "--no-parity", "-o", str(gen)]) == 0
+    capsys.readouterr()
+    from studio.project.file import load
+    first = load(proj).model
+    again = import_model(f"{gen}:StudioModel", weights=tmp_path / "r18.safetensors", input="image:3,32,32")
+    second = again.project.model
+    strip = lambda m: {n: (t, p) for n, (t, p, _pos) in m.snapshot()["nodes"].items()}  # noqa: E731
+    assert strip(first) == strip(second)
+    edges = lambda m: sorted(e[:4] for e in m.snapshot()["edges"].values())  # noqa: E731
+    assert edges(first) == edges(second)
+    from studio.train.weights import load_weights
+    from studio.graph.compile import compile_graph
+    a = compile_graph(first)
+    load_weights(a, weights)
+    b = compiled_with_weights(again)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert (a.eval()(x) - b(x)).abs().max().item() <= 1e-5

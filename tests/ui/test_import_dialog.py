@@ -1,0 +1,88 @@
+"""File ▸ Import Model…: the gallery, the save location, the consent to run a
+user's file, and the imported network opening in the editor."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from studio.ui.shell import import_dialog
+from studio.ui.shell.import_dialog import ImportDialog
+from tests.ui import testkit
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    return testkit.make_window(qtbot, tmp_path, monkeypatch)
+
+
+def test_gallery_lists_torchvision_with_sizes(qtbot):
+    dlg = ImportDialog()
+    qtbot.addWidget(dlg)
+    names = [dlg.table.item(r, 0).text() for r in range(dlg.table.rowCount())]
+    assert {"resnet18", "mobilenet_v3_small", "vit_b_16"} <= set(names) and len(names) >= 80
+    r = names.index("resnet18")
+    assert dlg.table.item(r, 1).text() == "11.7 M"
+    dlg.filter.setText("mobilenet")
+    visible = [n for i, n in enumerate(names) if not dlg.table.isRowHidden(i)]
+    assert visible and all("mobilenet" in n for n in visible)
+    dlg.select("mobilenet_v3_small")
+    assert dlg.spec() == "torchvision:mobilenet_v3_small"
+    dlg.show()
+    dlg.grab().save("tests/ui/_artifacts/import_dialog.png")
+
+
+def test_import_opens_the_network_with_its_weights(window, tmp_path, monkeypatch):
+    target = tmp_path / "r18.studio.json"
+
+    def choose(dlg):
+        dlg.select("resnet18")
+        dlg.classes.setValue(10)
+        dlg.size.setValue(32)
+        return 1
+    monkeypatch.setattr(ImportDialog, "exec", choose)
+    monkeypatch.setattr(import_dialog.QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    assert window.import_model()
+    m = window.project.model
+    assert len(m) == 71 and window.project.path == target
+    assert (tmp_path / "r18.weights.safetensors").exists()
+    assert m.shapes.totals()[0] == 11_181_642  # resnet18 with a 10-class head
+
+
+def test_a_python_file_is_imported_only_after_consent(window, tmp_path, monkeypatch):
+    marker = tmp_path / "ran"
+    user = tmp_path / "net.py"
+    user.write_text(f"open({str(marker)!r}, 'w').close()\nimport torch\nclass Net(torch.nn.Linear):\n"
+                    "    def __init__(self):\n        super().__init__(4, 2)\n")
+
+    def choose(dlg):
+        dlg.file_spec = f"{user}:Net"
+        return 1
+    monkeypatch.setattr(ImportDialog, "exec", choose)
+    monkeypatch.setattr(import_dialog.QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
+    assert not window.import_model()
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("answer", ["Yes", "No"])
+def test_opening_a_project_with_user_code_asks_first(window, tmp_path, monkeypatch, answer):
+    from studio.graph import opaque
+    from studio.importer import import_model, write
+    user = tmp_path / "gate.py"
+    user.write_text("import torch\nclass Gate(torch.nn.Module):\n    def __init__(self):\n"
+                    "        super().__init__()\n        self.s = torch.nn.Parameter(torch.ones(4))\n"
+                    "    def forward(self, x):\n        return x * self.s\n"
+                    "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                    "        self.gate = Gate()\n    def forward(self, x):\n        return self.gate(x)\n")
+    write(import_model(f"{user}:Net", input="vector:4"), tmp_path / "g.studio.json")
+    opaque._trusted.clear()
+    opaque._roots.clear()
+    asked = []
+
+    def question(*a, **k):
+        asked.append(a[2])
+        return getattr(QMessageBox.StandardButton, answer)
+    monkeypatch.setattr(import_dialog.QMessageBox, "question", question)
+    assert window.open_path(tmp_path / "g.studio.json", confirm=False)
+    assert len(asked) == 1 and str(user) in asked[0]
+    assert opaque.is_trusted(user) == (answer == "Yes")
+    opaque._trusted.clear()
