@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -29,6 +29,8 @@ def colourize(values: np.ndarray) -> np.ndarray:
 
 
 class ActivationView(QWidget):
+    snapshot_changed = Signal(object)  # {node id: outputs}, once per snapshot (not per batch)
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.node = QComboBox()
@@ -86,6 +88,7 @@ class ActivationView(QWidget):
         if keep in snapshot:
             self.node.setCurrentText(keep)
         self._draw()
+        self.snapshot_changed.emit(snapshot)
 
     @Slot(list)
     def follow_selection(self, ids: list) -> None:

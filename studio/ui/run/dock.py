@@ -62,5 +62,7 @@ def install(window) -> RunPanel:
     panel.set_project(window.project)
     from studio.ui.sweep.install import install as install_sweep
     install_sweep(window, panel)  # the Sweep tab and the ⚲ search markers
+    from studio.ui.run.card_previews import install as install_previews
+    install_previews(window, panel)  # View ▸ Show activations on cards
     run_gc.start_preload()
     return panel

@@ -10,7 +10,7 @@ import html
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
 from studio.graph.layers import spec as layer_spec
@@ -32,6 +32,7 @@ _VCENTER = Qt.AlignmentFlag.AlignVCenter
 _RIGHT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight
 _LEFT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
 _AA = QPainter.RenderHint.Antialiasing
+_SMOOTH = QPainter.RenderHint.SmoothPixmapTransform
 DETAIL_LOD = 0.45  # below this zoom text is unreadable: draw a plain card
 
 WIDTH = 160.0
@@ -39,6 +40,8 @@ HEADER = 26.0
 ROW = 20.0
 RADIUS = 7.0
 SHADOW = 3.0
+PREVIEW_GAP = 6.0   # between the card and its activation thumbnail
+PREVIEW_MAX_H = 64.0
 
 
 class ErrorBadge(QGraphicsItem):
@@ -83,6 +86,8 @@ class NodeItem(QGraphicsItem):
         self.badge = ErrorBadge(self)
         self.badge.setPos(WIDTH - 3, 3)
         self.badge.hide()
+        self._preview: QImage | None = None
+        self._preview_rect = QRectF()
         self.set_params(params)
 
     # -- geometry --------------------------------------------------------------
@@ -100,7 +105,9 @@ class NodeItem(QGraphicsItem):
         return self.ports[(name, direction)]
 
     def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-5, -5, 5, SHADOW + 5)
+        r = self._rect.adjusted(-5, -5, 5, SHADOW + 5)
+        # the thumbnail below the card repaints with it; shape() (hits, wires) stays the card
+        return r.united(self._preview_rect.adjusted(-1, -1, 1, 1)) if self._preview is not None else r
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -134,6 +141,26 @@ class NodeItem(QGraphicsItem):
         self.badge.setVisible(bool(problems))
         self._refresh_tooltip()
         self.update()
+
+    def set_preview(self, image: QImage | None) -> None:
+        """A thumbnail of the node's output drawn just below the card (None removes it):
+        at most PREVIEW_MAX_H tall and the card's width, aspect kept, centred."""
+        if image is not None and image.isNull():
+            image = None
+        if image is None and self._preview is None:
+            return
+        self.prepareGeometryChange()
+        self._preview = image
+        if image is None:
+            self._preview_rect = QRectF()
+        else:
+            scale = min(PREVIEW_MAX_H / max(image.height(), 1), WIDTH / max(image.width(), 1))
+            w, h = max(1.0, image.width() * scale), max(1.0, image.height() * scale)
+            self._preview_rect = QRectF((WIDTH - w) / 2, self.height + SHADOW + PREVIEW_GAP, w, h)
+        self.update()
+
+    def preview(self) -> QImage | None:
+        return self._preview
 
     def fixes(self):
         return [f for p in self.problems for f in p.fixes]
@@ -170,6 +197,8 @@ class NodeItem(QGraphicsItem):
         p.setRenderHint(_AA)
         if option.levelOfDetailFromTransform(p.worldTransform()) < DETAIL_LOD:
             self._paint_plain(p, cat)
+            if self._preview is not None:
+                self._paint_preview(p)
             return
         # soft drop shadow: one offset rounded rect is enough at card scale
         p.setPen(_NO_PEN)
@@ -214,6 +243,17 @@ class NodeItem(QGraphicsItem):
         if self.problems and self.isSelected():  # keep selection visible on a broken node
             p.setPen(QPen(t.color("accent"), 1.2))
             p.drawRoundedRect(r.adjusted(-3.5, -3.5, 3.5, 3.5), RADIUS + 3, RADIUS + 3)
+        if self._preview is not None:
+            self._paint_preview(p)
+
+    def _paint_preview(self, p: QPainter) -> None:
+        pr = self._preview_rect
+        # smooth when shrinking a feature-map grid, crisp cells when enlarging bars
+        p.setRenderHint(_SMOOTH, pr.width() < self._preview.width())
+        p.drawImage(pr, self._preview)
+        p.setPen(QPen(self.theme.color("card_border"), 1.0))
+        p.setBrush(_NO_BRUSH)
+        p.drawRect(pr.adjusted(-0.5, -0.5, 0.5, 0.5))
 
     def _paint_plain(self, p: QPainter, cat: QColor) -> None:
         t = self.theme

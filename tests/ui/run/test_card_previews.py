@@ -1,0 +1,64 @@
+"""View ▸ Show activations on cards: a thumbnail of each layer's output under
+its card, from the Activations tab's snapshot; none for Input/Output; off clears."""
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from studio.data.load import load_dataset
+from studio.ui.run.card_previews import SETTING
+from studio.ui.shell.document import settings
+from tests.ui import run_testkit, testkit
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "_artifacts"
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    w = testkit.make_window(qtbot, tmp_path, monkeypatch, size=(1400, 900))
+    assert w.open_path(run_testkit.shapes_project_file(tmp_path / "proj"), confirm=False)
+    yield w
+    w.run_panel.shutdown(10000)
+    w.undo_stack.clear()
+
+
+def previews(window) -> dict:
+    return {nid: item.preview() for nid, item in window.canvas.scene().nodes.items()}
+
+
+def test_cards_show_activations_when_the_action_is_on(window, qtbot):
+    panel = window.run_panel
+    action = panel.card_previews.action
+    assert action in window.menu_view.actions() and not action.isChecked()
+    # the untrained network on a small previewed dataset: no training needed
+    panel.preview_dataset = load_dataset(dataclasses.replace(window.project.data, samples=64))
+    assert panel.activations.refresh_now()
+    assert all(img is None for img in previews(window).values())  # off by default
+
+    action.setChecked(True)
+    assert settings().value(SETTING, type=bool) is True
+    shown = previews(window)
+    kinds = {nid: window.project.model.type_of(nid).lower() for nid in shown}
+    layers = [nid for nid, k in kinds.items() if k in ("conv2d", "linear")]
+    assert any(kinds[n] == "conv2d" for n in layers) and any(kinds[n] == "linear" for n in layers)
+    for nid in layers:
+        assert shown[nid] is not None and not shown[nid].isNull(), nid
+    ends = [nid for nid, k in kinds.items() if k in ("input", "output")]
+    assert ends and all(shown[nid] is None for nid in ends)
+    # the thumbnail sits below the card and is repainted with it; hits stay on the card
+    item = window.canvas.scene().nodes[layers[0]]
+    assert item.boundingRect().bottom() > item.card_rect().bottom() + 20
+    assert item.shape().boundingRect() == item.card_rect()
+
+    window.canvas.fit()
+    qtbot.wait(50)
+    ARTIFACTS.mkdir(exist_ok=True)
+    window.grab().save(str(ARTIFACTS / "card_previews.png"))
+
+    # a new snapshot (Refresh) redraws; off clears every card
+    first = shown[layers[0]]
+    assert panel.activations.refresh_now()
+    assert previews(window)[layers[0]] is not first
+    action.setChecked(False)
+    assert all(img is None for img in previews(window).values())
+    assert settings().value(SETTING, type=bool) is False
