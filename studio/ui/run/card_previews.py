@@ -14,7 +14,8 @@ from studio.ui.run.samples import to_qimage
 from studio.ui.shell.document import settings
 
 SETTING = "canvas/activation_previews"
-BAR_ASPECT = 10  # a 1×N bar strip is drawn N/10 rows tall, so it stays visible on a card
+BAR_ASPECT = 10  # a bar strip is 10:1, so 4 values or 2048 make the same slim strip on a card
+CARD_PX = 160     # a short strip is widened to about the card's width (crisp cells)
 
 
 def thumbnail(activation) -> QImage:
@@ -22,6 +23,7 @@ def thumbnail(activation) -> QImage:
     view = activations.summarize(activation)
     rgb = colourize(view.image)
     if view.kind == "bars":
+        rgb = np.repeat(rgb, max(1, -(-CARD_PX // rgb.shape[1])), axis=1)
         rgb = np.repeat(rgb, max(1, rgb.shape[1] // BAR_ASPECT), axis=0)
     return to_qimage(rgb)
 
