@@ -29,7 +29,13 @@ class ProjectError(ValueError):
 
 
 def dumps(project: Project) -> str:
-    return json.dumps(project.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    doc = project.to_dict()
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate in some text: \u escapes keep the file valid UTF-8
+        text = json.dumps(doc, indent=2)
+    return text + "\n"
 
 
 def save(project: Project, path: str | os.PathLike) -> Path:

@@ -162,3 +162,18 @@ def test_hostile_class_names_in_meta_json_stay_literals(tmp_path, capsys):
     proc = subprocess.run([sys.executable, "-c", f"import runpy; runpy.run_path({str(tmp_path / 'net.py')!r})"],
                           capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0 and not marker.exists(), proc.stderr[-2000:]
+
+
+def test_lone_surrogates_and_nul_in_project_text_survive_save_train_and_load(tmp_path):
+    """Text a file can hold (lone surrogates, NUL, `\\N`) must not break saving the
+    project or its copy in a run folder, and must come back unchanged."""
+    from studio.project.file import dumps, load, save
+    from studio.graph.builder import sequential
+    from studio.project.file import Project
+    m, _ = sequential([("Linear", {"out_features": 2})], {"kind": "vector", "features": 2})
+    p = Project(model=m, name="n\ud800\x00", description="\\N{BULLET} \udfff")
+    text = dumps(p)
+    text.encode("utf-8")  # valid UTF-8
+    path = save(p, tmp_path / "odd.studio.json")
+    back = load(path)
+    assert (back.name, back.description) == (p.name, p.description)
