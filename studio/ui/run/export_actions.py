@@ -1,6 +1,6 @@
 """File ▸ Export: the last trained model in six formats, each written and then
-verified by studio.train.export.export_model, off the GUI thread (ONNX and
-torch.export take seconds), then checked against the in-app model on the
+verified by studio.train.export.export_model (on the GUI thread, under a wait
+cursor: see `export`), then checked against the in-app model on the
 validation set (studio.train.parity). The source is the run just trained or,
 after opening a project, its latest run saved on disk, or the run selected in
 the run list. The actions stay disabled until there is one, with a tooltip
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from studio.train.formats import FORMATS as SUFFIXES
 
@@ -148,7 +148,8 @@ class ExportActions(QObject):
         return str(base / f"{stem}{suffix}")
 
     def export(self, fmt: str, path: str | None = None) -> bool:
-        """Ask for a file name (unless given) and export in the background."""
+        """Ask for a file name (unless given), export, verify and check parity; the
+        result is reported in the status bar or a dialog and by `export_finished`."""
         if self._weights is None or self._thread is not None:
             return False
         _f, text, suffix, filt = next(f for f in FORMATS if f[0] == fmt)
@@ -165,7 +166,16 @@ class ExportActions(QObject):
         self._thread.finished.connect(self._on_thread_finished)
         self._update_enabled()
         self.window.show_status(f"Exporting {Path(path).name}…", 0)
-        self._thread.start()
+        # On the GUI thread, with a wait cursor: torch.export and the ONNX exporter import
+        # modules while they trace, and such an import in a worker thread deadlocked against
+        # PySide's import hook while the plots redrew (seen in a test run).
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        QApplication.processEvents()
+        try:
+            self._thread.run()
+        finally:
+            QApplication.restoreOverrideCursor()
+        self._on_thread_finished()
         return True
 
     @Slot(object, str)
