@@ -6,7 +6,7 @@
 #   bench/fuzz_long.sh 50000
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-/work/venv/bin/python}
+PY=${PYTHON:-.venv/bin/python}
 export QT_QPA_PLATFORM=offscreen STUDIO_FUZZ_EXAMPLES="${1:-10000}"
 start=$(date +%s)
 "$PY" -X faulthandler -m pytest -q -p no:cacheprovider --hypothesis-show-statistics \

@@ -2,8 +2,9 @@
 SweepRunner as `studio sweep`, so a sweep started here can be resumed or
 extended from the command line and the other way round.
 
-As in ui/run/worker.py (DESIGN.md hazard): the thread only emits; SweepSession,
-living in the GUI thread, receives in @Slot methods and re-emits.
+As in ui/run/worker.py (a worker's signal connected to a plain function runs in the
+worker thread): the thread only emits; SweepSession, living in the GUI thread,
+receives in @Slot methods and re-emits.
 """
 from __future__ import annotations
 
