@@ -41,11 +41,7 @@ def dumps(project: Project) -> str:
 def save(project: Project, path: str | os.PathLike) -> Path:
     """Atomic save: write a temporary file beside the target, fsync, then rename."""
     path = Path(path)
-    try:
-        data = dumps(project).encode("utf-8")
-    except UnicodeEncodeError as e:  # a lone surrogate, which JSON escapes allow but UTF-8 cannot hold
-        raise ProjectError(f"Cannot save {path}: the project holds text that is not valid Unicode "
-                           f"({e.object[e.start:e.end]!r}); edit its name or description") from None
+    data = dumps(project).encode("utf-8")  # dumps escapes what UTF-8 cannot hold
     write_atomic(path, data)
     project.path = path
     return path

@@ -57,9 +57,21 @@ def _connect(path: Path):
     return connect
 
 
+_OPEN: dict[Path, optuna.storages.RDBStorage] = {}
+
+
 def open_storage(root: Path) -> optuna.storages.RDBStorage:
+    """The storage of `root`, one per file in a process: opening one loads alembic's
+    migration scripts (module code), which should run once, not in every thread and trial."""
     Path(root).mkdir(parents=True, exist_ok=True)
     path = Path(root).resolve() / STORAGE_NAME
+    if path in _OPEN and path.exists():
+        return _OPEN[path]
+    _OPEN[path] = _new_storage(root, path)
+    return _OPEN[path]
+
+
+def _new_storage(root: Path, path: Path) -> optuna.storages.RDBStorage:
     with warnings.catch_warnings():  # heartbeats are marked experimental in optuna
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.storages.RDBStorage(

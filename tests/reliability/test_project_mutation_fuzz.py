@@ -13,7 +13,6 @@ import json
 import random
 from pathlib import Path
 
-import pytest
 
 from studio.project import file as projects
 from studio.project.file import ProjectError
@@ -125,11 +124,11 @@ def test_every_corrupted_sample_loads_or_raises_project_error():
     assert outcomes["rejected"] > 500 and outcomes["loaded"] > 50  # both paths are exercised
 
 
-def test_a_lone_surrogate_loads_and_saving_it_is_a_project_error(tmp_path):
-    """JSON allows lone surrogates in strings; UTF-8 cannot hold them, so saving such a
-    project must not fail with an unexpected UnicodeEncodeError."""
+def test_a_lone_surrogate_loads_saves_and_comes_back(tmp_path):
+    """JSON allows lone surrogates in strings and UTF-8 cannot hold them: saving writes
+    them as \\u escapes, so the file is valid UTF-8 and the text comes back unchanged."""
     text = '{"format": "studio.project", "version": 1, "graph": {"nodes": [], "edges": []}, "name": "\\ud800"}'
     project = projects.loads(text)
-    with pytest.raises(ProjectError, match="not valid Unicode"):
-        projects.save(project, tmp_path / "out.studio.json")
-    assert not list(tmp_path.iterdir())  # nothing half-written
+    path = projects.save(project, tmp_path / "out.studio.json")
+    path.read_bytes().decode("utf-8")
+    assert projects.load(path).name == "\ud800"

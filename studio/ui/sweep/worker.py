@@ -98,6 +98,11 @@ class SweepSession(QObject):
         self.thread.epoch.connect(self._on_epoch)
         self.thread.done.connect(self._on_done)
         self.started_at = time.monotonic()
+        # Import and open the storage here, on the GUI thread: module code executing in a
+        # worker thread while plots redraw deadlocked PySide (seen in a CI run).
+        from studio.sweep import results, runner  # noqa: F401
+        from studio.sweep.study import open_storage
+        open_storage(root)
         self.thread.start()
 
     def stop(self) -> None:
