@@ -3,20 +3,10 @@ layer chosen on the canvas, and refreshes on demand; before any run it shows
 the untrained network on the previewed dataset."""
 from pathlib import Path
 
-import pytest
 
 from tests.ui import run_testkit, testkit
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "_artifacts"
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    w = testkit.make_window(qtbot, tmp_path, monkeypatch, size=(1400, 900))
-    assert w.open_path(run_testkit.shapes_project_file(tmp_path / "proj"), confirm=False)
-    yield w
-    w.run_panel.shutdown(10000)
-    w.undo_stack.clear()
 
 
 def test_activations_follow_training_and_the_canvas(window, qtbot):

@@ -3,23 +3,12 @@ its card, from the Activations tab's snapshot; none for Input/Output; off clears
 import dataclasses
 from pathlib import Path
 
-import pytest
 
 from studio.data.load import load_dataset
 from studio.ui.run.card_previews import SETTING
 from studio.ui.shell.document import settings
-from tests.ui import run_testkit, testkit
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "_artifacts"
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    w = testkit.make_window(qtbot, tmp_path, monkeypatch, size=(1400, 900))
-    assert w.open_path(run_testkit.shapes_project_file(tmp_path / "proj"), confirm=False)
-    yield w
-    w.run_panel.shutdown(10000)
-    w.undo_stack.clear()
 
 
 def previews(window) -> dict:

@@ -3,21 +3,11 @@ a layer's outputs in 2-D with k-means agreement, follows the layer clicked on
 the canvas, and "Test an image" adds Grad-CAM and integrated gradients."""
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from tests.ui import run_testkit, testkit
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "_artifacts"
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    w = testkit.make_window(qtbot, tmp_path, monkeypatch, size=(1400, 900))
-    assert w.open_path(run_testkit.shapes_project_file(tmp_path / "proj"), confirm=False)
-    yield w
-    w.run_panel.shutdown(10000)
-    w.undo_stack.clear()
 
 
 def test_embedding_and_explanations_after_a_run(window, qtbot, tmp_path):
