@@ -92,10 +92,10 @@ class RunPanel(QWidget):
         undo = getattr(self.window, "undo_stack", None)
         self.form = RunSettingsForm(undo, self.known_shapes)
         self.form.dataset_loaded.connect(self._on_preview_loaded)
-        form_scroll = QScrollArea()
+        self.form_scroll = form_scroll = QScrollArea()
         form_scroll.setWidgetResizable(True)
         form_scroll.setWidget(self.form)
-        form_scroll.setMinimumWidth(self.form.minimumSizeHint().width() + 18)
+        self.fit_form_width()
         form_scroll.setMinimumHeight(60)  # it scrolls: the dock may be short
         form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
 
@@ -115,6 +115,14 @@ class RunPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(split)
+
+    def fit_form_width(self) -> None:
+        """The settings column is never narrower than the form (rows gain widgets later)."""
+        self.form_scroll.setMinimumWidth(self.form.minimumSizeHint().width() + 18)
+
+    def showEvent(self, event) -> None:
+        self.fit_form_width()  # after every row is in place (sweep markers are added late)
+        super().showEvent(event)
 
     def sizeHint(self) -> QSize:
         # The dock's first height: a third of a 900 px window; the canvas gets the rest.

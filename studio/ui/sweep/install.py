@@ -18,6 +18,8 @@ def install(window, run_panel) -> SweepPanel:
         inspector.param_marker = node_marker_factory(doc)
         inspector.rebuild()
     run_panel.setting_markers = install_setting_markers(run_panel.form, doc)
+    if hasattr(run_panel, "fit_form_width"):
+        run_panel.fit_form_width()  # the markers widened the rows
     panel = SweepPanel(window, run_panel, doc)
     # Scrolls like the other tabs, so its content never makes the dock taller.
     scroll = QScrollArea()
