@@ -15,6 +15,7 @@ from torch import nn
 
 from studio.data.batches import Batcher
 from studio.data.dataset import Dataset
+from studio.train import activations
 
 PROJECTIONS = ("pca", "tsne")
 
@@ -129,24 +130,13 @@ def grad_cam(model: nn.Module, node: str, x: torch.Tensor, target: int) -> np.nd
     from captum.attr import LayerAttribution, LayerGradCam
     module = _module(model, node)
     model.eval()
-    shape = _output_shape(model, module, x[:1])
+    shape = tuple(activations.capture(model, x[:1])[node].shape)
     if len(shape) != 4:
         raise InsightError(f"Grad-CAM needs a convolutional node whose output is C×H×W; "
                            f"{node} gives {'×'.join(map(str, shape[1:]))}")
     cam = LayerGradCam(_scores(model), module).attribute(x[:1], target=int(target), relu_attributions=True)
     cam = LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), interpolate_mode="bilinear")
     return _unit(cam[0, 0].clamp_min(0))
-
-
-def _output_shape(model, module, x) -> tuple[int, ...]:
-    seen: list[tuple[int, ...]] = []
-    h = module.register_forward_hook(lambda _m, _i, o: seen.append(tuple((o[0] if isinstance(o, tuple) else o).shape)))
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        h.remove()
-    return seen[0]
 
 
 def integrated_gradients(model: nn.Module, x: torch.Tensor, target: int, steps: int = 32) -> np.ndarray:

@@ -11,7 +11,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from studio.train import activations
-from studio.ui.run.samples import chw_to_hwc, to_qimage
+from studio.ui.run.samples import chw_to_hwc, thumbnail, to_qimage
 
 VIEW_HEIGHT = 220
 
@@ -135,8 +135,7 @@ class ActivationView(QWidget):
         self.caption.setText(f"{node}: {view.caption}, {self.when}")
         if self.inputs is not None and self.inputs.dim() == 4 and i < self.inputs.shape[0]:
             img = chw_to_hwc(self.inputs[i])
-            self.input.setPixmap(QPixmap.fromImage(to_qimage(img)).scaled(96, 96, Qt.KeepAspectRatio,
-                                                                          Qt.FastTransformation))
+            self.input.setPixmap(thumbnail(img, 96))
         else:
             self.input.clear()
 

@@ -9,13 +9,13 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import QThread, Qt, Signal, Slot
-from PySide6.QtGui import QPalette, QPixmap
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QComboBox, QDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from studio.train import insight
+from studio.train import activations, insight
 from studio.ui.run.inference import overlay, to_input
-from studio.ui.run.samples import to_qimage
+from studio.ui.run.samples import thumbnail
 
 PALETTE = ("#4866e8", "#e8833a", "#3aa55d", "#d03d3d", "#8e5bd6", "#8c6d46", "#d664b5", "#7f7f7f",
            "#b5b82b", "#2cb5c9")
@@ -24,21 +24,7 @@ THUMB = 128
 
 def layer_outputs(model: torch.nn.Module, x: torch.Tensor) -> dict[str, tuple[int, ...]]:
     """Each node module's output shape for one example (in execution order)."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    hooks = []
-    for name, module in model.named_children():
-        def hook(_m, _i, out, name=name):
-            out = out[0] if isinstance(out, tuple) else out
-            if isinstance(out, torch.Tensor):
-                shapes[name] = tuple(out.shape[1:])
-        hooks.append(module.register_forward_hook(hook))
-    try:
-        with torch.no_grad():
-            model.eval()(x[:1])
-    finally:
-        for h in hooks:
-            h.remove()
-    return shapes
+    return {name: tuple(out.shape[1:]) for name, out in activations.capture(model, x[:1]).items()}
 
 
 def default_node(shapes: dict[str, tuple[int, ...]]) -> str:
@@ -49,11 +35,6 @@ def default_node(shapes: dict[str, tuple[int, ...]]) -> str:
         return ""
     size = {n: int(np.prod(shapes[n])) for n in names}
     return min(reversed(names), key=lambda n: size[n])
-
-
-def _pixmap(image: np.ndarray) -> QPixmap:
-    return QPixmap.fromImage(to_qimage(image)).scaled(THUMB, THUMB, Qt.KeepAspectRatio,
-                                                      Qt.FastTransformation)
 
 
 class ExplainStrip(QWidget):
@@ -111,10 +92,10 @@ class ExplainStrip(QWidget):
         node = self.node.currentText()
         if node:
             cam = insight.grad_cam(self.model, node, x, target)
-            self.cam.setPixmap(_pixmap(overlay(image, cam)))
+            self.cam.setPixmap(thumbnail(overlay(image, cam)))
         else:
             self.cam.setText("No convolutional\nlayer")
-        self.ig.setPixmap(_pixmap(overlay(image, insight.integrated_gradients(self.model, x, target))))
+        self.ig.setPixmap(thumbnail(overlay(image, insight.integrated_gradients(self.model, x, target))))
         self.show()
 
 
@@ -254,7 +235,7 @@ class EmbeddingDialog(QDialog):
         if ds.kind == "image" and x.dtype == torch.uint8:
             img = x.numpy()
             img = img[0] if img.shape[0] == 1 else np.ascontiguousarray(img[:3].transpose(1, 2, 0))
-            self.example.setPixmap(_pixmap(img))
+            self.example.setPixmap(thumbnail(img))
         else:
             self.example.clear()
         truth = ds.classes[int(y[i])] if ds.task == "classification" else f"{float(y[i]):.3g}"

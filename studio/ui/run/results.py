@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from PySide6.QtCore import QRectF, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QSizePolicy, QVBoxLayout, QWidget)
 
@@ -14,7 +14,7 @@ from studio.train import insight
 from studio.ui.run.inference import load_image, overlay, predict_image
 from studio.ui.run.generation_view import GenerationView, is_reconstruction
 from studio.ui.run.insight_view import EmbeddingDialog, ExplainStrip, prepared
-from studio.ui.run.samples import Sample, SampleGrid, chw_to_hwc, to_qimage
+from studio.ui.run.samples import Sample, SampleGrid, chw_to_hwc, thumbnail
 
 MAX_SAMPLES = 48
 
@@ -152,9 +152,9 @@ class TestImagePane(QWidget):
         self.last = pred
         self.picture.show()
         self.saliency.show()
-        self.picture.setPixmap(_scaled(pred.image))
+        self.picture.setPixmap(thumbnail(pred.image))
         if pred.saliency is not None:
-            self.saliency.setPixmap(_scaled(overlay(pred.image, pred.saliency)))
+            self.saliency.setPixmap(thumbnail(overlay(pred.image, pred.saliency)))
         rows = "".join(f"<tr><td>{name}</td><td align='right'>&nbsp;{p * 100:.1f}%</td>"
                        f"<td>&nbsp;<span style='color:#4866e8'>{'█' * max(1, round(p * 20))}</span></td></tr>"
                        for name, p in pred.top)
@@ -164,10 +164,6 @@ class TestImagePane(QWidget):
             target = int(self.model(x).reshape(1, -1).argmax())
         self.explain.explain(pred.image, x, target)
         return pred
-
-
-def _scaled(image: np.ndarray) -> QPixmap:
-    return QPixmap.fromImage(to_qimage(image)).scaled(128, 128, Qt.KeepAspectRatio, Qt.FastTransformation)
 
 
 class ResultsView(QWidget):

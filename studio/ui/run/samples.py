@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
@@ -28,6 +28,11 @@ def to_qimage(image: np.ndarray) -> QImage:
         return QImage(a.data, w, h, w, QImage.Format_Grayscale8).copy()
     h, w, _ = a.shape
     return QImage(a.data, w, h, 3 * w, QImage.Format_RGB888).copy()
+
+
+def thumbnail(image: np.ndarray, size: int = 128) -> QPixmap:
+    """uint8 H×W(×3) scaled to fit size×size, pixels kept sharp."""
+    return QPixmap.fromImage(to_qimage(image)).scaled(size, size, Qt.KeepAspectRatio, Qt.FastTransformation)
 
 
 def chw_to_hwc(chw) -> np.ndarray:
