@@ -15,7 +15,9 @@ output runs in fp32, as mixed-precision training recommends: the logits and the
 loss keep full precision, at the cost of one small matrix product.
 
 The network the user sees (`Trainer.model`: activations, export, checkpoints)
-keeps its own graph, so every node's hooks and outputs stay as drawn.
+keeps its own graph, so every node's outputs stay as drawn. Hooks on the whole
+network also run for the steps (the hook tables are shared); a layer that has
+hooks when the run starts is left as it is.
 """
 from __future__ import annotations
 
@@ -28,13 +30,19 @@ _OUTPUT_NOT_SAVED = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear, nn.BatchNorm1d,
                      nn.BatchNorm3d, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)
 
 
+_HOOKS = ("_forward_hooks", "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
+          "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_backward_hooks", "_backward_pre_hooks")
+
+
 def _module(gm: fx.GraphModule, node: fx.Node) -> nn.Module | None:
+    """The node's module, if it is one without hooks (a hooked module is left alone)."""
     if node.op != "call_module":
         return None
     try:
-        return gm.get_submodule(node.target)
+        m = gm.get_submodule(node.target)
     except AttributeError:
         return None
+    return None if any(getattr(m, h, None) for h in _HOOKS) else m
 
 
 def _is_relu(gm, node) -> bool:
@@ -129,4 +137,8 @@ def training_graph(model: nn.Module, mixed_precision: bool = False) -> tuple[nn.
     if n == 0:
         return model, 0
     graph.lint()
-    return fx.GraphModule(model, graph), n
+    steps = fx.GraphModule(model, graph)
+    for h in _HOOKS:  # the same tables: hooks added to `model` later run too
+        if hasattr(model, h):
+            setattr(steps, h, getattr(model, h))
+    return steps, n

@@ -108,3 +108,14 @@ def test_not_a_graph_module_or_nothing_to_do_is_returned_as_is():
     assert training_graph(m) == (m, 0)
     gm = fx.symbolic_trace(nn.Sequential(nn.Linear(2, 2), nn.Tanh()))
     assert training_graph(gm) == (gm, 0)
+
+
+def test_hooks_on_the_network_run_for_the_steps_and_hooked_layers_stay():
+    gm = net()
+    seen = []
+    gm.get_submodule("1").register_forward_hook(lambda m, i, o: seen.append(o.shape))  # the first ReLU
+    fast, _ = training_graph(gm)
+    assert ops(fast)[:3] == ["Conv2d", "ReLU", "MaxPool2d"]  # hooked: not moved after the pool
+    gm.register_forward_pre_hook(lambda m, i: seen.append("pre"))  # added after: still runs
+    fast(torch.randn(1, 3, 30, 30))
+    assert seen == ["pre", torch.Size([1, 8, 28, 28])]
