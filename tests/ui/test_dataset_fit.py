@@ -62,7 +62,7 @@ def test_picking_a_dataset_fits_the_input_in_one_undo_step(window, qtbot):
 
 
 def test_wrong_head_width_is_shown_with_a_fix(window, qtbot):
-    panel, model = window.run_panel, window.project.model
+    panel = window.run_panel
     qtbot.waitUntil(lambda: panel.checks.mismatch is None)  # shapes: 4 classes, Linear(4)
     run_testkit.set_setting(panel, "data", "dataset", "mnist")  # 10 classes
     qtbot.waitUntil(lambda: panel.checks.mismatch is not None)
