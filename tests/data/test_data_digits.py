@@ -25,3 +25,9 @@ def test_digits_are_offline_and_previewed_as_grey_images():
     assert (len(d.x_train), len(d.x_val)) == (90, 10)
     image, label = preview(d, 4)[0]
     assert image.shape == (8, 8) and label in d.classes
+
+
+def test_pre_run_check_knows_the_digits_training_count_without_loading():
+    from studio.train.precheck import expected_train_examples
+    for settings in (DataSettings(dataset="digits", val_split=0.2), DataSettings(dataset="digits", limit=500)):
+        assert expected_train_examples(settings) == len(load_dataset(settings).x_train)
