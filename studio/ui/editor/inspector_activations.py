@@ -59,7 +59,8 @@ class ActivationsSection(QWidget):
         self.refresh.setEnabled(not locked)
         self.refresh.setToolTip("While training, this view updates after each epoch" if locked else
                                 "Run the probe examples through the network as it is now")
-        row = QHBoxLayout()
+        self.example_row = QWidget()
+        row = QHBoxLayout(self.example_row)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(QLabel("Example"))
         row.addWidget(self.example)
@@ -68,7 +69,7 @@ class ActivationsSection(QWidget):
         b = QVBoxLayout(self.body)
         b.setContentsMargins(0, 2, 0, 0)
         b.setSpacing(4)
-        b.addLayout(row)
+        b.addWidget(self.example_row)
         b.addWidget(self.picture)
         b.addWidget(self.caption)
         b.addWidget(self.refresh, 0, Qt.AlignmentFlag.AlignLeft)
@@ -115,6 +116,7 @@ class ActivationsSection(QWidget):
             self.example.blockSignals(False)
         width = max(120, self.body.width() if self.body.width() > 0 else 240)
         look = self.feed.look(self.node, max(0, self.example.currentIndex()), width, MAX_HEIGHT)
+        self.example_row.setVisible(n > 0 and not isinstance(look, str))
         if isinstance(look, str):
             self.picture.clear()
             self.picture.hide()

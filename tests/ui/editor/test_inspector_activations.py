@@ -78,11 +78,13 @@ def test_refresh_from_current_weights_when_idle(window, qtbot):
     section = _section(window)
     qtbot.mouseClick(section.refresh, Qt.MouseButton.LeftButton)
     assert "Nothing to run yet" in section.caption.text() and section.picture.isHidden()
+    _save(window, "inspector_activations_empty.png")
     with qtbot.waitSignal(panel.form.dataset_loaded, timeout=60000):   # Preview samples
         qtbot.mouseClick(panel.form.preview_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(section.refresh, Qt.MouseButton.LeftButton)
     assert section.caption.text() == "16 feature maps 32×32, from the current weights"
     assert not section.picture.isHidden() and not section.picture.pixmap().isNull()
+    _save(window, "inspector_activations_refreshed.png")
 
     # Another project: the old snapshot is not shown under a node id it happens to share.
     assert window.open_path(SAMPLES / "digits_autoencoder.studio.json", confirm=False)
