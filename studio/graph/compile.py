@@ -2,6 +2,7 @@
 after the node ids, so weights map one-to-one to nodes."""
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import networkx as nx
@@ -52,12 +53,13 @@ def plan(model: "GraphModel") -> tuple[list[str], list[str], str]:
     if problems:
         raise CompileError(problems)
     g = model.g
-    out = model.outputs()[0]
+    start, end = ("BlockInput", "BlockOutput") if model.is_body else ("Input", "Output")
+    out = model.of_type(end)[0]
     needed = nx.ancestors(g, out) | {out}
     order = [n for n in nx.lexicographical_topological_sort(g) if n in needed]
-    inputs = sorted((n for n in order if model.type_of(n) == "Input"),
+    inputs = sorted((n for n in order if model.type_of(n) == start),
                     key=lambda n: (model.pos(n)[1], n))
-    layers = [n for n in order if model.type_of(n) not in ("Input", "Output")]
+    layers = [n for n in order if model.type_of(n) not in (start, end)]
     return inputs, layers, out
 
 
@@ -67,7 +69,31 @@ def input_args(model: "GraphModel", nid: str) -> list[str]:
     return [e.src for port in s.inputs for e in model.in_edges(nid, port.name)]
 
 
-def compile_graph(model: "GraphModel") -> fx.GraphModule:
+def class_name(text: str, fallback: str = "Block") -> str:
+    """A block's name as a Python class name: letters, digits and _ only."""
+    name = re.sub(r"\W", "_", text, flags=re.ASCII).strip("_")[:60]
+    if not name or name[0].isdigit():
+        name = f"{fallback}_{name}" if name else fallback
+    return name
+
+
+def build_block(model: "GraphModel", nid: str) -> nn.Module:
+    """A block as one module: its compiled body, or an nn.Sequential of `repeat` copies
+    (each with its own weights)."""
+    body, p = model.body(nid), model.params(nid)
+    name = class_name(p["name"])
+    copies = [compile_graph(body, name) for _ in range(p["repeat"])]
+    return copies[0] if len(copies) == 1 else nn.Sequential(*copies)
+
+
+def node_module(model: "GraphModel", nid: str) -> nn.Module:
+    """The module node `nid` compiles to (a block's whole inside included)."""
+    if model.type_of(nid) == "Block":
+        return build_block(model, nid)
+    return build_module(model.type_of(nid), model.params(nid), model.shapes.info[nid].inputs)
+
+
+def compile_graph(model: "GraphModel", name: str = "StudioModel") -> fx.GraphModule:
     inputs, layers, out = plan(model)
     root = nn.Module()
     graph = fx.Graph()
@@ -75,12 +101,11 @@ def compile_graph(model: "GraphModel") -> fx.GraphModule:
     for nid in inputs:
         env[nid] = graph.placeholder(nid)
     for nid in layers:
-        info = model.shapes.info[nid]
-        root.add_module(nid, build_module(model.type_of(nid), model.params(nid), info.inputs))
+        root.add_module(nid, node_module(model, nid))
         env[nid] = graph.call_module(nid, tuple(env[s] for s in input_args(model, nid)))
     (src,) = input_args(model, out)
     graph.output(env[src])
-    gm = fx.GraphModule(root, graph, class_name="StudioModel")
+    gm = fx.GraphModule(root, graph, class_name=name)
     return gm
 
 

@@ -51,5 +51,14 @@ class ShapesChanged:
     ids: frozenset[str]
 
 
-GraphEvent = Union[NodeAdded, NodeRemoved, EdgeAdded, EdgeRemoved, ParamChanged, NodeMoved, ShapesChanged]
+@dataclass(frozen=True)
+class BodyChanged:
+    """Something changed inside block `id`'s body (`event` is the body's own event),
+    so the document is dirty; the block's shape, if it changed, follows as ShapesChanged."""
+    id: str
+    event: Any
+
+
+GraphEvent = Union[NodeAdded, NodeRemoved, EdgeAdded, EdgeRemoved, ParamChanged, NodeMoved, ShapesChanged,
+                   BodyChanged]
 Listener = Callable[[GraphEvent], None]

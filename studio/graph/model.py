@@ -14,10 +14,15 @@ from typing import Any
 
 import networkx as nx
 
-from studio.graph.events import (EdgeAdded, EdgeRemoved, GraphEvent, Listener, NodeAdded, NodeMoved,
-                                 NodeRemoved, ParamChanged, ShapesChanged)
+from studio.graph.events import (BodyChanged, EdgeAdded, EdgeRemoved, GraphEvent, Listener, NodeAdded,
+                                 NodeMoved, NodeRemoved, ParamChanged, ShapesChanged)
 from studio.graph.layers import spec
 from studio.graph.shapes import ShapeTable
+from studio.graph.spec import Shape
+
+MAX_DEPTH = 8  # blocks inside blocks; deeper nesting is refused (and files claiming it)
+TOP_ONLY = ("Input", "Output")  # the network's own ends; a block's are BlockInput/BlockOutput
+BODY_ONLY = ("BlockInput", "BlockOutput")
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,11 @@ class GraphModel:
     NodeRemoved, EdgeAdded, EdgeRemoved, ParamChanged, NodeMoved, ShapesChanged.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, body: bool = False) -> None:
+        self.is_body = body  # a block's inside: its ends are BlockInput/BlockOutput
+        self.parent: tuple[GraphModel, str] | None = None  # (outer graph, block id) while placed
+        self.feed: Shape | None = None  # a body's input shape, set by the block outside
+        self._driving = False  # the outer graph is updating this body's shapes
         self.g = nx.MultiDiGraph()
         self._edges: dict[str, Edge] = {}
         self._listeners: list[Listener] = []
@@ -100,6 +109,57 @@ class GraphModel:
     def _emit(self, event: GraphEvent) -> None:
         for fn in list(self._listeners):
             fn(event)
+
+    # -- blocks ------------------------------------------------------------------
+    def body(self, nid: str) -> "GraphModel":
+        """The subgraph inside block `nid`."""
+        return self.g.nodes[nid]["body"]
+
+    def depth(self) -> int:
+        """0 for the top level, 1 inside a block, and so on."""
+        d, m = 0, self
+        while m.parent is not None:
+            d, m = d + 1, m.parent[0]
+        return d
+
+    def root(self) -> "GraphModel":
+        m = self
+        while m.parent is not None:
+            m = m.parent[0]
+        return m
+
+    def drive(self, shape: Shape | None) -> None:
+        """Set this body's input shape and re-infer what follows from it."""
+        if shape == self.feed:
+            return
+        self.feed = shape
+        self._driving = True
+        try:
+            self._reshape(self.of_type("BlockInput"))
+        finally:
+            self._driving = False
+
+    def _attach(self, nid: str, body: "GraphModel") -> None:
+        if body.parent is not None:
+            raise GraphError("this block's inside already belongs to another block")
+        if self.depth() + 1 + _body_depth(body) > MAX_DEPTH:
+            raise GraphError(f"blocks may be nested at most {MAX_DEPTH} deep")
+
+        def follow(event: GraphEvent, nid=nid) -> None:
+            if body._driving:
+                return
+            if isinstance(event, ShapesChanged):
+                self._reshape([nid])
+            else:
+                self._emit(BodyChanged(nid, event))
+        body.parent = (self, nid)
+        body._follow = follow
+        body.subscribe(follow)
+
+    @staticmethod
+    def _detach(body: "GraphModel") -> None:
+        body.unsubscribe(getattr(body, "_follow", None))
+        body.parent = None
 
     def _reshape(self, roots) -> None:
         changed = self.shapes.update(roots)
@@ -168,8 +228,18 @@ class GraphModel:
         return self.g.number_of_nodes()
 
     # -- edits -------------------------------------------------------------------
-    def add_node(self, type_: str, params: dict | None = None, pos=(0.0, 0.0), nid: str | None = None) -> str:
+    def add_node(self, type_: str, params: dict | None = None, pos=(0.0, 0.0), nid: str | None = None,
+                 body: "GraphModel | None" = None) -> str:
+        """Add a layer. A Block gets `body` as its inside (a GraphModel made with
+        body=True, e.g. kept by an undo command), or a fresh input-to-output one."""
         s = self._spec(type_)
+        if type_ in TOP_ONLY and self.is_body:
+            raise GraphError(f"{s.title} belongs to the whole network, not inside a block; a block's "
+                             "data enters at its Block input and leaves at its Block output")
+        if type_ in BODY_ONLY and not self.is_body:
+            raise GraphError(f"{s.title} exists only inside a block")
+        if body is not None and type_ != "Block":
+            raise GraphError(f"{s.title} holds no layers inside")
         if nid is None:
             nid = self.new_id(type_)
         elif (why := id_problem(nid)) is not None:
@@ -184,7 +254,15 @@ class GraphModel:
                 raise GraphError(f"{type_} has no parameter {k!r}") from None
             except ValueError as e:
                 raise GraphError(str(e)) from None
-        self.g.add_node(nid, type=type_, params=full, pos=(float(pos[0]), float(pos[1])))
+        if type_ == "Block":
+            if body is None:
+                body = identity_body()
+            elif not body.is_body:
+                raise GraphError("a block's inside must be made as a body (GraphModel(body=True))")
+            self._attach(nid, body)
+            self.g.add_node(nid, type=type_, params=full, pos=(float(pos[0]), float(pos[1])), body=body)
+        else:
+            self.g.add_node(nid, type=type_, params=full, pos=(float(pos[0]), float(pos[1])))
         self.structure_version += 1
         self._emit(NodeAdded(nid))
         self._reshape([nid])
@@ -195,6 +273,9 @@ class GraphModel:
         downstream = list(self.g.successors(nid))
         for e in self.in_edges(nid) + self.out_edges(nid):
             self._drop_edge(e)
+        body = self.g.nodes[nid].get("body")
+        if body is not None:  # kept intact: an undo puts the same inside back
+            self._detach(body)
         self.g.remove_node(nid)
         self.structure_version += 1
         self.shapes.forget(nid)
@@ -285,6 +366,22 @@ class GraphModel:
     def snapshot(self) -> dict:
         """Structure and parameters, for comparisons in tests and undo checks."""
         return {
-            "nodes": {n: (d["type"], dict(d["params"]), d["pos"]) for n, d in self.g.nodes(data=True)},
+            "nodes": {n: (d["type"], dict(d["params"]), d["pos"]) + (
+                (d["body"].snapshot(),) if "body" in d else ()) for n, d in self.g.nodes(data=True)},
             "edges": {e.id: (e.src, e.src_port, e.dst, e.dst_port) for e in self._edges.values()},
         }
+
+
+def identity_body() -> GraphModel:
+    """A block's inside with nothing in it yet: its input wired to its output."""
+    b = GraphModel(body=True)
+    b.add_node("BlockInput", pos=(0.0, 0.0), nid="input")
+    b.add_node("BlockOutput", pos=(520.0, 0.0), nid="output")
+    b.connect("input", "out", "output", "in")
+    return b
+
+
+def _body_depth(body: GraphModel) -> int:
+    """How deep blocks nest inside `body` itself (1: it holds no blocks)."""
+    inner = [body.body(n) for n in body.of_type("Block")]
+    return 1 + max((_body_depth(b) for b in inner), default=0)

@@ -167,6 +167,8 @@ class ShapeTable:
     def _compute(self, nid: str, pending: dict[str, NodeInfo] | None = None) -> NodeInfo:
         m = self.model
         s = spec(m.type_of(nid))
+        if s.type == "BlockInput":
+            return NodeInfo(out=m.feed)
         ins: list[Shape] = []
         for port in s.inputs:
             edges = m.in_edges(nid, port.name)
@@ -179,12 +181,40 @@ class ShapeTable:
                     return NodeInfo()
                 ins.append(shape)
         params = m.params(nid)
+        if s.type == "Block":
+            return _block_info(m, nid, ins)
         try:
             out = s.infer(params, ins)
         except ShapeError as e:
             return NodeInfo(error=str(e), fix_layer=e.insert, inputs=tuple(ins))
         return NodeInfo(out=out, inputs=tuple(ins), weights=s.weights(params, ins, out),
                         macs=s.macs(params, ins, out))
+
+
+def _block_info(m: "GraphModel", nid: str, ins: list[Shape]) -> NodeInfo:
+    """A block's shape and counts, from its body with the block's input fed in."""
+    body, p = m.body(nid), m.params(nid)
+    (x,) = ins
+    name, ins = p["name"], tuple(ins)
+    body.drive(x)
+    ends = body.of_type("BlockInput"), body.of_type("BlockOutput")
+    if len(ends[0]) != 1 or len(ends[1]) != 1:
+        return NodeInfo(error=f"The block {name} needs exactly one Block input and one Block output "
+                              "inside; double-click it to fix its inside", inputs=ins)
+    for n in body.nodes():
+        err = body.shapes.error(n)
+        if err:
+            return NodeInfo(error=f"Inside {name}, {n}: {err}", inputs=ins)
+    y = body.shapes.out(ends[1][0])
+    if y is None:
+        return NodeInfo(error=f"The inside of {name} does not carry data from its input to its output "
+                              "yet; double-click the block to finish it", inputs=ins)
+    r = p["repeat"]
+    if r > 1 and (y.dims, y.seq, y.dtype) != (x.dims, x.seq, x.dtype):
+        return NodeInfo(error=f"Repeat ×{r} feeds the block its own output, so it must give the shape it "
+                              f"takes: it takes {x.full()} but gives {y.full()}", inputs=ins)
+    weights, macs = body.shapes.totals()
+    return NodeInfo(out=y, inputs=ins, weights=weights * r, macs=macs * r)
 
 
 def _order_with_loops(sub: nx.MultiDiGraph) -> tuple[list[str], set[str]]:

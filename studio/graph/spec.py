@@ -212,6 +212,7 @@ CATEGORY = {c.name: c for c in (
     Category("Dense & Shape", "dense", "#3f9f5f"),
     Category("Recurrent", "rnn", "#d9577a"),
     Category("Merge", "merge", "#6b7f99"),
+    Category("Blocks", "block", "#c0703a"),  # sub-networks (studio.graph.layers.block)
     Category("Imported", "shape", "#7a7f8c"),  # opaque modules; not in the palette
 )}
 CATEGORIES = tuple(CATEGORY)

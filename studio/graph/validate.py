@@ -79,8 +79,16 @@ def _structure(model: "GraphModel", inputs: list[str], outputs: list[str]):
     return result
 
 
-def validate(model: "GraphModel") -> list[Problem]:
-    problems: list[Problem] = []
+def _ends(model: "GraphModel", problems: list[Problem]) -> tuple[list[str], list[str]]:
+    if model.is_body:
+        inputs, outputs = model.of_type("BlockInput"), model.of_type("BlockOutput")
+        if not inputs:
+            problems.append(Problem(None, "This block has no Block input: data cannot enter it"))
+        if not outputs:
+            problems.append(Problem(None, "This block has no Block output: nothing leaves it"))
+        for extra in inputs[1:] + outputs[1:]:
+            problems.append(Problem(extra, "A block has one input and one output; remove the extra one"))
+        return inputs, outputs
     inputs, outputs = model.inputs(), model.outputs()
     if not inputs:
         problems.append(Problem(None, "The network has no Input layer: add one from the palette"))
@@ -88,6 +96,20 @@ def validate(model: "GraphModel") -> list[Problem]:
         problems.append(Problem(None, "The network has no Output layer: add one to choose the loss"))
     for extra in outputs[1:]:
         problems.append(Problem(extra, "Only one Output is supported; remove the extra one"))
+    return inputs, outputs
+
+
+def _inside(model: "GraphModel", nid: str) -> list[Problem]:
+    """Wiring problems inside a block, reported on the block (its shape errors already are).
+    Fixes stay behind: they act on the inside, where the block's own view offers them."""
+    name = model.params(nid)["name"]
+    return [Problem(nid, f"Inside {name}" + (f", {p.node}" if p.node else "") + f": {p.message}")
+            for p in validate(model.body(nid)) if not p.shape]
+
+
+def validate(model: "GraphModel") -> list[Problem]:
+    problems: list[Problem] = []
+    inputs, outputs = _ends(model, problems)
 
     order, reach_in, reach_out = _structure(model, inputs, outputs)
 
@@ -110,6 +132,8 @@ def validate(model: "GraphModel") -> list[Problem]:
             continue
         if wiring:
             continue
+        if s.type == "Block":
+            problems += _inside(model, nid)
         # Only the ends of a break are flagged: one missing wire used to paint every
         # layer upstream (or downstream) of it red.
         if nid not in reach_in:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import fx, nn
 
-from studio.graph.compile import build_module
+from studio.graph.compile import node_module
 from studio.graph.model import GraphError, GraphModel, id_problem
 from studio.importer.mapping import RECURRENT, Mapped, NoLayer, map_function, map_module, rank
 from studio.importer.recurrent import map_recurrent
@@ -300,7 +300,7 @@ def _weights(m: GraphModel, nid: str, mp: Mapped, n: fx.Node, real: bool) -> dic
     src = mp.module.state_dict()
     if mp.type == "Opaque":
         return {f"{nid}.{k}": v for k, v in src.items()} if real else {}
-    own = build_module(m.type_of(nid), m.params(nid), m.shapes.info[nid].inputs).state_dict()
+    own = node_module(m, nid).state_dict()
     out, used = {}, set()
     for k, v in own.items():
         key = k if k in src else k.split(".", 1)[-1]  # Studio wrappers add one level (rnn., emb., bn.)

@@ -16,8 +16,9 @@ from typing import Any
 from studio import fileio
 from studio.fileio import clean_orphans
 from studio.graph.layers import LAYERS
-from studio.graph.model import GraphError, GraphModel, id_problem
+from studio.graph.model import MAX_DEPTH, GraphError, GraphModel, id_problem
 from studio.project.model import FORMAT, VERSION, Project  # noqa: F401 - re-exported
+from studio.project.references import absolute, relative_doc
 from studio.project.search_space import SearchSpaceError, parse as parse_sweep
 from studio.settings import DataSettings, SettingsError, TrainSettings, from_dict
 
@@ -28,8 +29,11 @@ class ProjectError(ValueError):
     """A project file cannot be read or written; the message names the file and place."""
 
 
-def dumps(project: Project) -> str:
+def dumps(project: Project, folder: Path | None = None) -> str:
+    """The document as text; `folder`: the file's folder, for relative references."""
     doc = project.to_dict()
+    if folder is not None:
+        doc = relative_doc(doc, folder)
     text = json.dumps(doc, indent=2, ensure_ascii=False)
     try:
         text.encode("utf-8")
@@ -41,7 +45,7 @@ def dumps(project: Project) -> str:
 def save(project: Project, path: str | os.PathLike) -> Path:
     """Atomic save: write a temporary file beside the target, fsync, then rename."""
     path = Path(path)
-    data = dumps(project).encode("utf-8")  # dumps escapes what UTF-8 cannot hold
+    data = dumps(project, path.parent).encode("utf-8")  # dumps escapes what UTF-8 cannot hold
     write_atomic(path, data)
     project.path = path
     return path
@@ -76,6 +80,7 @@ def load(path: str | os.PathLike) -> Project:
     except fileio.FileFormatError as e:
         raise ProjectError(str(e)) from None
     project = loads(raw, str(path))
+    absolute(project.model, path.parent)
     project.path = path
     return project
 
@@ -118,43 +123,14 @@ def from_document(doc: Any, where: str = "<project>") -> Project:
     _need(version >= 1, where, f"format version {version} is not valid")
     for key in ("name", "description"):
         _need(isinstance(doc.get(key, ""), str), where, f'"{key}" must be text')
+    doc = migrate(doc, version)
     _need("graph" in doc, where, 'missing "graph"')
-    graph = doc.get("graph")
-    _need(isinstance(graph, dict), where, '"graph" must be an object')
-    for key in ("nodes", "edges"):
-        _need(key in graph, where, f'graph: missing "{key}"')
-        _need(isinstance(graph[key], list), where, f'graph.{key} must be a list')
-    nodes, edges = graph["nodes"], graph["edges"]
-
-    checked_nodes = [_check_node(n, f"{where}: graph.nodes[{i}]") for i, n in enumerate(nodes)]
-    ids = [n[0] for n in checked_nodes]
-    seen: set[str] = set()
-    for i, nid in enumerate(ids):
-        _need(nid not in seen, where, f'graph.nodes[{i}]: duplicate node id "{nid}"')
-        seen.add(nid)
-    types = dict((n[0], n[1]) for n in checked_nodes)
-    checked_edges = [_check_edge(e, types, f"{where}: graph.edges[{i}]") for i, e in enumerate(edges)]
-    seen_e: set[str] = set()
-    for i, e in enumerate(checked_edges):
-        _need(e[0] is None or e[0] not in seen_e, where, f'graph.edges[{i}]: duplicate edge id "{e[0]}"')
-        seen_e.add(e[0])
-    # Wires saved without an id get fresh ones that cannot collide with later explicit ids.
-    fresh = (f"e{i}" for i in itertools.count(1))
-    checked_edges = [(e[0] or next(x for x in fresh if x not in seen_e),) + e[1:] for e in checked_edges]
+    model = build_graph(doc["graph"], where)
     try:
         data = from_dict(DataSettings, doc.get("data", {}), "data")
         train = from_dict(TrainSettings, doc.get("training", {}), "training")
     except SettingsError as e:
         raise ProjectError(f"{where}: {e}") from None
-
-    model = GraphModel()
-    try:
-        for nid, type_, params, pos in checked_nodes:
-            model.add_node(type_, params, pos, nid=nid)
-        for eid, src, sp, dst, dp in checked_edges:
-            model.connect(src, sp, dst, dp, eid=eid)
-    except GraphError as e:  # e.g. the same wire twice
-        raise ProjectError(f"{where}: graph: {e}") from None
     sweep = None
     if "sweep" in doc:  # optional: files without it load unchanged
         try:
@@ -163,6 +139,57 @@ def from_document(doc: Any, where: str = "<project>") -> Project:
             raise ProjectError(f"{where}: {e}") from None
     return Project(model=model, data=data, train=train, name=doc.get("name", "Untitled"),
                    description=doc.get("description", ""), sweep=sweep)
+
+
+def migrate(doc: dict, version: int) -> dict:
+    """The document in the current format. Version 1 had no blocks, so its graph
+    reads unchanged as version 2; each later change adds a step here."""
+    if version == 1:
+        doc = dict(doc, version=2)
+    return doc
+
+
+def build_graph(graph: Any, where: str, body: bool = False, depth: int = 0) -> GraphModel:
+    """A GraphModel from a document's "graph" (or a block's "body"), checked whole first."""
+    label = "body" if body else "graph"
+    _need(isinstance(graph, dict), where, f'"{label}" must be an object')
+    for key in ("nodes", "edges"):
+        _need(key in graph, where, f'{label}: missing "{key}"')
+        _need(isinstance(graph[key], list), where, f'{label}.{key} must be a list')
+    nodes, edges = graph["nodes"], graph["edges"]
+    checked_nodes = [_check_node(n, f"{where}: {label}.nodes[{i}]") for i, n in enumerate(nodes)]
+    ids = [n[0] for n in checked_nodes]
+    seen: set[str] = set()
+    for i, nid in enumerate(ids):
+        _need(nid not in seen, where, f'{label}.nodes[{i}]: duplicate node id "{nid}"')
+        seen.add(nid)
+    types = dict((n[0], n[1]) for n in checked_nodes)
+    checked_edges = [_check_edge(e, types, f"{where}: {label}.edges[{i}]") for i, e in enumerate(edges)]
+    seen_e: set[str] = set()
+    for i, e in enumerate(checked_edges):
+        _need(e[0] is None or e[0] not in seen_e, where, f'{label}.edges[{i}]: duplicate edge id "{e[0]}"')
+        seen_e.add(e[0])
+    # Wires saved without an id get fresh ones that cannot collide with later explicit ids.
+    fresh = (f"e{i}" for i in itertools.count(1))
+    checked_edges = [(e[0] or next(x for x in fresh if x not in seen_e),) + e[1:] for e in checked_edges]
+    bodies = {}
+    for i, (nid, type_, _params, _pos) in enumerate(checked_nodes):
+        raw = nodes[i].get("body")
+        if type_ != "Block":
+            _need(raw is None, where, f'{label}.nodes[{i}] ({nid}): only a Block has a "body"')
+        elif raw is not None:
+            _need(depth + 1 < MAX_DEPTH, where, f"{label}.nodes[{i}] ({nid}): blocks are nested more than "
+                                                f"{MAX_DEPTH} deep")
+            bodies[nid] = build_graph(raw, f"{where}: {label}.nodes[{i}] ({nid})", True, depth + 1)
+    model = GraphModel(body=body)
+    try:
+        for nid, type_, params, pos in checked_nodes:
+            model.add_node(type_, params, pos, nid=nid, body=bodies.get(nid))
+        for eid, src, sp, dst, dp in checked_edges:
+            model.connect(src, sp, dst, dp, eid=eid)
+    except GraphError as e:  # e.g. the same wire twice, an Input inside a block
+        raise ProjectError(f"{where}: {label}: {e}") from None
+    return model
 
 
 def _check_node(n: Any, where: str):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from studio.graph.blocks import to_doc
 from studio.graph.events import GraphEvent
 from studio.graph.model import GraphModel
 from studio.project.events import InfoChanged, Listener, ProjectEvent, SettingChanged, SweepChanged
@@ -20,7 +21,7 @@ from studio.project.search_space import Dimension, SearchSpace
 from studio.settings import DataSettings, TrainSettings, check, to_dict
 
 FORMAT = "studio.project"
-VERSION = 1
+VERSION = 2  # 2: a Block node holds its inside as "body" (studio.project.file migrates 1)
 SECTIONS = ("data", "train")
 INFO = ("name", "description")
 
@@ -124,17 +125,7 @@ class Project:
             "version": VERSION,
             "name": self.name,
             "description": self.description,
-            "graph": {
-                "nodes": [
-                    {"id": n, "type": m.type_of(n), "params": _jsonable(m.params(n)),
-                     "pos": [round(m.pos(n)[0], 2), round(m.pos(n)[1], 2)]}
-                    for n in m.nodes()
-                ],
-                "edges": [
-                    {"id": e.id, "src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port}
-                    for e in m.edges()
-                ],
-            },
+            "graph": to_doc(m),
             "data": to_dict(self.data),
             "training": to_dict(self.train),
         } | self._sweep_dict()
@@ -150,7 +141,3 @@ class Project:
 
     def __repr__(self) -> str:
         return f"Project(name={self.name!r}, nodes={len(self._model)}, path={self.path!r})"
-
-
-def _jsonable(params: dict) -> dict:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}

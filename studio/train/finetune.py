@@ -14,14 +14,23 @@ def param_groups(model: torch.nn.Module, graph, base_lr: float) -> tuple[list[di
     node modules. Frozen weights get requires_grad=False and join no group."""
     groups: dict[float, list[torch.nn.Parameter]] = {}
     frozen: list[torch.nn.Module] = []
-    for nid, module in model.named_children():
-        params = graph.params(nid) if nid in graph.g else {}
-        if params.get("frozen"):
-            module.requires_grad_(False)
-            frozen.append(module)
-            continue
-        mult = float(params.get("lr_mult", 1.0))
-        groups.setdefault(mult, []).extend(p for p in module.parameters() if p.requires_grad)
+
+    def visit(module: torch.nn.Module, graph, mult: float) -> None:
+        for nid, child in module.named_children():
+            params = graph.params(nid) if nid in graph.g else {}
+            if params.get("frozen"):
+                child.requires_grad_(False)
+                frozen.append(child)
+                continue
+            m = mult * float(params.get("lr_mult", 1.0))
+            if params and graph.type_of(nid) == "Block":  # its layers may set their own
+                copies = list(child) if isinstance(child, torch.nn.Sequential) else [child]
+                for c in copies:
+                    visit(c, graph.body(nid), m)
+                continue
+            groups.setdefault(m, []).extend(p for p in child.parameters() if p.requires_grad)
+
+    visit(model, graph, 1.0)
     out = [{"params": ps, "lr": base_lr * m, "lr_mult": m} for m, ps in sorted(groups.items()) if ps]
     if not out and any(True for _ in model.parameters()):
         raise SetupError("Every layer with weights is frozen: there is nothing to train; unfreeze one")

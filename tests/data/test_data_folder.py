@@ -1,5 +1,4 @@
 """ImageFolder from real PNG files: decoding, caching, bad files and bad layouts."""
-import numpy as np
 import pytest
 import torch
 from PIL import Image

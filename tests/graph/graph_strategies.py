@@ -13,7 +13,8 @@ CAPS = {"out_channels": 6, "kernel_size": 4, "stride": 3, "padding": 2, "output_
         "num_layers": 2, "embedding_dim": 6, "out_features": 8, "channels": 3, "height": 9, "width": 9,
         "length": 6, "features": 6, "vocab": 20, "groups": 3, "dilation": 2}
 # Opaque nodes come only from imports (tests/importer covers them).
-INNER = sorted(t for t in LAYERS if t not in ("Input", "Output", "Add", "Concat", "Mul", "Opaque"))
+INNER = sorted(t for t in LAYERS if t not in ("Input", "Output", "Add", "Concat", "Mul", "Opaque",
+                                                 "BlockInput", "BlockOutput"))  # those live inside blocks
 
 
 def param_value(p: Param):

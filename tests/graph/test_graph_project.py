@@ -63,7 +63,7 @@ def _set(path, value):
      "net.studio.json: graph.nodes[1] (conv2d1): bias must be true or false, got 1"),
     (_set(["graph", "nodes", 1, "params", "stride"], 10**400),
      "net.studio.json: graph.nodes[1] (conv2d1): stride must be at most 64, got " + str(10**400)),
-    (_set(["version"], 7), "net.studio.json: format version 7 is newer than this Studio reads (up to 1); "
+    (_set(["version"], 7), "net.studio.json: format version 7 is newer than this Studio reads (up to 2); "
                            "please update Studio"),
     (_set(["graph", "nodes", 1, "id"], "training"),
      "net.studio.json: graph.nodes[1]: \"id\": node id 'training' is reserved by Python or PyTorch; "

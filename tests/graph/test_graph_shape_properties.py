@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.graph.graph_strategies import grow_graph
-from studio.graph.compile import build_module, input_args
+from studio.graph.compile import input_args, node_module
 from studio.graph.shapes import infer_fresh
 
 
@@ -26,7 +26,7 @@ def test_inferred_shapes_equal_torch_shapes(data, steps):
                 env[nid] = (torch.randint(0, shape.vocab, (2, *shape.dims)) if shape.dtype == "long"
                             else torch.randn(2, *shape.dims))
                 continue
-            mod = build_module(m.type_of(nid), m.params(nid), info.inputs).eval()
+            mod = node_module(m, nid).eval()
             assert info.weights == sum(p.numel() for p in mod.parameters()), nid
             y = mod(*[env[s] for s in input_args(m, nid)])
             assert tuple(y.shape) == (2, *shape.dims), (nid, m.type_of(nid), m.params(nid), info.inputs)

@@ -16,7 +16,6 @@ from studio.cli.main import main as cli
 from studio import fileio
 from studio.project import file as projects
 from studio.graph.compile import compile_graph
-from studio.train import checkpoint
 from studio.train.checkpoint import save_weights
 from studio.ui.editor.canvas.commands import AddNode
 

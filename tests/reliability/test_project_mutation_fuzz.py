@@ -87,7 +87,7 @@ def variants(raw: bytes, seed: int):
     fixed = {
         "empty": b"", "null": b"null", "list": b"[]", "BOM": b"\xef\xbb\xbf" + raw,
         "UTF-16": raw.decode().encode("utf-16"), "deep top level": b"[" * DEEP + b"]" * DEEP,
-        "version 2": raw.replace(b'"version": 1', b'"version": 2'),
+        "version 99": raw.replace(b'"version": 1', b'"version": 99'),
         "duplicate node": json.dumps({**doc, "graph": {**doc["graph"], "nodes": nodes + nodes[:1]}}).encode(),
         "duplicate JSON key": raw.replace(b'"version": 1', b'"version": 1, "version": "one"'),
         "wire to itself": json.dumps({**doc, "graph": {"nodes": nodes, "edges": [

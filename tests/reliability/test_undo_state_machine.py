@@ -37,7 +37,7 @@ EXAMPLES = int(os.environ.get("STUDIO_FUZZ_EXAMPLES", "2000"))
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 START = {"empty": None, **{name: (SAMPLES / f"{name}.studio.json").read_text()
                            for name in ("spiral_mlp", "shapes_cnn", "waves_lstm")}}
-TYPES = sorted(LAYERS)
+TYPES = sorted(t for t in LAYERS if t not in ("BlockInput", "BlockOutput"))  # inside blocks only
 THROUGH = [t for t in TYPES if LAYERS[t].inputs and LAYERS[t].outputs]  # can sit on a wire
 APP = QApplication.instance() or QApplication([])
 

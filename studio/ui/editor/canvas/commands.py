@@ -90,13 +90,14 @@ class RemoveNodes(QUndoCommand):
         what = "layer" if ids else "wire"
         super().__init__(f"Delete {n} {what}{'s' if n != 1 else ''}")
         self.model, self.ids, self.extra_edges = model, list(ids), list(edge_ids)
-        self.nodes: list[tuple[str, str, dict, tuple]] = []
+        self.nodes: list[tuple] = []
         self.edges: list[Edge] = []
 
     def redo(self) -> None:
         m = self.model
         gone = set(self.ids)
-        self.nodes = [(n, m.type_of(n), dict(m.params(n)), m.pos(n)) for n in self.ids]
+        # a block keeps its inside object, so commands made inside it stay valid after undo
+        self.nodes = [(n, m.type_of(n), dict(m.params(n)), m.pos(n), m.node(n).get("body")) for n in self.ids]
         # model order keeps the input order of merge layers after undo
         self.edges = [e for e in m.edges() if e.src in gone or e.dst in gone or e.id in self.extra_edges]
         for e in self.edges:
@@ -105,8 +106,8 @@ class RemoveNodes(QUndoCommand):
             m.remove_node(n)
 
     def undo(self) -> None:
-        for nid, type_, params, pos in self.nodes:
-            self.model.add_node(type_, params, pos, nid=nid)
+        for nid, type_, params, pos, body in self.nodes:
+            self.model.add_node(type_, params, pos, nid=nid, body=body)
         for e in self.edges:
             self.model.connect(e.src, e.src_port, e.dst, e.dst_port, eid=e.id)
 
