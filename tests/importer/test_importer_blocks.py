@@ -1,0 +1,163 @@
+"""Imports are structured by the torch module tree: a block per submodule that
+takes one tensor and gives one, local names inside, identical consecutive blocks
+as one repeated block, weights named to match, and --flat for the old graph."""
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from studio.cli.main import main
+from studio.graph.blocks import walk
+from studio.importer import compiled_with_weights, import_model
+
+RESNET_TOP = ["x", "conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool",
+              "flatten", "fc", "output"]
+
+
+def test_resnet18_opens_as_a_dozen_nodes_with_eight_basic_blocks():
+    r = import_model("torchvision:resnet18", meta=True)
+    m = r.project.model
+    assert m.nodes() == RESNET_TOP
+    assert r.weights == 11_689_512
+    assert (m.params("layer1")["name"], m.params("layer1")["repeat"]) == ("BasicBlock", 2)
+    basic = sum(g.params(n)["repeat"] for g, n, _ in walk(m)
+                if g.type_of(n) == "Block" and g.params(n)["name"] == "BasicBlock")
+    assert basic == 8
+    for k in (2, 3, 4):
+        assert m.params(f"layer{k}")["name"] == f"layer{k}"
+        assert [n for n in m.body(f"layer{k}").nodes()] == ["input", f"layer{k}_0", f"layer{k}_1", "output"]
+    inner = m.body("layer2").body("layer2_0")
+    assert sorted(inner.nodes()) == sorted(["input", "conv1", "bn1", "relu", "conv2", "bn2", "downsample_0",
+                                            "downsample_1", "add", "relu_1", "output"])
+    assert r.converted.node_of["layer2.0.downsample.0"] == "layer2.layer2_0.downsample_0"
+    assert r.converted.node_of["layer1.1"] == "layer1.1"
+    assert "10 blocks, 13 nodes at the top" in r.summary() and "62 layers" in r.summary()
+
+
+@pytest.fixture(scope="module")
+def resnet18_weights(tmp_path_factory):
+    from torchvision import models
+    torch.manual_seed(0)
+    ref = models.resnet18(num_classes=6).eval()
+    with torch.no_grad():
+        for mod in ref.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.5, 0.5)
+                mod.running_var.uniform_(0.5, 2.0)
+    path = tmp_path_factory.mktemp("w") / "r18.safetensors"
+    save_file({k: v.contiguous() for k, v in ref.state_dict().items()}, str(path))
+    return ref, path
+
+
+def test_resnet18_blocks_match_torchvision_weight_by_weight(resnet18_weights):
+    ref, path = resnet18_weights
+    r = import_model("torchvision:resnet18", num_classes=6, weights=path, input="image:3,48,48")
+    gm = compiled_with_weights(r)  # strict: the names match the nested modules exactly
+    assert set(gm.state_dict()) == set(r.state)
+    assert {"layer1.0.conv1.weight", "layer1.1.bn2.running_var", "layer2.layer2_0.downsample_0.weight",
+            "layer4.layer4_1.conv2.weight", "fc.bias"} <= set(r.state)
+    own = ref.state_dict()
+    assert len(own) == len(r.state)  # no weight lost
+    for k, v in own.items():
+        module, _, name = k.rpartition(".")
+        assert torch.equal(r.state[f"{r.converted.node_of[module]}.{name}"], v), k
+    assert sum(p.numel() for p in gm.parameters()) == sum(p.numel() for p in ref.parameters())
+    x = torch.randn(2, 3, 48, 48)
+    with torch.no_grad():
+        assert (gm(x) - ref(x)).abs().max().item() <= 1e-5
+
+
+def test_flat_gives_the_old_graph(resnet18_weights, tmp_path, capsys):
+    _, path = resnet18_weights
+    proj = tmp_path / "flat.studio.json"
+    assert main(["import", "torchvision:resnet18", "--num-classes", "6", "--weights", str(path), "--input",
+                 "image:3,32,32", "--flat", "-o", str(proj)]) == 0
+    assert "blocks" not in capsys.readouterr().out
+    nodes = json.loads(proj.read_text())["graph"]["nodes"]
+    assert len(nodes) == 71 and not any(n["type"] == "Block" for n in nodes)
+    assert {"layer1_0_conv1", "layer4_1_relu_1", "add_7", "fc"} <= {n["id"] for n in nodes}
+    from safetensors.torch import load_file
+    assert "layer2_0_downsample_0.weight" in load_file(str(tmp_path / "flat.weights.safetensors"))
+
+
+USER = textwrap.dedent('''
+    import torch
+    from torch import nn
+
+
+    class Gate(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.scale = nn.Parameter(torch.full((c, 1, 1), 0.5))
+
+        def forward(self, x):
+            return x * torch.sigmoid(self.scale)
+
+
+    class Stem(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.bn = nn.BatchNorm2d(8)
+            self.gate = Gate(8)
+
+        def forward(self, x):
+            return torch.relu(self.gate(self.bn(self.conv(x))))
+
+
+    class Res(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.conv = nn.Conv2d(c, c, 3, padding=1)
+            self.bn = nn.BatchNorm2d(c)
+
+        def forward(self, x):
+            return x + self.bn(self.conv(x))
+
+
+    class Split(nn.Module):
+        """Gives two tensors: not a block."""
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Conv2d(8, 8, 1)
+            self.b = nn.Conv2d(8, 8, 1)
+
+        def forward(self, x):
+            return self.a(x), torch.relu(self.b(x))
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = Stem()
+            self.trunk = nn.Sequential(Res(8), Res(8), Res(8))
+            self.split = Split()
+            self.fc = nn.Linear(8, 3)
+
+        def forward(self, x):
+            p, q = self.split(self.trunk(self.stem(x)))
+            return self.fc(torch.flatten(torch.mean(p + q, dim=(2, 3), keepdim=True), 1))
+''')
+
+
+def test_custom_submodules_become_blocks(tmp_path):
+    (tmp_path / "net.py").write_text(USER)
+    r = import_model(f"{tmp_path / 'net.py'}:Net", input="image:3,8,8")
+    m = r.project.model
+    assert m.type_of("stem") == "Block" and m.params("stem")["name"] == "Stem"
+    assert sorted(m.body("stem").nodes()) == ["bn", "conv", "gate", "input", "output", "relu"]
+    assert (m.params("trunk")["name"], m.params("trunk")["repeat"]) == ("Res", 3)
+    assert sorted(m.body("trunk").nodes()) == ["add", "bn", "conv", "input", "output"]
+    assert {"split_a", "split_b", "split_relu"} <= set(m.nodes())  # two tensors out: kept flat
+    assert r.converted.flat == ["split"] and "1 submodule kept flat" in r.summary()
+    assert r.opaque == {"stem.gate": r.opaque["stem.gate"]}  # an opaque node inside a block
+    assert m.body("stem").params("gate")["path"] == "stem.gate"
+    assert {"stem.conv.weight", "stem.gate.scale", "trunk.2.bn.running_mean", "split_a.weight"} <= set(r.state)
+    gm = compiled_with_weights(r)
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        assert (gm(x) - r.source.module.eval()(x)).abs().max() <= 1e-5
