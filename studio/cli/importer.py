@@ -48,8 +48,10 @@ def cmd_import(args) -> int:
     print(f"imported {result.summary()}")
     for nid, why in result.opaque.items():
         print(f"  opaque {nid}: {why}")
-    for sub in result.converted.flat:
-        print(f"  kept flat: {sub} (its layers do not take one tensor and give one tensor)")
+    flat = result.converted.flat
+    if flat:
+        more = f" and {len(flat) - 4} more" if len(flat) > 4 else ""
+        print(f"  kept flat (not one tensor in, one tensor out): {', '.join(flat[:4])}{more}")
     for path, n in result.converted.unused.items():
         print(f"  not imported: {path} ({n:,} weights) is never called by forward() in evaluation mode",
               file=sys.stderr)

@@ -18,7 +18,7 @@ import networkx as nx
 from torch import nn
 
 from studio.graph.blocks import can_repeat, group, to_doc, walk
-from studio.graph.model import GraphError, GraphModel, id_problem
+from studio.graph.model import MAX_DEPTH, GraphError, GraphModel, id_problem
 
 MIN_LAYERS = 3  # a submodule of one or two layers stays inline in its parent (downsample_0, downsample_1)
 ENDS = ("Input", "Output", "BlockInput", "BlockOutput")
@@ -55,6 +55,10 @@ def structure(flat: GraphModel, where: dict[str, Where]) -> Structured:
     everything = set(where)
     todo = [p for p in members if len(members[p]) >= MIN_LAYERS and members[p] != everything
             and not (parent[p] and members[parent[p]] == members[p])]  # the outer of equal ones
+    chosen = set(todo)
+    outer = {p: sum(1 for q, _ in where[next(iter(members[p]))].chain if q in chosen and len(q) < len(p)
+                    and p.startswith(q + ".")) for p in todo}
+    todo = [p for p in todo if outer[p] < MAX_DEPTH - 1]  # the outer ones, where modules nest too deep
     todo.sort(key=lambda p: -depth[p])
     rep = {n: n for n in where}  # flat id -> the top-level node that holds it now
     path_of: dict[str, str] = {}  # temporary block id -> torch path

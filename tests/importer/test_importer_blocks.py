@@ -161,3 +161,39 @@ def test_custom_submodules_become_blocks(tmp_path):
     x = torch.randn(2, 3, 8, 8)
     with torch.no_grad():
         assert (gm(x) - r.source.module.eval()(x)).abs().max() <= 1e-5
+
+
+def test_modules_nested_deeper_than_blocks_may_nest_stay_inside_the_deepest_block(tmp_path):
+    (tmp_path / "deep.py").write_text(textwrap.dedent('''
+        from torch import nn
+
+        class Deep(nn.Module):
+            def __init__(self, n=10):
+                super().__init__()
+                self.a = nn.Linear(4, 4)
+                self.inner = Deep(n - 1) if n else None
+                self.b = nn.Tanh()
+
+            def forward(self, x):
+                x = self.a(x)
+                if self.inner is not None:
+                    x = self.inner(x)
+                return self.b(x)
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.deep = Deep()
+                self.fc = nn.Linear(4, 2)
+
+            def forward(self, x):
+                return self.fc(self.deep(x))
+    '''))
+    r = import_model(f"{tmp_path / 'deep.py'}:Net", input="vector:4")
+    from studio.graph.model import MAX_DEPTH
+    levels = max(p.count(".") for g, n, p in walk(r.project.model))
+    assert levels == MAX_DEPTH - 1  # as deep as a project file may nest blocks, no deeper
+    assert r.layers == 2 * 11 + 1
+    x = torch.randn(3, 4)
+    with torch.no_grad():
+        assert (compiled_with_weights(r)(x) - r.source.module(x)).abs().max() <= 1e-6
