@@ -34,9 +34,11 @@ class ImportResult:
 
     @property
     def layers(self) -> int:
-        """Layers at every level, blocks' insides included (not the blocks themselves nor the ends)."""
-        return sum(1 for g, nid, _ in walk(self.project.model)
-                   if g.type_of(nid) not in ("Input", "Output", "BlockInput", "BlockOutput", "Block"))
+        """Layers at every level, blocks' insides ×repeat included (not the blocks nor the ends)."""
+        def count(g) -> int:
+            return sum(g.params(n)["repeat"] * count(g.body(n)) if g.type_of(n) == "Block" else
+                       g.type_of(n) not in ("Input", "Output", "BlockInput", "BlockOutput") for n in g.nodes())
+        return count(self.project.model)
 
     def summary(self) -> str:
         m = self.project.model

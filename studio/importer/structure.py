@@ -1,6 +1,6 @@
 """Give an imported flat graph the shape of the torch module tree: each submodule
 whose layers take one tensor and give one tensor becomes a Block (innermost
-first, with studio.graph.blocks.group's rules), named after its class (a plain
+first, by studio.graph.blocks.group's rule, on the graph as a document), named after its class (a plain
 nn.Sequential after its attribute). Inside a block the layers take their local
 names (conv1, bn1, downsample_0), so the compiled network's state_dict reads
 like the torch model's (`layer2.layer2_0.conv1.weight`). Consecutive identical
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import networkx as nx
 from torch import nn
 
-from studio.graph.blocks import can_repeat, group, to_doc, walk
-from studio.graph.model import MAX_DEPTH, GraphError, GraphModel, id_problem
+from studio.graph.blocks import to_doc
+from studio.graph.model import MAX_DEPTH, GraphModel, id_problem
 
 MIN_LAYERS = 3  # a submodule of one or two layers stays inline in its parent (downsample_0, downsample_1)
 ENDS = ("Input", "Output", "BlockInput", "BlockOutput")
@@ -64,28 +64,72 @@ def structure(flat: GraphModel, where: dict[str, Where]) -> Structured:
     path_of: dict[str, str] = {}  # temporary block id -> torch path
     taken = set(flat.nodes())
     flat_left: list[str] = []
+    doc = to_doc(flat)  # grouped as a document: editing the live graph re-infers shapes at every step
+    shape = {n: _shape(flat, n) for n in flat.nodes()}  # top-level id -> its output shape
+    repeatable: set[str] = set()
     for i, p in enumerate(todo):
         ids = {rep[n] for n in members[p]}
         if len(ids) < 2:
             continue
         bid = _fresh(taken, f"block_{i}")
-        try:
-            group(flat, sorted(ids), _name(p, cls[p]), nid=bid)
-        except GraphError:
+        ends = _group(doc, ids, _name(p, cls[p]), bid)
+        if ends is None:
             flat_left.append(p)
             continue
         taken.add(bid)
         path_of[bid] = p
+        shape[bid] = shape[ends[1]]
+        if shape[bid] is not None and shape[ends[0]] == shape[bid]:
+            repeatable.add(bid)
         for n in members[p]:
             rep[n] = bid
-    repeatable = {nid for g, nid, _ in walk(flat) if g.type_of(nid) == "Block" and can_repeat(g, nid)}
     r = _Renamer(where, path_of, repeatable)
-    doc = r.level(to_doc(flat), "")
+    doc = r.level(doc, "")
     out = Structured(GraphModel(), {}, blocks=len(path_of), flat=flat_left)
     clean = _finish(doc, "", out, r)
     from studio.project.file import build_graph  # importer sits above project
     out.model = build_graph(clean, "import")
     return out
+
+
+def _shape(model: GraphModel, nid: str):
+    s = model.shapes.out(nid)
+    return None if s is None else (tuple(s.dims), s.seq, s.dtype)
+
+
+def _group(doc: dict, ids: set[str], name: str, bid: str) -> tuple[str, str] | None:
+    """studio.graph.blocks.group on a graph document: the layers `ids` become block `bid`
+    when one tensor enters them and one leaves (else None and nothing changes). Wire
+    order is kept, so merge layers keep their inputs' order inside and outside. Returns
+    the ids of the layers that feed the block and that give its output."""
+    edges = doc["edges"]
+    into = [e for e in edges if e["dst"] in ids and e["src"] not in ids]
+    out = [e for e in edges if e["src"] in ids and e["dst"] not in ids]
+    if len({(e["src"], e["src_port"]) for e in into}) != 1 or len({(e["src"], e["src_port"]) for e in out}) != 1:
+        return None
+    inside = [n for n in doc["nodes"] if n["id"] in ids]
+    if any(n["type"] in ENDS for n in inside):
+        return None
+    b_in, b_out = _fresh(ids, "input"), _fresh(ids, "output")
+    body_edges = [e if e["src"] in ids else dict(e, src=b_in, src_port="out") for e in edges if e["dst"] in ids]
+    body_edges.append({"id": _fresh({e["id"] for e in body_edges}, "e_out"), "src": out[0]["src"],
+                       "src_port": out[0]["src_port"], "dst": b_out, "dst_port": "in"})
+    body = {"nodes": [{"id": b_in, "type": "BlockInput", "params": {}, "pos": [0, 0]}, *inside,
+                      {"id": b_out, "type": "BlockOutput", "params": {}, "pos": [0, 0]}], "edges": body_edges}
+    block = {"id": bid, "type": "Block", "params": {"name": name, "repeat": 1}, "pos": [0, 0], "body": body}
+    first = doc["nodes"].index(inside[0])
+    doc["nodes"] = [n for n in doc["nodes"][:first] if n["id"] not in ids] + [block] + \
+        [n for n in doc["nodes"][first:] if n["id"] not in ids]
+    kept = []
+    for e in edges:
+        if e is into[0]:
+            kept.append(dict(e, dst=bid, dst_port="in"))
+        elif e["src"] in ids and e["dst"] not in ids:
+            kept.append(dict(e, src=bid, src_port="out"))
+        elif e["src"] not in ids and e["dst"] not in ids:
+            kept.append(e)
+    doc["edges"] = kept
+    return into[0]["src"], out[0]["src"]
 
 
 def _name(path: str, c: type) -> str:

@@ -35,7 +35,7 @@ def test_resnet18_opens_as_a_dozen_nodes_with_eight_basic_blocks():
                                             "downsample_1", "add", "relu_1", "output"])
     assert r.converted.node_of["layer2.0.downsample.0"] == "layer2.layer2_0.downsample_0"
     assert r.converted.node_of["layer1.1"] == "layer1.1"
-    assert "10 blocks, 13 nodes at the top" in r.summary() and "62 layers" in r.summary()
+    assert "10 blocks, 13 nodes at the top" in r.summary() and "69 layers" in r.summary()
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,8 @@ def test_resnet18_parameter_count_is_torchvisions():
     assert "Opaque" not in types and {"Conv2d", "BatchNorm2d", "Add", "Flatten", "Linear"} <= types
 
 
-@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small", "mnasnet0_5"])  # MNASNet: versioned state
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small", "mnasnet0_5",  # MNASNet: versioned state
+                                  "densenet121"])  # concatenations inside blocks
 def test_outputs_match_torchvision(name, tmp_path):
     from torchvision import models
     torch.manual_seed(0)
