@@ -53,7 +53,11 @@ def structure(flat: GraphModel, where: dict[str, Where]) -> Structured:
             cls[path], depth[path] = c, i + 1
             parent[path] = w.chain[i - 1][0] if i else ""
     everything = set(where)
+    # The layer that feeds the Output stays at the top, where "Set to N classes" (the
+    # trainer's head check) and fine-tuning scripts find it: a classifier Sequential is not a block.
+    head = {e.src for o in flat.of_type("Output") for e in flat.in_edges(o)}
     todo = [p for p in members if len(members[p]) >= MIN_LAYERS and members[p] != everything
+            and not members[p] & head
             and not (parent[p] and members[parent[p]] == members[p])]  # the outer of equal ones
     chosen = set(todo)
     outer = {p: sum(1 for q, _ in where[next(iter(members[p]))].chain if q in chosen and len(q) < len(p)

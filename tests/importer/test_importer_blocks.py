@@ -197,3 +197,20 @@ def test_modules_nested_deeper_than_blocks_may_nest_stay_inside_the_deepest_bloc
     x = torch.randn(3, 4)
     with torch.no_grad():
         assert (compiled_with_weights(r)(x) - r.source.module(x)).abs().max() <= 1e-6
+
+
+@pytest.mark.parametrize("name,head", [("mobilenet_v3_small", "classifier_3"), ("vgg11", "classifier_6"),
+                                       ("resnet18", "fc")])
+def test_the_head_stays_at_the_top_for_set_to_n_classes(name, head):
+    """A classifier Sequential is not made a block: the trainer's head check offers its
+    one-click fix only for a Linear that feeds the Output directly."""
+    from types import SimpleNamespace
+
+    from studio.train.model_setup import SetupError, check_head
+    r = import_model(f"torchvision:{name}", meta=True)
+    m = r.project.model
+    assert m.type_of(head) == "Linear" and m.in_edges("output")[0].src == head
+    assert any(m.type_of(n) == "Block" for n in m.nodes())
+    with pytest.raises(SetupError) as e:
+        check_head(r.project, SimpleNamespace(name="CIFAR-10", task="classification", num_outputs=10))
+    assert e.value.fix is not None and e.value.fix.node == head
