@@ -32,6 +32,25 @@ class ImportResult:
     def opaque(self) -> dict[str, str]:
         return self.converted.opaque
 
+    def locate(self, torch_path: str):
+        """(graph, node id) of the node that a torch submodule path became; the graph is a
+        block's body for a layer inside a block (every copy of a repeated block gives its one
+        node). None when the path is not a node (a weightless module fx folded away)."""
+        dotted = self.converted.node_of.get(torch_path)
+        if dotted is None:
+            return None
+        g, parts = self.project.model, dotted.split(".")
+        while parts:
+            nid = parts.pop(0)
+            if nid not in g.g:
+                return None
+            if not parts:
+                return g, nid
+            if g.params(nid)["repeat"] > 1:
+                parts.pop(0)  # the copy's index
+            g = g.body(nid)
+        return None
+
     @property
     def layers(self) -> int:
         """Layers at every level, blocks' insides ×repeat included (not the blocks nor the ends)."""

@@ -36,6 +36,17 @@ def test_resnet18_opens_as_a_dozen_nodes_with_eight_basic_blocks():
     assert r.converted.node_of["layer2.0.downsample.0"] == "layer2.layer2_0.downsample_0"
     assert r.converted.node_of["layer1.1"] == "layer1.1"
     assert "10 blocks, 13 nodes at the top" in r.summary() and "69 layers" in r.summary()
+    g, nid = r.locate("layer1.1.conv1")  # the second copy of the repeated block: its one node
+    assert g is m.body("layer1") and nid == "conv1"
+    assert r.locate("layer3.1") == (m.body("layer3"), "layer3_1") and r.locate("fc") == (m, "fc")
+
+
+def test_opaque_on_request_inside_a_block():
+    r = import_model("torchvision:resnet18", meta=True, opaque_paths=["layer4.1"])
+    assert r.opaque == {"layer4.layer4_1": "kept opaque on request"}
+    g, nid = r.locate("layer4.1")
+    assert g.type_of(nid) == "Opaque" and g.params(nid)["path"] == "layer4.1"
+    assert r.weights == 11_689_512
 
 
 @pytest.fixture(scope="module")
