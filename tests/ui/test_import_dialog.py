@@ -27,6 +27,10 @@ def test_gallery_lists_torchvision_with_sizes(qtbot):
     assert visible and all("mobilenet" in n for n in visible)
     dlg.select("mobilenet_v3_small")
     assert dlg.spec() == "torchvision:mobilenet_v3_small"
+    assert "flat" not in dlg.options()  # blocks by default
+    dlg.blocks.setChecked(False)
+    assert dlg.options()["flat"] is True
+    dlg.blocks.setChecked(True)
     dlg.show()
     dlg.grab().save("tests/ui/_artifacts/import_dialog.png")
 
