@@ -19,6 +19,7 @@ from torch import nn
 
 from studio.graph.blocks import to_doc
 from studio.graph.model import MAX_DEPTH, GraphModel, id_problem
+from studio.project.file import build_graph
 
 MIN_LAYERS = 3  # a submodule of one or two layers stays inline in its parent (downsample_0, downsample_1)
 ENDS = ("Input", "Output", "BlockInput", "BlockOutput")
@@ -91,8 +92,7 @@ def structure(flat: GraphModel, where: dict[str, Where]) -> Structured:
     doc = r.level(doc, "")
     out = Structured(GraphModel(), {}, blocks=len(path_of), flat=flat_left)
     clean = _finish(doc, "", out, r)
-    from studio.project.file import build_graph  # importer sits above project
-    out.model = build_graph(clean, "import")
+    out.model = build_graph(clean, "import")  # as a project file's graph is read
     return out
 
 
