@@ -136,8 +136,11 @@ def _group(doc: dict, ids: set[str], name: str, bid: str) -> tuple[str, str] | N
     return into[0]["src"], out[0]["src"]
 
 
-def _name(path: str, c: type) -> str:
-    return path.rsplit(".", 1)[-1] if c in (nn.Sequential, nn.ModuleList, nn.ModuleDict) else c.__name__
+def _name(path: str, c: type | str) -> str:
+    """A plain container is named by its attribute (layer1), any other module by its class."""
+    if c in (nn.Sequential, nn.ModuleList, nn.ModuleDict):
+        return path.rsplit(".", 1)[-1]
+    return getattr(c, "__name__", str(c).rsplit(".", 1)[-1])  # some torch versions record the name
 
 
 def _fresh(taken: set[str], want: str) -> str:
