@@ -152,11 +152,13 @@ def _fresh(taken: set[str], want: str) -> str:
 
 def _local(path: str, inside: str) -> str:
     """`path` named from inside the block for `inside`: layer1.0.conv1 in layer1.0 -> conv1;
-    a container's numbered child takes the container's name: 0 in layer1 -> layer1_0."""
+    a container's numbered child takes the container's name: 0 in layer1 -> layer1_0, and
+    0 in features.1.block.0 -> block_0_0 (from the last named module on)."""
     rel = path[len(inside) + 1:] if inside and path.startswith(inside + ".") else path
     if rel[:1].isdigit() and inside:
-        last = inside.rsplit(".", 1)[-1]
-        rel = f"{last if not last.isdigit() else inside}.{rel}"
+        parts = inside.split(".")
+        named = [i for i, x in enumerate(parts) if not x.isdigit()]
+        rel = ".".join(parts[named[-1] if named else 0:] + [rel])
     return rel.replace(".", "_")
 
 

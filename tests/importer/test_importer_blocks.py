@@ -225,3 +225,12 @@ def test_the_head_stays_at_the_top_for_set_to_n_classes(name, head):
     with pytest.raises(SetupError) as e:
         check_head(r.project, SimpleNamespace(name="CIFAR-10", task="classification", num_outputs=10))
     assert e.value.fix is not None and e.value.fix.node == head
+
+
+def test_numbered_children_are_named_from_the_last_named_module():
+    r = import_model("torchvision:mobilenet_v3_small", meta=True)
+    ir = r.project.model.body("features").body("features_1")  # InvertedResidual: its `block` Sequential inline
+    assert ir.type_of("block_0") == "Block" and ir.params("block_0")["name"] == "Conv2dNormActivation"
+    assert ir.params("block_1")["name"] == "SqueezeExcitation"
+    assert [n for n in ir.body("block_0").nodes() if n.startswith("block")] == ["block_0_0", "block_0_1", "block_0_2"]
+    assert {"block_2_0", "block_2_1"} <= set(ir.nodes())  # a two-layer Sequential stays inline
