@@ -51,7 +51,7 @@ def cmd_import(args) -> int:
     flat = result.converted.flat
     if flat:
         more = f" and {len(flat) - 4} more" if len(flat) > 4 else ""
-        print(f"  kept flat (not one tensor in, one tensor out): {', '.join(flat[:4])}{more}")
+        print(f"  kept flat: {', '.join(flat[:4])}{more}")
     for path, n in result.converted.unused.items():
         print(f"  not imported: {path} ({n:,} weights) is never called by forward() in evaluation mode",
               file=sys.stderr)

@@ -155,7 +155,7 @@ USER = textwrap.dedent('''
 ''')
 
 
-def test_custom_submodules_become_blocks(tmp_path):
+def test_custom_submodules_become_blocks(tmp_path, capsys):
     (tmp_path / "net.py").write_text(USER)
     r = import_model(f"{tmp_path / 'net.py'}:Net", input="image:3,8,8")
     m = r.project.model
@@ -165,6 +165,9 @@ def test_custom_submodules_become_blocks(tmp_path):
     assert sorted(m.body("trunk").nodes()) == ["add", "bn", "conv", "input", "output"]
     assert {"split_a", "split_b", "split_relu"} <= set(m.nodes())  # two tensors out: kept flat
     assert r.converted.flat == ["split"] and "1 submodule kept flat" in r.summary()
+    assert main(["import", f"{tmp_path / 'net.py'}:Net", "--input", "image:3,8,8",
+                 "-o", str(tmp_path / "n.studio.json")]) == 0
+    assert "  kept flat: split\n" in capsys.readouterr().out
     assert r.opaque == {"stem.gate": r.opaque["stem.gate"]}  # an opaque node inside a block
     assert m.body("stem").params("gate")["path"] == "stem.gate"
     assert {"stem.conv.weight", "stem.gate.scale", "trunk.2.bn.running_mean", "split_a.weight"} <= set(r.state)
