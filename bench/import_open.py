@@ -1,9 +1,9 @@
 """How long the app takes to open an imported network and draw it.
 
-    QT_QPA_PLATFORM=offscreen python bench/import_open.py [resnet18,resnet50,...]
+    QT_QPA_PLATFORM=offscreen python bench/import_open.py [resnet18,resnet50,...] [--flat]
 
-Imports each model (random weights), then times MainWindow.open_path plus the
-first full repaint of the window, median of 3.
+Imports each model (random weights; blocks per submodule unless --flat), then
+times MainWindow.open_path plus the first full repaint of the window, median of 3.
 """
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def main() -> None:
     from studio.importer import import_model, write
     from studio.ui.shell.main_window import MainWindow
     app = QApplication.instance() or QApplication([])
-    names = (sys.argv[1] if len(sys.argv) > 1 else "resnet18,resnet50,efficientnet_b0,densenet121").split(",")
+    args = [a for a in sys.argv[1:] if a != "--flat"]
+    flat = "--flat" in sys.argv[1:]
+    names = (args[0] if args else "resnet18,resnet50,efficientnet_b0,densenet121").split(",")
     tmp = Path(tempfile.mkdtemp())
     w = MainWindow()
     w.resize(1400, 900)
@@ -28,7 +30,8 @@ def main() -> None:
     app.processEvents()
     for name in names:
         path = tmp / f"{name}.studio.json"
-        write(import_model(f"torchvision:{name}", meta=True), path)
+        result = import_model(f"torchvision:{name}", meta=True, flat=flat)
+        write(result, path)
         times = []
         for _ in range(3):
             t = time.perf_counter()
@@ -37,7 +40,8 @@ def main() -> None:
             app.processEvents()
             w.grab()  # forces a full paint
             times.append(time.perf_counter() - t)
-        print(f"{name}: {len(w.project.model)} nodes, open + draw {statistics.median(times) * 1000:.0f} ms")
+        print(f"{name}{' (flat)' if flat else ''}: {len(w.project.model)} nodes at the top, {result.layers} layers, "
+              f"open + draw {statistics.median(times) * 1000:.0f} ms")
     w.close()
 
 

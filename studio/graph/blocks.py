@@ -52,6 +52,11 @@ class Ungrouping:
     added_edges: list[str] = field(default_factory=list)
 
 
+def _ranked(model: GraphModel, edges: list[Edge]) -> list[Edge]:
+    """Wires in their order into merge layers (a reconnected wire keeps its rank, not its place)."""
+    return sorted(edges, key=lambda e: model._rank[e.id])
+
+
 def _ports(model: GraphModel, sel: set[str]) -> tuple[list[Edge], list[Edge]]:
     """The wires entering and leaving the selection; one tensor must enter and one leave."""
     into = [e for e in model.edges() if e.dst in sel and e.src not in sel]
@@ -92,7 +97,7 @@ def group(model: GraphModel, ids: list[str], name: str = "Block", nid: str | Non
                          "a block")
     into, out = _ports(model, set(sel))
     nodes = [node_data(model, n) for n in sel]
-    touched = [e for e in model.edges() if e.src in set(sel) or e.dst in set(sel)]
+    touched = _ranked(model, [e for e in model.edges() if e.src in set(sel) or e.dst in set(sel)])
     xs, ys = [n.pos[0] for n in nodes], [n.pos[1] for n in nodes]
     where = pos if pos is not None else (fmean(xs), fmean(ys))
     nid = nid or model.new_id("Block")
@@ -114,11 +119,11 @@ def group(model: GraphModel, ids: list[str], name: str = "Block", nid: str | Non
     body.add_node("BlockInput", pos=(0.0, 0.0), nid=b_in)
     body.add_node("BlockOutput", pos=(max(xs) - left + STEP, 0.0), nid=b_out)
     inner = set(sel)
-    for e in touched:
+    for e in touched:  # in rank order, so merge layers inside keep their wire order
         if e.src in inner and e.dst in inner:
             body.connect(e.src, e.src_port, e.dst, e.dst_port, eid=e.id)
-    for e in into:  # same ids, so merge layers inside keep their wire order
-        body.connect(b_in, "out", e.dst, e.dst_port, eid=e.id)
+        elif e.dst in inner:
+            body.connect(b_in, "out", e.dst, e.dst_port, eid=e.id)
     src = out[0]
     body.connect(src.src, src.src_port, b_out, "in", eid=_free({e.id for e in body.edges()}, "e_out"))
     model.add_node("Block", {"name": name}, where, nid=nid, body=body)
@@ -152,7 +157,7 @@ def ungroup(model: GraphModel, nid: str) -> Ungrouping:
     if len(b_in) != 1 or len(b_out) != 1 or len(body.in_edges(b_out[0])) != 1:
         raise GraphError(f"{p['name']} is not wired from its input to its output; finish it first")
     rec = Ungrouping(node_data(model, nid), model.in_edges(nid) + model.out_edges(nid),
-                     [node_data(body, n) for n in body.nodes()], body.edges())
+                     [node_data(body, n) for n in body.nodes()], _ranked(body, body.edges()))
     feed = [e for e in rec.outer if e.dst == nid]
     fed = [e for e in rec.outer if e.src == nid]
     last = body.in_edges(b_out[0])[0]
@@ -225,7 +230,7 @@ def to_doc(model: GraphModel) -> dict:
             item["body"] = to_doc(d["body"])
         nodes.append(item)
     edges = [{"id": e.id, "src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port}
-             for e in model.edges()]
+             for e in _ranked(model, model.edges())]
     return {"nodes": nodes, "edges": edges}
 
 
