@@ -20,6 +20,7 @@ from studio.ui.editor.canvas import clipboard
 from studio.ui.editor.canvas.commands import (AddNode, MoveNodes, RemoveNodes, SetParam, fresh_ids,
                                               insert_on_edge, paste)
 from studio.ui.editor.canvas.layout import auto_layout
+from studio.ui.editor.canvas.navigation import BlockNavigator, BlockNavMixin
 from studio.ui.editor.canvas.node_item import HEADER, WIDTH, NodeItem
 from studio.ui.editor.canvas.quick_add import QuickAddPopup
 from studio.ui.editor.canvas.scene import GraphScene
@@ -32,9 +33,10 @@ PASTE_STEP = 40.0
 EMPTY_HINT = "Drag a layer here, or press Tab"
 
 
-class CanvasView(QuickAddMixin, CanvasInputMixin, QGraphicsView):
+class CanvasView(BlockNavMixin, QuickAddMixin, CanvasInputMixin, QGraphicsView):
     selection_changed = Signal(list)
     status_message = Signal(str)
+    level_changed = Signal()  # the canvas shows another graph: the top level or a block's inside
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -70,22 +72,35 @@ class CanvasView(QuickAddMixin, CanvasInputMixin, QGraphicsView):
         self._banner.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._banner.hide()
         self._scene.selectionChanged.connect(self._emit_selection)
+        self.nav = BlockNavigator(self)
+        self.nav.changed.connect(self.level_changed)
         self.set_dark(False)
         self.centerOn(0, 0)
 
     # -- document ----------------------------------------------------------------------
     def set_model(self, model: GraphModel, undo_stack: QUndoStack) -> None:
-        self.cancel_gesture()
+        """Show a document's graph (its top level); blocks are entered from here."""
         if undo_stack is not self._stack:
             self._stack.indexChanged.disconnect(self._scene.flush)
             self._stack = undo_stack
             self._stack.indexChanged.connect(self._scene.flush)
+        self.nav.reset(model, undo_stack)
+        self.show_graph(model)
+        self.level_changed.emit()
+
+    def show_graph(self, model: GraphModel) -> None:
+        """Draw `model` (the root or a block's inside); the navigator decides which."""
+        self.cancel_gesture()
         self._model = model
         self._scene.set_model(model)
         self.viewport().update()
 
     def model(self) -> GraphModel | None:
+        """The graph shown: the document's top level or the inside of a block."""
         return self._model
+
+    def root_model(self) -> GraphModel | None:
+        return self.nav.root
 
     def undo_stack(self) -> QUndoStack:
         return self._stack
