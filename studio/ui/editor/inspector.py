@@ -175,7 +175,9 @@ class Inspector(QScrollArea):
                 fl = QVBoxLayout(field)
                 fl.setContentsMargins(0, 0, 0, 0)
                 fl.setSpacing(2)
-                marker = self.param_marker(nid, p) if self.param_marker else None
+                # sweeps search the top level's layers (their targets are its node ids)
+                top = not self.model.is_body
+                marker = self.param_marker(nid, p) if self.param_marker and top else None
                 if marker is None:
                     fl.addWidget(ed.widget)
                 else:  # the sweep's search marker beside the editor
@@ -223,7 +225,10 @@ class Inspector(QScrollArea):
 
     def _build_overview(self, lay: QVBoxLayout) -> None:
         n_sel = len(self.selection)
-        lay.addWidget(_label("Graph overview" if n_sel < 2 else f"{n_sel} layers selected", "title"))
+        where = self.model.parent if self.model is not None else None
+        title = "Graph overview" if where is None else \
+            f"Inside {where[0].params(where[1]).get('name') or where[1]}"  # a block's body
+        lay.addWidget(_label(title if n_sel < 2 else f"{n_sel} layers selected", "title"))
         lay.addWidget(_label("Select a layer to edit its parameters." if n_sel < 2 else
                              "Select one layer to edit its parameters.", "muted", wrap=True))
         lay.addSpacing(6)
@@ -285,7 +290,8 @@ class Inspector(QScrollArea):
         m = self.model
         weights, macs = m.shapes.totals()
         problems = self._problems()
-        self._dyn["Layers"].setText(str(len(m)))
+        ends = len(m.of_type("BlockInput")) + len(m.of_type("BlockOutput"))
+        self._dyn["Layers"].setText(str(len(m) - ends))
         self._dyn["Parameters"].setText(human(weights))
         self._dyn["Parameters"].setToolTip(f"{weights:,} trainable parameters")
         self._dyn["Mult-adds"].setText(human(macs))

@@ -103,10 +103,11 @@ class BlockItem(NodeItem):
         self._repeat = f"×{params['repeat']}" if params["repeat"] > 1 else ""
         self._refresh_tooltip()
 
-    def set_stats(self, body, weights: int) -> None:
-        """What the card says about its inside: `body` (a GraphModel), `weights` (×repeat)."""
+    def set_stats(self, body, weights: int | None) -> None:
+        """What the card says about its inside: `body` (a GraphModel), `weights` (×repeat;
+        None while a problem inside leaves the count unknown)."""
         self._contents = contents(body)
-        self._weights = f"{count(weights)} params"
+        self._weights = f"{count(weights)} params" if weights is not None else "? params"
         self._refresh_tooltip()
         self.update()
 

@@ -16,6 +16,7 @@ class Breadcrumb(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("breadcrumb")
+        self.setFixedHeight(30)  # the same with or without crumb buttons: the canvas does not jump
         self._lay = QHBoxLayout(self)
         self._lay.setContentsMargins(8, 2, 10, 2)
         self._lay.setSpacing(2)
@@ -33,6 +34,7 @@ class Breadcrumb(QFrame):
         self.labels = list(labels)
         for w in self._parts:
             self._lay.removeWidget(w)
+            w.hide()  # deleteLater waits for the event loop; meanwhile it would still show
             w.deleteLater()
         self._parts = []
         for depth, text in enumerate(labels):

@@ -106,7 +106,7 @@ class BlockNavigator(QObject):
     def trail(self) -> list[str]:
         """Breadcrumb labels, the top level first."""
         out, m = [ROOT_LABEL], self.root
-        for nid in self.path:
+        for nid in self.resolve(self.path)[1]:  # an undo may have removed the shown block just now
             out.append(crumb_label(m, nid))
             m = m.body(nid)
         return out

@@ -182,7 +182,7 @@ class GraphScene(QGraphicsScene):
         item = self.nodes.get(nid)
         if isinstance(item, BlockItem) and nid in self.model.g:
             info = self.model.shapes.info.get(nid)
-            item.set_stats(self.model.body(nid), info.weights if info else 0)
+            item.set_stats(self.model.body(nid), info.weights if info and not info.error else None)
 
     def _add_wire(self, e: Edge) -> None:
         src, dst = self.nodes[e.src], self.nodes[e.dst]
