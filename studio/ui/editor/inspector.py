@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton,
                                QScrollArea, QVBoxLayout, QWidget)
 
 from studio.graph.events import NodeMoved, NodeRemoved, ParamChanged
@@ -48,6 +48,7 @@ def _label(text: str = "", role: str = "", wrap: bool = False) -> QLabel:
 
 class Inspector(QScrollArea):
     status_message = Signal(str)
+    open_block = Signal(str)  # the "Open block" button of a selected block
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -153,6 +154,12 @@ class Inspector(QScrollArea):
         lay.addLayout(head)
         lay.addSpacing(4)
         lay.addWidget(_label(s.description, "muted", wrap=True))
+        if s.type == "Block":
+            go = QPushButton("Open block")
+            go.setObjectName("open_block")
+            go.setToolTip("Show this block's layers on the canvas (or double-click its card)")
+            go.clicked.connect(lambda: self.open_block.emit(nid))
+            lay.addWidget(go, 0, Qt.AlignmentFlag.AlignLeft)
         if self._locked:
             lay.addWidget(_label("Editing is locked while the model trains.", "caption", wrap=True))
         if s.type == "Input":

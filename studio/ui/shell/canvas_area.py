@@ -36,6 +36,7 @@ class BlockLevels(QObject):
     def add_actions(self, actions) -> None:
         """Backspace deletes, or goes up when nothing is selected; View ▸ Up One Level."""
         canvas = self.w.canvas
+        self.w.inspector.open_block.connect(self.open_block)  # the inspector exists by now
         actions.delete.setShortcuts([QKeySequence(Qt.Key.Key_Delete)])
         self.backspace = QAction("Delete or Go Up", self.w)
         self.backspace.setShortcut(QKeySequence(Qt.Key.Key_Backspace))
@@ -56,6 +57,10 @@ class BlockLevels(QObject):
     @Slot()
     def _up(self) -> None:
         self.w.canvas.go_up()
+
+    @Slot(str)
+    def open_block(self, nid: str) -> None:
+        self.w.canvas.open_block(nid)
 
     @Slot(int)
     def go_to(self, depth: int) -> None:

@@ -140,6 +140,13 @@ def test_keys_and_menu_enter_and_leave(window):
     assert view.model() is root and len(root.body("stage1")) == n and "stage1" in root.g
 
 
+def test_inspector_open_button_enters(window):
+    from PySide6.QtWidgets import QPushButton
+    testkit.select(window, "stage2")
+    window.inspector.findChild(QPushButton, "open_block").click()
+    assert window.canvas.model() is window.project.model.body("stage2")
+
+
 def test_open_button_on_the_card_enters(window):
     view = window.canvas
     button = view.node_item("stage2").open_button
