@@ -16,7 +16,8 @@ from PySide6.QtCore import QObject, QPointF, QTimer, Signal, Slot
 from PySide6.QtGui import QTransform, QUndoStack
 
 from studio.graph.events import BodyChanged, ShapesChanged
-from studio.graph.model import GraphModel
+from studio.graph.layers import spec
+from studio.graph.model import BODY_ONLY, TOP_ONLY, GraphModel
 
 if TYPE_CHECKING:
     from studio.ui.editor.canvas.view import CanvasView
@@ -210,6 +211,18 @@ class BlockNavMixin:
 
     def depth(self) -> int:
         return len(self.nav.path)
+
+    def placeable(self, layer_type: str) -> bool:
+        """Whether the level shown may hold `layer_type` (else say why in the status bar)."""
+        body = self._model.is_body
+        if body and layer_type in TOP_ONLY:
+            self.status_message.emit(f"{spec(layer_type).title} belongs to the whole network, not inside "
+                                     "a block: data enters at Block input and leaves at Block output")
+            return False
+        if not body and layer_type in BODY_ONLY:
+            self.status_message.emit(f"{spec(layer_type).title} exists only inside a block")
+            return False
+        return True
 
     def open_selected_block(self) -> bool:
         ids = self.selected_nodes()

@@ -132,7 +132,7 @@ class CanvasView(BlockNavMixin, QuickAddMixin, CanvasInputMixin, QGraphicsView):
                   params: dict | None = None) -> str | None:
         """Add a layer centred on scene_pos (default: the middle of the view),
         snapped to the grid; one undo step. Returns the new node id."""
-        if not self._editable():
+        if not self._editable() or not self.placeable(layer_type):
             return None
         if scene_pos is None:
             scene_pos = self.mapToScene(self.viewport().rect().center())

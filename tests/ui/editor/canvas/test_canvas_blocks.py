@@ -260,3 +260,14 @@ def test_screenshot_outside_with_blocks(window):
         assert rect.contains(window.canvas.node_scene_rect(nid))
     ART.mkdir(exist_ok=True)
     window.grab().save(str(ART / "blocks_outside.png"))
+
+
+def test_network_ends_are_refused_inside_a_block(window):
+    view = window.canvas
+    view.open_block("stage2")
+    n = window.undo_stack.count()
+    messages = []
+    view.status_message.connect(messages.append)
+    assert view.add_layer("Input") is None
+    assert window.undo_stack.count() == n and "not inside" in messages[-1]
+    assert view.add_layer("ReLU") is not None  # a layer is welcome
