@@ -242,7 +242,8 @@ class Inspector(QScrollArea):
         lay.addWidget(self._dyn["problems_title"])
         self._dyn["problems"] = _label("", "error", wrap=True)
         lay.addWidget(self._dyn["problems"])
-        if self.activation_feed is not None and s.type not in ("Input", "Output"):
+        # probes record the top level's nodes (a block's output, not the layers inside it)
+        if self.activation_feed is not None and s.type not in ("Input", "Output") and not self.model.is_body:
             self.activations = ActivationsSection(self.activation_feed, nid, self._activations_open,
                                                   self._locked, self._remember_open)
             lay.addWidget(self.activations)

@@ -271,3 +271,26 @@ def test_network_ends_are_refused_inside_a_block(window):
     assert view.add_layer("Input") is None
     assert window.undo_stack.count() == n and "not inside" in messages[-1]
     assert view.add_layer("ReLU") is not None  # a layer is welcome
+
+
+def test_an_edit_elsewhere_does_not_move_the_canvas(window):
+    """Only undo and redo follow a change to its level: a dataset fit, say, editing the
+    top level while a block is shown leaves the user where they are."""
+    from studio.ui.editor.canvas.commands import SetParam
+    view = window.canvas
+    root = window.project.model
+    view.open_block("stage2")
+    view.push(SetParam(root, "linear2", "out_features", 7))
+    assert view.model() is root.body("stage2")
+    window.actions_.undo.trigger()
+    assert view.model() is root  # the undo shows where it happened
+    assert root.params("linear2")["out_features"] == 10
+
+
+def test_breadcrumb_names_blocks_by_name_unless_shared():
+    from studio.graph.model import GraphModel
+    from studio.ui.editor.canvas.navigation import crumb_label
+    m = GraphModel()
+    for nid, name in (("a", "Encoder"), ("b", "BasicBlock"), ("c", "BasicBlock"), ("d", "Block")):
+        m.add_node("Block", {"name": name}, nid=nid)
+    assert [crumb_label(m, n) for n in "abcd"] == ["Encoder", "b", "c", "d"]
