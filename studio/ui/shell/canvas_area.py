@@ -61,10 +61,12 @@ class BlockLevels(QObject):
     @Slot(str)
     def open_block(self, nid: str) -> None:
         self.w.canvas.open_block(nid)
+        self.w.canvas.setFocus()
 
     @Slot(int)
     def go_to(self, depth: int) -> None:
         self.w.canvas.go_to_level(depth)
+        self.w.canvas.setFocus()  # Esc, Enter and the other canvas keys work at once
 
     @Slot()
     def level_changed(self) -> None:
