@@ -294,3 +294,25 @@ def test_breadcrumb_names_blocks_by_name_unless_shared():
     for nid, name in (("a", "Encoder"), ("b", "BasicBlock"), ("c", "BasicBlock"), ("d", "Block")):
         m.add_node("Block", {"name": name}, nid=nid)
     assert [crumb_label(m, n) for n in "abcd"] == ["Encoder", "b", "c", "d"]
+
+
+def test_palette_block_is_filled_from_inside(qtbot, tmp_path, monkeypatch):
+    """An empty Block from the palette, entered, gets a layer dropped on its wire."""
+    w = testkit.make_window(qtbot, tmp_path, monkeypatch)
+    view = w.canvas
+    inp = testkit.drop_layer(w, "Input", QPointF(0, 0))
+    blk = testkit.drop_layer(w, "Block", QPointF(testkit.STEP, 0))
+    testkit.drag_wire(w, inp, blk)
+    assert view.node_item(blk)._contents == "empty" and w.breadcrumb.isVisible()
+    double_click(view, card_point(view, blk))
+    body = w.project.model.body(blk)
+    assert view.model() is body and w.breadcrumb.labels == ["Network", blk]
+    (e,) = body.edges()
+    mid = view.wire_item(e.id).path().pointAtPercent(0.5)
+    relu = testkit.drop_layer(w, "ReLU", view.wire_item(e.id).mapToScene(mid))
+    assert body.type_of(relu) == "ReLU" and len(body.edges()) == 2  # split the wire
+    key(view, Qt.Key.Key_Escape)  # the dropped layer was selected: this clears it
+    assert view.model() is body
+    key(view, Qt.Key.Key_Escape)
+    assert view.model() is w.project.model and view.node_item(blk)._contents == "1 layer"
+    assert wire_label(view, inp) == "3×32×32"
