@@ -36,13 +36,16 @@ def crumb_label(outer: GraphModel, nid: str) -> str:
     return name if same == 1 else nid
 
 
-def _change_path(ev) -> tuple[str, ...] | None:
-    """The block path of the graph an event happened in; None for shape news."""
+def _change_path(ev) -> tuple[tuple[str, ...] | None, str | None]:
+    """The block path of the graph an event happened in (None for shape news), and
+    the node it touched, if one."""
     path = []
     while isinstance(ev, BodyChanged):
         path.append(ev.id)
         ev = ev.event
-    return None if isinstance(ev, ShapesChanged) else tuple(path)
+    if isinstance(ev, ShapesChanged):
+        return None, None
+    return tuple(path), getattr(ev, "id", None)
 
 
 def _common(paths) -> tuple[str, ...]:
@@ -68,6 +71,7 @@ class BlockNavigator(QObject):
         self.stack: QUndoStack | None = None
         self._saved: dict[tuple[str, ...], tuple[QTransform, QPointF]] = {}
         self._changes: list[tuple[str, ...]] = []  # where edits happened since the stack last moved
+        self._touched: list[tuple[tuple[str, ...], str | None]] = []  # with the nodes they touched
         self._index = 0
         self._redo_cmd = None
         self._check = QTimer(self, singleShot=True, interval=0)  # edits made outside the stack
@@ -85,7 +89,7 @@ class BlockNavigator(QObject):
         self.root = root
         self.path = []
         self._saved.clear()
-        self._changes = []
+        self._changes, self._touched = [], []
         root.subscribe(self._on_event)
         self._remember_stack()
 
@@ -149,11 +153,13 @@ class BlockNavigator(QObject):
 
     # -- following edits ---------------------------------------------------------------
     def _on_event(self, ev) -> None:
-        where = _change_path(ev)
+        where, nid = _change_path(ev)
         if where is not None:
             self._changes.append(where)
+            self._touched.append((where, nid))
             if len(self._changes) > 10000:  # edits outside the stack (a script): keep the latest
                 del self._changes[:5000]
+                del self._touched[:5000]
             self._check.start()
 
     def _remember_stack(self) -> None:
@@ -169,8 +175,13 @@ class BlockNavigator(QObject):
         # A redo runs the command that was next; a push puts a new one there.
         moved = index < self._index or (index > self._index and s.command(self._index) is self._redo_cmd)
         changes, self._changes = self._changes, []
+        touched, self._touched = self._touched, []
         self._remember_stack()
+        level = list(self.path)
         self.settle(_common(changes) if moved and changes else None)
+        if self.path != level:  # moved to where the undo happened: show what it touched
+            here = tuple(self.path)
+            self.view.reveal([n for where, n in touched if where == here and n is not None])
 
     @Slot()
     def settle(self, target: tuple[str, ...] | None = None) -> None:

@@ -276,6 +276,15 @@ class CanvasView(BlockNavMixin, QuickAddMixin, CanvasInputMixin, QGraphicsView):
             self.scale(clamped / z, clamped / z)
             self.centerOn(rect.center())
 
+    def reveal(self, ids) -> None:
+        """Scroll so that the cards `ids` (those still there) are in view."""
+        rect = QRectF()
+        for nid in ids:
+            if (item := self._scene.nodes.get(nid)) is not None:
+                rect = rect.united(item.sceneBoundingRect())
+        if not rect.isNull():
+            self.ensureVisible(rect, 40, 40)
+
     def set_locked(self, locked: bool) -> None:
         self._locked = locked
         if locked:

@@ -316,3 +316,16 @@ def test_palette_block_is_filled_from_inside(qtbot, tmp_path, monkeypatch):
     key(view, Qt.Key.Key_Escape)
     assert view.model() is w.project.model and view.node_item(blk)._contents == "1 layer"
     assert wire_label(view, inp) == "3×32×32"
+
+
+def test_undo_far_away_inside_scrolls_the_change_into_view(window):
+    view = window.canvas
+    root = window.project.model
+    view.open_block("stage2")
+    testkit.edit_param(window, "conv2d2", "out_channels", 40)
+    view.centerOn(QPointF(5000, 5000))  # the user looks elsewhere, then leaves
+    view.go_up()
+    window.actions_.undo.trigger()
+    assert view.model() is root.body("stage2")
+    seen = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert seen.contains(view.node_scene_rect("conv2d2"))
