@@ -125,7 +125,8 @@ class CanvasInputMixin:
             self.open_quick_add(pos)
             return
         node = self.node_at(pos) if ev.button() == Qt.MouseButton.LeftButton else None
-        if node is not None and node.type == "Block" and self._gesture is None:
+        on_part = isinstance(self.itemAt(ev.position().toPoint()), (PortItem, ErrorBadge))
+        if node is not None and node.type == "Block" and self._gesture is None and not on_part:
             self._begin(OpenBlockInteraction(self, node))
             return
         super().mouseDoubleClickEvent(ev)
