@@ -329,3 +329,19 @@ def test_undo_far_away_inside_scrolls_the_change_into_view(window):
     assert view.model() is root.body("stage2")
     seen = view.mapToScene(view.viewport().rect()).boundingRect()
     assert seen.contains(view.node_scene_rect("conv2d2"))
+
+
+def test_backspace_through_the_window_shortcuts(window):
+    """Backspace is a window shortcut: it deletes a selection, else leaves the block."""
+    from PySide6.QtTest import QTest
+    view = window.canvas
+    root = window.project.model
+    view.open_block("stage2")
+    view.setFocus()
+    view.select_nodes(["relu2"])
+    QTest.keyClick(view, Qt.Key.Key_Backspace)
+    assert "relu2" not in root.body("stage2").g and view.model() is root.body("stage2")
+    QTest.keyClick(view, Qt.Key.Key_Backspace)
+    assert view.model() is root
+    QTest.keyClick(view, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)  # already at the top: nothing
+    assert view.model() is root and "stage2" in root.g
