@@ -17,7 +17,7 @@ from PySide6.QtGui import QTransform, QUndoStack
 
 from studio.graph.events import BodyChanged, ShapesChanged
 from studio.graph.layers import spec
-from studio.graph.model import BODY_ONLY, TOP_ONLY, GraphModel
+from studio.graph.model import BODY_ONLY, MAX_DEPTH, TOP_ONLY, GraphModel
 
 if TYPE_CHECKING:
     from studio.ui.editor.canvas.view import CanvasView
@@ -232,6 +232,9 @@ class BlockNavMixin:
             return False
         if not body and layer_type in BODY_ONLY:
             self.status_message.emit(f"{spec(layer_type).title} exists only inside a block")
+            return False
+        if layer_type == "Block" and self._model.depth() + 2 > MAX_DEPTH:  # as GraphModel counts it
+            self.status_message.emit(f"Blocks nest at most {MAX_DEPTH} deep; this one is too deep for another")
             return False
         return True
 

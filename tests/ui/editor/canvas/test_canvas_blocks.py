@@ -271,6 +271,9 @@ def test_network_ends_are_refused_inside_a_block(window):
     assert view.add_layer("Input") is None
     assert window.undo_stack.count() == n and "not inside" in messages[-1]
     assert view.add_layer("ReLU") is not None  # a layer is welcome
+    while (nid := view.add_layer("Block")) is not None:  # nesting, to the limit
+        view.open_block(nid)
+    assert "at most" in messages[-1] and view.depth() == 7  # the model allows 8 levels of bodies
 
 
 def test_an_edit_elsewhere_does_not_move_the_canvas(window):
