@@ -3,7 +3,8 @@
     QT_QPA_PLATFORM=offscreen python bench/import_open.py [resnet18,resnet50,...] [--flat]
 
 Imports each model (random weights; blocks per submodule unless --flat), then
-times MainWindow.open_path plus the first full repaint of the window, median of 3.
+times MainWindow.open_path plus fitting and the first full repaint of the window,
+median of 3; and, with blocks, the time to enter one block and draw it.
 """
 from __future__ import annotations
 
@@ -40,8 +41,17 @@ def main() -> None:
             app.processEvents()
             w.grab()  # forces a full paint
             times.append(time.perf_counter() - t)
-        print(f"{name}{' (flat)' if flat else ''}: {len(w.project.model)} nodes at the top, {result.layers} layers, "
-              f"open + draw {statistics.median(times) * 1000:.0f} ms")
+        m = w.project.model
+        print(f"{name}{' (flat)' if flat else ''}: {len(m)} nodes at the top, {len(m.of_type('Block'))} blocks, "
+              f"{result.layers} layers, open + fit + draw {statistics.median(times) * 1000:.0f} ms")
+        block = next(iter(m.of_type("Block")), None)
+        if block is not None:
+            t = time.perf_counter()
+            w.canvas.open_block(block)
+            app.processEvents()
+            w.grab()
+            print(f"  enter {block} ({len(w.canvas.model())} nodes inside) + draw "
+                  f"{(time.perf_counter() - t) * 1000:.0f} ms")
     w.close()
 
 

@@ -20,6 +20,8 @@ GESTURES = [
     ("Copy / cut / paste", "Ctrl+C / Ctrl+X / Ctrl+V (wires between copied layers come along)"),
     ("Duplicate / delete", "Ctrl+D / Delete or Backspace"),
     ("Fix a shape error", "Click the red badge on the layer"),
+    ("Go inside a block", "Double-click its card, click its ↘ button, or select it and press Enter"),
+    ("Leave a block", "Click a name in the bar above the canvas; Esc (nothing selected), Alt+Up or Backspace"),
 ]
 
 

@@ -37,6 +37,9 @@ def build_context_menu(view: "CanvasView", view_pos: QPoint) -> QMenu:
             a.setEnabled(editable)
         if item.fixes():
             menu.addSeparator()
+        if item.type == "Block":
+            menu.addAction("Open block", lambda nid=item.nid: view.open_block(nid))
+            menu.addSeparator()
         n = len(view.selected_nodes())
         menu.addAction("Duplicate", view.duplicate).setEnabled(editable)
         menu.addAction("Copy", view.copy)
@@ -55,6 +58,9 @@ def build_context_menu(view: "CanvasView", view_pos: QPoint) -> QMenu:
         menu.addAction("Select all", view.select_all)
         menu.addAction("Auto-layout", view.auto_layout).setEnabled(view.model() is not None)
         menu.addAction("Fit to view", view.fit)
+        if view.depth():
+            menu.addSeparator()
+            menu.addAction(f"Up to {view.nav.trail()[-2]}", view.go_up)
     return menu
 
 

@@ -20,6 +20,7 @@ from studio.ui.editor.canvas import clipboard
 from studio.ui.editor.canvas.commands import (AddNode, MoveNodes, RemoveNodes, SetParam, fresh_ids,
                                               insert_on_edge, paste)
 from studio.ui.editor.canvas.layout import auto_layout
+from studio.ui.editor.canvas.navigation import BlockNavigator, BlockNavMixin
 from studio.ui.editor.canvas.node_item import HEADER, WIDTH, NodeItem
 from studio.ui.editor.canvas.quick_add import QuickAddPopup
 from studio.ui.editor.canvas.scene import GraphScene
@@ -32,9 +33,10 @@ PASTE_STEP = 40.0
 EMPTY_HINT = "Drag a layer here, or press Tab"
 
 
-class CanvasView(QuickAddMixin, CanvasInputMixin, QGraphicsView):
+class CanvasView(BlockNavMixin, QuickAddMixin, CanvasInputMixin, QGraphicsView):
     selection_changed = Signal(list)
     status_message = Signal(str)
+    level_changed = Signal()  # the canvas shows another graph: the top level or a block's inside
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -70,22 +72,35 @@ class CanvasView(QuickAddMixin, CanvasInputMixin, QGraphicsView):
         self._banner.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._banner.hide()
         self._scene.selectionChanged.connect(self._emit_selection)
+        self.nav = BlockNavigator(self)
+        self.nav.changed.connect(self.level_changed)
         self.set_dark(False)
         self.centerOn(0, 0)
 
     # -- document ----------------------------------------------------------------------
     def set_model(self, model: GraphModel, undo_stack: QUndoStack) -> None:
-        self.cancel_gesture()
+        """Show a document's graph (its top level); blocks are entered from here."""
         if undo_stack is not self._stack:
             self._stack.indexChanged.disconnect(self._scene.flush)
             self._stack = undo_stack
             self._stack.indexChanged.connect(self._scene.flush)
+        self.nav.reset(model, undo_stack)
+        self.show_graph(model)
+        self.level_changed.emit()
+
+    def show_graph(self, model: GraphModel) -> None:
+        """Draw `model` (the root or a block's inside); the navigator decides which."""
+        self.cancel_gesture()
         self._model = model
         self._scene.set_model(model)
         self.viewport().update()
 
     def model(self) -> GraphModel | None:
+        """The graph shown: the document's top level or the inside of a block."""
         return self._model
+
+    def root_model(self) -> GraphModel | None:
+        return self.nav.root
 
     def undo_stack(self) -> QUndoStack:
         return self._stack
@@ -117,7 +132,7 @@ class CanvasView(QuickAddMixin, CanvasInputMixin, QGraphicsView):
                   params: dict | None = None) -> str | None:
         """Add a layer centred on scene_pos (default: the middle of the view),
         snapped to the grid; one undo step. Returns the new node id."""
-        if not self._editable():
+        if not self._editable() or not self.placeable(layer_type):
             return None
         if scene_pos is None:
             scene_pos = self.mapToScene(self.viewport().rect().center())
@@ -260,6 +275,15 @@ class CanvasView(QuickAddMixin, CanvasInputMixin, QGraphicsView):
         if clamped != z:
             self.scale(clamped / z, clamped / z)
             self.centerOn(rect.center())
+
+    def reveal(self, ids) -> None:
+        """Scroll so that the cards `ids` (those still there) are in view."""
+        rect = QRectF()
+        for nid in ids:
+            if (item := self._scene.nodes.get(nid)) is not None:
+                rect = rect.united(item.sceneBoundingRect())
+        if not rect.isNull():
+            self.ensureVisible(rect, 40, 40)
 
     def set_locked(self, locked: bool) -> None:
         self._locked = locked
