@@ -140,8 +140,10 @@ def undo_group(model: GraphModel, rec: Grouping) -> None:
         model.connect(e.src, e.src_port, e.dst, e.dst_port, eid=e.id)
 
 
-def ungroup(model: GraphModel, nid: str) -> Ungrouping:
-    """Replace block `nid` by its layers, wired where the block was."""
+def ungroup(model: GraphModel, nid: str, edge_ids: list[str] | None = None) -> Ungrouping:
+    """Replace block `nid` by its layers, wired where the block was. `edge_ids`: the
+    `added_edges` of an earlier run on the same graph (a redo), so the new wires get
+    the same ids again and later commands that name them stay valid."""
     if model.type_of(nid) != "Block":
         raise GraphError(f"{nid} is not a block")
     p = model.params(nid)
@@ -173,6 +175,8 @@ def ungroup(model: GraphModel, nid: str) -> Ungrouping:
     r = rec.renamed
 
     def link(src, sp, dst, dp, eid=None):
+        if edge_ids is not None and len(rec.added_edges) < len(edge_ids):
+            eid = edge_ids[len(rec.added_edges)]
         rec.added_edges.append(model.connect(src, sp, dst, dp, eid=eid))
 
     via_input = last.src in b_in
