@@ -10,6 +10,7 @@ from PySide6.QtGui import QKeySequence, QMouseEvent
 from studio.graph.layers import LAYERS
 
 from studio.ui.editor.canvas.commands import Disconnect
+from studio.ui.editor.user_blocks import BLOCK_MIME
 from studio.ui.editor.canvas.interactions import MoveNodesInteraction, NewWireInteraction, PanInteraction
 from studio.ui.editor.canvas.menus import show_context_menu, show_fix_menu
 from studio.ui.editor.canvas.node_item import ErrorBadge, NodeItem
@@ -196,7 +197,9 @@ class CanvasInputMixin:
 
     # -- drag and drop from the palette --------------------------------------------------------------
     def dragEnterEvent(self, ev) -> None:
-        if ev.mimeData().hasFormat(LAYER_MIME) and not self._locked and self._model is not None:
+        mime = ev.mimeData()
+        if (mime.hasFormat(LAYER_MIME) or mime.hasFormat(BLOCK_MIME)) and not self._locked \
+                and self._model is not None:
             ev.acceptProposedAction()
         else:
             ev.ignore()
@@ -204,6 +207,11 @@ class CanvasInputMixin:
     dragMoveEvent = dragEnterEvent
 
     def dropEvent(self, ev) -> None:
+        if ev.mimeData().hasFormat(BLOCK_MIME):  # a saved block from "My blocks": the file's path
+            path = bytes(ev.mimeData().data(BLOCK_MIME)).decode("utf-8", "replace").strip()
+            if self.add_library_block(path, self.mapToScene(ev.position().toPoint())):
+                ev.acceptProposedAction()
+            return
         layer = bytes(ev.mimeData().data(LAYER_MIME)).decode("utf-8", "replace").strip()
         if layer not in LAYERS:
             self.status_message.emit(f"Unknown layer type {layer!r}")
