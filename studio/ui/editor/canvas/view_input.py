@@ -174,6 +174,11 @@ class CanvasInputMixin:
             self.delete_selected()
         elif key == Qt.Key.Key_D and ev.modifiers() == Qt.KeyboardModifier.ControlModifier:
             self.duplicate()
+        elif key == Qt.Key.Key_G and ev.modifiers() == Qt.KeyboardModifier.ControlModifier:
+            self.make_block()
+        elif key == Qt.Key.Key_G and ev.modifiers() == (Qt.KeyboardModifier.ControlModifier
+                                                        | Qt.KeyboardModifier.ShiftModifier):
+            self.ungroup_block()
         else:
             for seq, fn in ((QKeySequence.StandardKey.Copy, self.copy),
                             (QKeySequence.StandardKey.Paste, self.paste),

@@ -203,3 +203,16 @@ def test_clipboard_data_from_elsewhere_is_checked_whole(canvas):
     # the command level refuses the same way (another caller, same checks)
     with pytest.raises(GraphError, match="unknown layer type"):
         paste(m, {"nodes": [{"id": "x", "type": "Nope"}], "edges": []}, (0, 0))
+
+
+def test_ctrl_g_makes_a_block_and_ctrl_shift_g_ungroups_it(canvas, qtbot):
+    view, d = canvas
+    m, ids = load(view, [CONV, "ReLU"])
+    view.select_nodes(ids[1:3])
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_G, CTRL)
+    (blk,) = m.of_type("Block")
+    assert view.selected_nodes() == [blk]
+    qtbot.keyClick(view, Qt.Key.Key_G, CTRL | Qt.KeyboardModifier.ShiftModifier)
+    assert not m.of_type("Block") and set(view.selected_nodes()) == set(ids[1:3])
+    assert view.undo_stack().count() == 2
