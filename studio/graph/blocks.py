@@ -71,6 +71,26 @@ def _ports(model: GraphModel, sel: set[str]) -> tuple[list[Edge], list[Edge]]:
     return into, out
 
 
+def _selection(model: GraphModel, ids) -> tuple[list[str], list[Edge], list[Edge]]:
+    sel = [n for n in model.nodes() if n in set(ids)]  # model order
+    if not sel:
+        raise GraphError("Select the layers to make into a block")
+    ends = [n for n in sel if model.type_of(n) in TOP_ONLY + BODY_ONLY]
+    if ends:
+        raise GraphError(f"{', '.join(ends)}: the network's (or block's) own input and output stay outside "
+                         "a block")
+    return (sel, *_ports(model, set(sel)))
+
+
+def group_problem(model: GraphModel, ids) -> str | None:
+    """Why the layers `ids` cannot become one block (what `group` would refuse), or None."""
+    try:
+        _selection(model, ids)
+    except GraphError as e:
+        return str(e)
+    return None
+
+
 def _free(taken: set[str], want: str) -> str:
     if want not in taken:
         return want
@@ -83,14 +103,7 @@ def _free(taken: set[str], want: str) -> str:
 def group(model: GraphModel, ids: list[str], name: str = "Block", nid: str | None = None,
           body: GraphModel | None = None, pos: tuple[float, float] | None = None) -> Grouping:
     """Make the layers `ids` one block. `body`: an emptied body to fill again (redo)."""
-    sel = [n for n in model.nodes() if n in set(ids)]  # model order
-    if not sel:
-        raise GraphError("Select the layers to make into a block")
-    ends = [n for n in sel if model.type_of(n) in TOP_ONLY + BODY_ONLY]
-    if ends:
-        raise GraphError(f"{', '.join(ends)}: the network's (or block's) own input and output stay outside "
-                         "a block")
-    into, out = _ports(model, set(sel))
+    sel, into, out = _selection(model, ids)
     nodes = [node_data(model, n) for n in sel]
     touched = [e for e in model.edges() if e.src in set(sel) or e.dst in set(sel)]
     xs, ys = [n.pos[0] for n in nodes], [n.pos[1] for n in nodes]

@@ -8,6 +8,8 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMenu
 
+from studio.graph.blocks import group_problem
+
 from studio.ui.editor.canvas import clipboard
 from studio.ui.editor.canvas.commands import Disconnect
 
@@ -65,7 +67,9 @@ def _block_actions(menu: QMenu, view: "CanvasView", editable: bool) -> None:
     menu.setToolTipsVisible(True)  # a disabled Repeat… says why
     a = menu.addAction("Make block", view.make_block)
     a.setShortcut(QKeySequence("Ctrl+G"))
-    a.setEnabled(editable and view.can_make_block())
+    why = group_problem(view.model(), view.selected_nodes())
+    a.setEnabled(editable and view.can_make_block() and why is None)
+    a.setToolTip(why or "Make one block of the selected layers")
     blk = view.selected_block()
     if blk is not None:
         a = menu.addAction("Ungroup block", view.ungroup_block)

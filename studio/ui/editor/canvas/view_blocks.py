@@ -15,6 +15,7 @@ from studio.project.block_library import LibraryError
 from studio.ui.editor import user_blocks
 from studio.ui.editor.canvas.block_commands import MakeBlock, Ungroup
 from studio.ui.editor.canvas.commands import AddNode, SetParam, fresh_ids, nesting
+from studio.ui.editor.canvas.node_item import HEADER, WIDTH
 from studio.ui.editor.canvas.theme import snap
 
 
@@ -61,8 +62,8 @@ class BlockEditMixin:
             self.status_message.emit(f"Cannot make a block: {cmd.error}")
             return None
         self.select_nodes([cmd.block])
-        self.status_message.emit(f"Made block {cmd.name} of {len(ids)} layer{'s' * (len(ids) != 1)}; "
-                                 "name it in the inspector")
+        self.status_message.emit(f"Made {cmd.name} of {len(ids)} layer{'s' * (len(ids) != 1)}; "
+                                 "rename it in the inspector")
         return cmd.block
 
     def ungroup_block(self, nid: str | None = None) -> list[str]:
@@ -136,7 +137,7 @@ class BlockEditMixin:
             return None
         if scene_pos is None:
             scene_pos = self.mapToScene(self.viewport().rect().center())
-        pos = (snap(scene_pos.x() - 100), snap(scene_pos.y() - 30))
+        pos = (snap(scene_pos.x() - WIDTH / 2), snap(scene_pos.y() - HEADER))
         (nid,) = fresh_ids(self._model, ["Block"])
         cmd = AddNode(self._model, "Block", saved.params, pos, nid=nid, body=saved.body)
         cmd.setText(f"Add {saved.name}")

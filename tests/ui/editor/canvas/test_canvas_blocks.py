@@ -216,3 +216,14 @@ def test_ctrl_g_makes_a_block_and_ctrl_shift_g_ungroups_it(canvas, qtbot):
     qtbot.keyClick(view, Qt.Key.Key_G, CTRL | Qt.KeyboardModifier.ShiftModifier)
     assert not m.of_type("Block") and set(view.selected_nodes()) == set(ids[1:3])
     assert view.undo_stack().count() == 2
+
+
+def test_make_block_in_the_menu_is_disabled_with_the_reason(canvas):
+    view, d = canvas
+    m, ids = load(view, [CONV, "ReLU"])
+    view.select_nodes([ids[0]])  # the network's Input
+    act, menu = menu_action(view, ids[0], "Make block")
+    assert not act.isEnabled() and "stay outside a block" in act.toolTip()
+    view.select_nodes(ids[1:3])
+    act, menu = menu_action(view, ids[1], "Make block")
+    assert act.isEnabled()
