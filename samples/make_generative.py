@@ -1,6 +1,7 @@
 """Write the generative samples: a convolutional autoencoder and a variational
-autoencoder on the offline Shapes data, and the same pair for MNIST (which
-downloads on first use, or reads a folder in torchvision's layout).
+autoencoder on the offline Shapes data, the same pair for MNIST (which
+downloads on first use, or reads a folder in torchvision's layout), and a dense
+autoencoder on scikit-learn's bundled digits whose code clusters by class.
 
     python samples/make_generative.py
 """
@@ -66,6 +67,52 @@ def shapes_vae() -> Project:
         m, SHAPES, dict(optimizer="adam", lr=2e-3, batch_size=32, epochs=10))
 
 
+DIGITS = dict(dataset="digits", use_test_split=False, val_split=0.2)
+DIGITS_CODE = 4  # numbers per digit at the bottleneck
+
+
+def _digits(lay: Layout, code: tuple) -> None:
+    """Dense layers: 64 pixels, 64 units, the code, 64 units, 64 pixels back."""
+    lay.chain(("Input", {"kind": "image", "channels": 1, "height": 8, "width": 8}), "Flatten",
+              ("Linear", {"out_features": 64}), "ReLU", code,
+              ("Linear", {"out_features": 64}), "ReLU", ("Linear", {"out_features": 64}), "Sigmoid",
+              ("Reshape", {"shape": [1, 8, 8]}), ("Output", RECONSTRUCT))
+
+
+# The ARIs quoted below are medians over seeds from bench/cluster_emergence.py.
+def digits_autoencoder() -> Project:
+    m = GraphModel()
+    _digits(Layout(m), ("Linear", {"out_features": DIGITS_CODE}))
+    return project(
+        "Digits autoencoder: clusters without labels",
+        "Handwritten digits (8×8, grey, bundled with scikit-learn: no download). The encoder squeezes "
+        f"each digit's 64 pixels into {DIGITS_CODE} numbers (linear2, the bottleneck) and the decoder "
+        "paints the digit back from them; the Output compares the result with the input, so no label "
+        "is ever used. Train it (seconds), then press Embedding… and click linear2 on the canvas: "
+        "coloured by their true class, the validation digits' codes gather in groups (t-SNE shows it "
+        "best), and k-means on the codes agrees with the classes: adjusted Rand index about 0.6, "
+        "where 0 is chance and 1 perfect. The honest comparisons, measured over several seeds: the "
+        "same network untrained scores about 0.2, k-means on the raw pixels about 0.5 (so the code "
+        "keeps the digits' groups in 4 numbers instead of 64), and a classifier, which is told the "
+        "labels, about 0.9. The Digits variational autoencoder groups them more clearly still.",
+        m, DIGITS, dict(optimizer="adam", lr=2e-3, batch_size=32, epochs=30))
+
+
+def digits_vae() -> Project:
+    m = GraphModel()
+    _digits(Layout(m), ("GaussianLatent", {"features": DIGITS_CODE, "kl_weight": 1e-3}))
+    return project(
+        "Digits variational autoencoder: clearer clusters",
+        "The Digits autoencoder with a Gaussian latent as its 4-number code: training decodes a "
+        "random sample around each code and a small KL term pulls the codes towards N(0, 1), so "
+        "similar digits must share nearby codes. No label is used. Train it, press Embedding… and "
+        "click gaussianlatent1 on the canvas (it shows the code's mean μ): the classes form clearer "
+        "groups than in the plain autoencoder, and k-means agrees with them better (adjusted Rand "
+        "index about 0.65) than k-means on the raw pixels does (about 0.5). Results shows new digits "
+        "decoded from random codes.",
+        m, DIGITS, dict(optimizer="adam", lr=2e-3, batch_size=32, epochs=30))
+
+
 def mnist_autoencoder() -> Project:
     m = GraphModel()
     lay = Layout(m)
@@ -96,6 +143,7 @@ def mnist_vae() -> Project:
 
 
 GENERATIVE = {"shapes_autoencoder": shapes_autoencoder, "shapes_vae": shapes_vae,
+              "digits_autoencoder": digits_autoencoder, "digits_vae": digits_vae,
               "mnist_autoencoder": mnist_autoencoder, "mnist_vae": mnist_vae}
 
 

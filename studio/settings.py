@@ -22,6 +22,11 @@ class DatasetKind:
     needs_path: bool = False
     offline: bool = True
 
+    @property
+    def generated(self) -> bool:
+        """Made on the spot, in the number `DataSettings.samples` asks for."""
+        return self.loader.startswith("synthetic:")
+
 
 # The one table of datasets, in menu order: settings, loading and the form read it.
 DATASET_KINDS = (
@@ -37,6 +42,8 @@ DATASET_KINDS = (
                 "csv:load_csv", needs_path=True),
     DatasetKind("shapes", "Shapes", "Generated 32×32 images of circles, squares, triangles and crosses",
                 "synthetic:shapes"),
+    DatasetKind("digits", "Digits", "1,797 8×8 greyscale handwritten digits that come with scikit-learn "
+                "(no download)", "digits:load_digits"),
     DatasetKind("waves", "Waves", "Generated sequences: sine, square, sawtooth or noise (for RNN/LSTM/GRU)",
                 "synthetic:waves"),
     DatasetKind("spiral", "Spiral", "Generated 2-D points on two interleaved spiral arms", "synthetic:points"),

@@ -11,7 +11,7 @@ from studio.graph.validate import validate
 
 SAMPLES = sorted((Path(__file__).resolve().parents[1] / "samples").glob("*.studio.json"))
 EXPECTED = {"cifar10_cnn", "cifar10_resnet", "cifar10_mlp", "cifar10_lstm", "shapes_cnn", "waves_lstm",
-            "spiral_mlp", "sine_regression"}
+            "spiral_mlp", "sine_regression", "digits_autoencoder", "digits_vae"}
 
 
 def test_all_samples_are_there():

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
+from studio.data.digits import DIGITS_COUNT
 from studio.data.synthetic import GENERATORS
 
 
@@ -148,6 +149,8 @@ def expected_train_examples(data) -> int | None:
         split = not data.use_test_split
     elif data.dataset in GENERATORS:
         n, split = data.samples, True
+    elif data.dataset == "digits":  # no test split of its own
+        n, split = DIGITS_COUNT, True
     else:
         return None
     if data.limit:

@@ -30,6 +30,7 @@ def _input(model):
 @pytest.mark.parametrize("key, params", [
     ("cifar10", {"kind": "image", "channels": 3, "height": 32, "width": 32}),
     ("mnist", {"kind": "image", "channels": 1, "height": 28, "width": 28}),
+    ("digits", {"kind": "image", "channels": 1, "height": 8, "width": 8}),
     ("waves", {"kind": "sequence", "length": 32, "features": 1}),
     ("moons", {"kind": "vector", "features": 2}),
     ("sine", {"kind": "vector", "features": 1}),
@@ -37,7 +38,7 @@ def _input(model):
 def test_known_shapes_match_what_the_loaders_produce(key, params):
     shape = datafit.known_shape(DataSettings(dataset=key))
     assert shape.input_params == params
-    if key in ("waves", "moons", "sine"):  # generated, cheap to load: the real thing agrees
+    if key in ("digits", "waves", "moons", "sine"):  # offline, cheap to load: the real thing agrees
         from studio.data.load import load_dataset
         ds = load_dataset(DataSettings(dataset=key, samples=40))
         assert ds.input_params() == params and ds.num_outputs == shape.num_outputs

@@ -1,6 +1,6 @@
 """The inspector: the selected layer's parameters as typed editors, its
-description, inferred shapes, cost and problems; or, with nothing selected, an
-overview of the whole graph.
+description, inferred shapes, cost, problems and (with a run panel) its
+activations; or, with nothing selected, an overview of the whole graph.
 
 Every edit is an undoable SetParam; a value the schema refuses is shown as a
 red message under its editor and never reaches the model.
@@ -18,6 +18,7 @@ from studio.graph.layers import spec
 from studio.graph.validate import validate
 
 from studio.ui.style import icons
+from studio.ui.editor.inspector_activations import ActivationsSection
 from studio.ui.editor.param_editors import ParamEditor
 
 from studio.ui.editor.canvas.commands import SetParam
@@ -62,6 +63,9 @@ class Inspector(QScrollArea):
         self.rows: dict[str, tuple[QWidget, QWidget]] = {}
         self._locked = False
         self.param_marker = None  # (node id, Param) -> widget beside the editor, or None (sweeps)
+        self.activation_feed = None  # the run panel's probe snapshots (see inspector_activations)
+        self.activations: ActivationsSection | None = None
+        self._activations_open = True
         self._pending = QTimer(self, singleShot=True, interval=0)
         self._pending.timeout.connect(self.refresh)
         self._body: QWidget | None = None
@@ -88,6 +92,14 @@ class Inspector(QScrollArea):
             return
         self.selection, self.node_id = ids, node
         self.rebuild()
+
+    def set_activation_feed(self, feed) -> None:
+        """Show an Activations section for the selected node, fed by `feed`."""
+        self.activation_feed = feed
+        self.rebuild()
+
+    def _remember_open(self, on: bool) -> None:
+        self._activations_open = on
 
     def set_locked(self, locked: bool) -> None:
         self._locked = locked
@@ -119,6 +131,7 @@ class Inspector(QScrollArea):
         """Recreate the editors for the current selection (cheap: a few widgets)."""
         self._needs_rebuild = False
         self.editors, self.errors, self.rows = {}, {}, {}
+        self.activations = None
         body = QWidget()
         lay = QVBoxLayout(body)
         lay.setContentsMargins(14, 12, 14, 14)
@@ -220,6 +233,10 @@ class Inspector(QScrollArea):
         lay.addWidget(self._dyn["problems_title"])
         self._dyn["problems"] = _label("", "error", wrap=True)
         lay.addWidget(self._dyn["problems"])
+        if self.activation_feed is not None and s.type not in ("Input", "Output"):
+            self.activations = ActivationsSection(self.activation_feed, nid, self._activations_open,
+                                                  self._locked, self._remember_open)
+            lay.addWidget(self.activations)
 
     def _build_overview(self, lay: QVBoxLayout) -> None:
         n_sel = len(self.selection)

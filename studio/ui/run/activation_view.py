@@ -14,6 +14,7 @@ from studio.train import activations
 from studio.ui.run.samples import chw_to_hwc, thumbnail, to_qimage
 
 VIEW_HEIGHT = 220
+BAR_HEIGHT = 48  # a vector's strip of cells
 
 # A short perceptual ramp (dark blue → teal → yellow) for heat maps and bars.
 _RAMP = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], dtype=np.float32)
@@ -122,22 +123,45 @@ class ActivationView(QWidget):
         node, i = self.node.currentText(), max(0, self.example.currentIndex())
         if not node or node not in self.snapshot:
             return
-        out = self.snapshot[node]
-        view = activations.summarize(out[min(i, out.shape[0] - 1)])
-        rgb = colourize(view.image)
-        if view.kind == "bars":  # a strip of cells, tall enough to see
-            rgb = np.repeat(rgb, 24, axis=0)
-        h, w = rgb.shape[:2]
-        scale = max(1, min(VIEW_HEIGHT // max(h, 1), 900 // max(w, 1)))
-        pix = QPixmap.fromImage(to_qimage(np.ascontiguousarray(rgb))).scaled(
-            w * scale, h * scale, Qt.KeepAspectRatio, Qt.FastTransformation)
+        pix, caption = render(self.snapshot[node], i, 900, VIEW_HEIGHT)
         self.picture.setPixmap(pix)
-        self.caption.setText(f"{node}: {view.caption}, {self.when}")
-        if self.inputs is not None and self.inputs.dim() == 4 and i < self.inputs.shape[0]:
-            img = chw_to_hwc(self.inputs[i])
-            self.input.setPixmap(thumbnail(img, 96))
+        self.caption.setText(f"{node}: {caption}, {self.when}")
+        inp = self.input_pixmap(i, 96)
+        if inp is not None:
+            self.input.setPixmap(inp)
         else:
             self.input.clear()
+
+    def input_pixmap(self, i: int, size: int) -> QPixmap | None:
+        """Probe example i as the dataset has it, when it is an image."""
+        if self.inputs is not None and self.inputs.dim() == 4 and i < self.inputs.shape[0]:
+            return thumbnail(chw_to_hwc(self.inputs[i]), size)
+        return None
+
+
+def render(outputs: torch.Tensor, i: int, max_w: int, max_h: int) -> tuple[QPixmap, str]:
+    """Example i of one node's probe outputs as a picture that fits max_w × max_h
+    (feature-map grid, T×F heat map or bar strip), and what it shows. Enlarged by
+    whole pixels, so cells stay crisp; shrunk smoothly only when too big."""
+    view = activations.summarize(outputs[min(i, outputs.shape[0] - 1)])
+    rgb = np.ascontiguousarray(colourize(view.image))
+    h, w = rgb.shape[:2]
+    if view.kind == "bars":  # cells as wide as fit, in a strip of a fixed height
+        sx, sy = _scale(max_w / max(w, 1)), min(max_h, BAR_HEIGHT)
+        size, fast = (round(w * sx), sy), sx >= 1
+    else:
+        fit = min(max_h / max(h, 1), max_w / max(w, 1))
+        s = _scale(fit)
+        size, fast = (round(w * s), round(h * s)), fit >= 1
+    mode = Qt.FastTransformation if fast else Qt.SmoothTransformation
+    pix = QPixmap.fromImage(to_qimage(rgb)).scaled(max(1, size[0]), max(1, size[1]),
+                                                    Qt.IgnoreAspectRatio, mode)
+    return pix, view.caption
+
+
+def _scale(fit: float) -> float:
+    """Whole-pixel enlargement, or the exact shrink when the picture is too big."""
+    return float(int(fit)) if fit >= 1 else fit
 
 
 def panel_source(panel):

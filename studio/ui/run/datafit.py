@@ -15,6 +15,7 @@ from types import SimpleNamespace
 
 from PySide6.QtCore import QObject, QTimer, Slot
 
+from studio.data.digits import DIGIT_CLASSES, DIGITS_SIZE
 from studio.data.synthetic import SHAPE_CLASSES, SHAPE_SIZE, WAVE_CLASSES, WAVE_LENGTH
 from studio.graph import fixes
 from studio.graph.events import NodeMoved
@@ -45,6 +46,7 @@ _BUILTIN = {
     "mnist": DataShape("MNIST", _image(1, 28), "classification", 10),
     "fashion_mnist": DataShape("Fashion-MNIST", _image(1, 28), "classification", 10),
     "shapes": DataShape("Shapes", _image(3, SHAPE_SIZE), "classification", len(SHAPE_CLASSES)),
+    "digits": DataShape("Digits", _image(1, DIGITS_SIZE), "classification", len(DIGIT_CLASSES)),
     "waves": DataShape("Waves", {"kind": "sequence", "length": WAVE_LENGTH, "features": 1},
                        "classification", len(WAVE_CLASSES)),
     "spiral": DataShape("Spiral", _vector(2), "classification", 2),

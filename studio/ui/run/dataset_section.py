@@ -21,7 +21,7 @@ from studio.settings import DATASET_KINDS
 TEXT_KEYS = ("root", "path", "target", "dataset")  # shown by show_text, not by a bound field
 
 
-IMAGE_DATASETS = ("cifar10", "mnist", "fashion_mnist", "image_folder", "shapes")
+IMAGE_DATASETS = ("cifar10", "mnist", "fashion_mnist", "image_folder", "shapes", "digits")
 
 class DatasetSection(QGroupBox):
     loaded = Signal(object)    # a Dataset, from Download/Preview
@@ -32,6 +32,7 @@ class DatasetSection(QGroupBox):
         self._loader = None
         self.loaded_key: tuple | None = None  # datafit.load_key of the last load
         self.datasets = {k.key: (k.title, k.text, k.needs_path, k.offline) for k in DATASET_KINDS}
+        self.generated = {k.key for k in DATASET_KINDS if k.generated}
 
         self.dataset = QComboBox()
         for key, (title, _text, _np, offline) in self.datasets.items():
@@ -110,7 +111,7 @@ class DatasetSection(QGroupBox):
         self.rows.setRowVisible(self.path_row, needs_path)
         self.rows.setRowVisible(self.target, key == "csv")
         self.rows.setRowVisible(w("data", "image_size"), key == "image_folder")
-        self.rows.setRowVisible(w("data", "samples"), offline and not needs_path)
+        self.rows.setRowVisible(w("data", "samples"), key in self.generated)
         images = key in IMAGE_DATASETS  # crops and flips mean nothing to a sequence or a table
         self.rows.setRowVisible(w("data", "augment_crop"), images)
         self.rows.setRowVisible(w("data", "augment_flip"), images)

@@ -64,5 +64,7 @@ def install(window) -> RunPanel:
     install_sweep(window, panel)  # the Sweep tab and the ⚲ search markers
     from studio.ui.run.card_previews import install as install_previews
     install_previews(window, panel)  # View ▸ Show activations on cards
+    from studio.ui.run.inspector_feed import install as install_inspector_feed
+    install_inspector_feed(window, panel)  # the inspector's Activations section
     run_gc.start_preload()
     return panel

@@ -41,6 +41,9 @@ def epoch_samples(probe) -> list[Sample]:
     return out
 
 
+MIN_PX = 48  # small images are enlarged by whole pixels to at least this height
+
+
 class StripRows(QWidget):
     """Rows of equally sized images, each row with its caption on the left,
     so the reconstructions of one input line up under it epoch after epoch."""
@@ -70,8 +73,9 @@ class StripRows(QWidget):
             self.grid.addWidget(caption, r // self.per_row, 0, Qt.AlignRight | Qt.AlignVCenter)
             strip = np.concatenate([_pad(s.image) for s in row], axis=1)
             label = QLabel()
+            scale = max(self.scale, MIN_PX // max(1, strip.shape[0]))  # 8×8 digits: 48 px, not 16
             label.setPixmap(QPixmap.fromImage(to_qimage(strip)).scaled(
-                strip.shape[1] * self.scale, strip.shape[0] * self.scale, Qt.KeepAspectRatio,
+                strip.shape[1] * scale, strip.shape[0] * scale, Qt.KeepAspectRatio,
                 Qt.FastTransformation))
             self.grid.addWidget(label, r // self.per_row, 1, Qt.AlignLeft)
         self.grid.setColumnStretch(2, 1)

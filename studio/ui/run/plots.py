@@ -125,7 +125,7 @@ class LivePlots(QWidget):
         self.loss = _new_plot("Loss", "loss")
         self.metric = _new_plot("Accuracy", "accuracy (%)")
         self.lr = _new_plot("Learning rate", "lr")
-        self.grads = _new_plot("Gradient norm per layer", "grad norm (log)", log_y=True)
+        self.grads = _new_plot("Gradient norms", "per layer (log)", log_y=True)  # short: the plot is narrow
         # Line styles are explained once, beside the plots, so no legend hides a curve;
         # the run list explains the colours. Only the layer plot needs its own key.
         # `legend` is placed by the container (next to the run list), so the plots

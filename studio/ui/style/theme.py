@@ -96,6 +96,9 @@ QScrollArea > QWidget > QWidget {{ background: {c.window}; }}
 QLabel[role="title"] {{ font-size: 15px; font-weight: 600; }}
 QLabel[role="section"] {{ color: {c.muted}; font-size: 11px; font-weight: 600;
   letter-spacing: 0.6px; padding-top: 10px; }}
+QToolButton[role="section"], QToolButton[role="section"]:checked, QToolButton[role="section"]:hover {{
+  color: {c.muted}; font-size: 11px; font-weight: 600; letter-spacing: 0.6px; background: transparent;
+  border: none; padding: 10px 0px 0px 0px; }}
 QLabel[role="caption"] {{ color: {c.muted}; font-size: 11px; }}
 QLabel[role="muted"] {{ color: {c.muted}; }}
 QLabel[role="error"] {{ color: {c.error}; }}
