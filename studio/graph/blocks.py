@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from statistics import fmean
 
-from studio.graph.model import BODY_ONLY, TOP_ONLY, Edge, GraphError, GraphModel
+from studio.graph.model import BODY_ONLY, MAX_DEPTH, TOP_ONLY, Edge, GraphError, GraphModel, _body_depth
 
 STEP = 260.0  # room between a body's ends and its layers
 
@@ -79,6 +79,9 @@ def _selection(model: GraphModel, ids) -> tuple[list[str], list[Edge], list[Edge
     if ends:
         raise GraphError(f"{', '.join(ends)}: the network's (or block's) own input and output stay outside "
                          "a block")
+    inner = [_body_depth(model.body(n)) for n in sel if model.type_of(n) == "Block"]
+    if inner and model.depth() + 2 + max(inner) > MAX_DEPTH:  # checked here: group must not fail half-way
+        raise GraphError(f"Blocks may be nested at most {MAX_DEPTH} deep; a block around these would go deeper")
     return (sel, *_ports(model, set(sel)))
 
 
