@@ -20,9 +20,14 @@ def subgraph(model: GraphModel, ids: list[str]) -> dict:
     """The nodes `ids` and the wires between them, as a graph document (blocks with their body);
     pasting checks it whole (commands.read_clip), as it may come from another program."""
     keep = set(ids)
-    doc = to_doc(model)
+    nodes = []
+    for n in ids:
+        item = {"id": n, "type": model.type_of(n), "params": dict(model.params(n)), "pos": list(model.pos(n))}
+        if model.type_of(n) == "Block":
+            item["body"] = to_doc(model.body(n))
+        nodes.append(item)
     return {
-        "nodes": [n for n in doc["nodes"] if n["id"] in keep],
+        "nodes": nodes,
         "edges": [{"src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port}
                   for e in model.edges() if e.src in keep and e.dst in keep],
     }
