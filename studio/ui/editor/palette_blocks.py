@@ -42,6 +42,7 @@ class MyBlocks(QObject):
         self.menu: QMenu | None = None  # the open right-click menu, for tests
         self.refresh()
         user_blocks.notifier().changed.connect(self.refresh)
+        user_blocks.notifier().saved.connect(self.reveal)
 
     # -- listing --------------------------------------------------------------------------
     @Slot()
@@ -80,6 +81,16 @@ class MyBlocks(QObject):
             self.head.addChild(bad)
         self.head.setExpanded(True)
         self.filter(self._words)
+
+    @Slot(str)
+    def reveal(self, path: str) -> None:
+        """List the library again and scroll to the block just saved at `path`, selected."""
+        self.refresh()
+        item = next((self.head.child(i) for i in range(self.head.childCount())
+                     if self.head.child(i).data(0, LIBRARY_ROLE) == path), None)
+        if item is not None and not item.isHidden():
+            self.tree.setCurrentItem(item)
+            self.tree.scrollToItem(item)
 
     def filter(self, words: list[str]) -> None:
         """Show the saved blocks whose name matches every word (the section too, with a search)."""

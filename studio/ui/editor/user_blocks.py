@@ -12,7 +12,8 @@ BLOCK_MIME = "application/x-studio-library-block"  # a drag from "My blocks": th
 
 
 class _Notifier(QObject):
-    changed = Signal()
+    changed = Signal()  # renamed or deleted: re-read the library
+    saved = Signal(str)  # a block was saved to this path: re-read and show it
 
 
 _notifier: _Notifier | None = None
@@ -25,7 +26,7 @@ def library() -> BlockLibrary:
 
 
 def notifier() -> _Notifier:
-    """Emits `changed` after a block is saved, renamed or deleted (by any window)."""
+    """Emits `saved` after a block is saved, `changed` after one is renamed or deleted (in any window)."""
     global _notifier
     if _notifier is None:
         _notifier = _Notifier()

@@ -118,7 +118,7 @@ class BlockEditMixin:
         except LibraryError as e:
             self.status_message.emit(str(e))
             return None
-        user_blocks.notifier().changed.emit()
+        user_blocks.notifier().saved.emit(str(path))
         self.status_message.emit(f"Saved {params['name']} to My blocks ({path})")
         return path
 
