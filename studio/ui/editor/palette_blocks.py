@@ -22,7 +22,8 @@ from studio.ui.style import icons, theme
 
 LIBRARY_ROLE = Qt.ItemDataRole.UserRole + 2  # a saved block's file path
 TITLE = "My blocks"
-EMPTY_HINT = "Right-click a block ▸ Save block to library…"
+EMPTY_HINT = "No saved blocks yet"
+EMPTY_TIP = "Right-click a block on the canvas ▸ Save block to library… to keep it here for any project."
 
 
 class MyBlocks(QObject):
@@ -67,7 +68,8 @@ class MyBlocks(QObject):
             self.head.addChild(item)
         if not self.blocks:
             hint = QTreeWidgetItem([EMPTY_HINT])
-            hint.setFlags(Qt.ItemFlag.NoItemFlags)
+            hint.setFlags(Qt.ItemFlag.ItemIsEnabled)  # not selectable or draggable; its tooltip shows
+            hint.setToolTip(0, EMPTY_TIP)
             hint.setForeground(0, QColor(theme.colors().muted))
             self.head.addChild(hint)
         if self.skipped:
