@@ -182,5 +182,8 @@ def test_saving_a_second_block_of_the_same_name_asks(window, tmp_path, monkeypat
     monkeypatch.setattr(c, "ask_replace_saved", lambda name: True)
     window.project.model.body(blk).set_param(window.project.model.body(blk).of_type("Conv2d")[0],
                                               "out_channels", 4)
-    c.save_block_to_library(blk, name="Res")
-    assert len(window.palette.my_blocks.names()) == 2
+    replaced = c.save_block_to_library(blk, name="Res")
+    blocks = window.palette.my_blocks.blocks
+    assert len(blocks) == 2 and replaced in {b.path for b in blocks}
+    widths = sorted(b.body.params(b.body.of_type("Conv2d")[0])["out_channels"] for b in blocks)
+    assert widths == [4, 8]  # one replaced, the kept copy untouched
