@@ -187,3 +187,24 @@ def test_saving_a_second_block_of_the_same_name_asks(window, tmp_path, monkeypat
     assert len(blocks) == 2 and replaced in {b.path for b in blocks}
     widths = sorted(b.body.params(b.body.of_type("Conv2d")[0])["out_channels"] for b in blocks)
     assert widths == [4, 8]  # one replaced, the kept copy untouched
+
+
+def test_a_saved_block_dropped_on_a_wire_splits_it_in_one_step(window, tmp_path):
+    blk, inside = open_with_block(window, tmp_path)
+    window.canvas.save_block_to_library(blk, name="Res")
+    assert window.new_project()
+    m = window.project.model
+    inp = testkit.drop_layer(window, "Input", QPointF(0, 0))
+    out = testkit.drop_layer(window, "Output", QPointF(700, 0))
+    testkit.drag_wire(window, inp, out)
+    (wire,) = m.edges()
+    before, steps = m.snapshot(), window.undo_stack.count()
+    item = window.canvas.wire_item(wire.id)
+    mid = item.mapToScene(item.path().pointAtPercent(0.5))
+    drop_mime(window, window.palette.tree.mimeData([window.palette.my_blocks.item_for("Res")]), mid)
+    (new,) = m.of_type("Block")
+    assert window.undo_stack.count() == steps + 1 and not m.has_edge(wire.id)
+    assert [e.src for e in m.in_edges(new)] == [inp] and [e.dst for e in m.out_edges(new)] == [out]
+    assert m.body(new).snapshot() == inside
+    window.undo_stack.undo()
+    assert m.snapshot() == before

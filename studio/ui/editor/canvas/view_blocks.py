@@ -14,7 +14,8 @@ from studio.project.block_library import LibraryError
 
 from studio.ui.editor import user_blocks
 from studio.ui.editor.canvas.block_commands import MakeBlock, Ungroup
-from studio.ui.editor.canvas.commands import AddNode, SetParam, fresh_ids, nesting
+from studio.ui.editor.canvas.commands import (AddNode, Compound, Connect, Disconnect, SetParam, fresh_edge_ids,
+                                              fresh_ids, nesting)
 from studio.ui.editor.canvas.node_item import HEADER, WIDTH
 from studio.ui.editor.canvas.theme import snap
 
@@ -122,8 +123,10 @@ class BlockEditMixin:
         self.status_message.emit(f"Saved {params['name']} to My blocks ({path})")
         return path
 
-    def add_library_block(self, path: str, scene_pos: QPointF | None = None) -> str | None:
-        """A Block with a saved block's parameters and inside, centred on scene_pos; one undo step."""
+    def add_library_block(self, path: str, scene_pos: QPointF | None = None,
+                          on_wire: str | None = None) -> str | None:
+        """A Block with a saved block's parameters and inside, centred on scene_pos, splitting
+        wire `on_wire` when given (as a layer dropped on a wire does); one undo step."""
         if not self._editable():
             return None
         try:
@@ -139,8 +142,14 @@ class BlockEditMixin:
             scene_pos = self.mapToScene(self.viewport().rect().center())
         pos = (snap(scene_pos.x() - WIDTH / 2), snap(scene_pos.y() - HEADER))
         (nid,) = fresh_ids(self._model, ["Block"])
-        cmd = AddNode(self._model, "Block", saved.params, pos, nid=nid, body=saved.body)
-        cmd.setText(f"Add {saved.name}")
+        cmd = Compound(f"Add {saved.name}")
+        cmd.add(AddNode(self._model, "Block", saved.params, pos, nid=nid, body=saved.body))
+        if on_wire is not None and self._model.has_edge(on_wire):
+            e = self._model.edge(on_wire)
+            a, b = fresh_edge_ids(self._model, 2)
+            cmd.add(Disconnect(self._model, [on_wire]))
+            cmd.add(Connect(self._model, e.src, e.src_port, nid, "in", eid=a))
+            cmd.add(Connect(self._model, nid, "out", e.dst, e.dst_port, eid=b))
         self.push(cmd)
         self.select_nodes([nid])
         return nid

@@ -214,7 +214,9 @@ class CanvasInputMixin:
     def dropEvent(self, ev) -> None:
         if ev.mimeData().hasFormat(BLOCK_MIME):  # a saved block from "My blocks": the file's path
             path = bytes(ev.mimeData().data(BLOCK_MIME)).decode("utf-8", "replace").strip()
-            if self.add_library_block(path, self.mapToScene(ev.position().toPoint())):
+            wire = next((w for w in self.items(ev.position().toPoint()) if isinstance(w, WireItem)), None)
+            if self.add_library_block(path, self.mapToScene(ev.position().toPoint()),
+                                      wire.eid if wire is not None else None):
                 ev.acceptProposedAction()
             return
         layer = bytes(ev.mimeData().data(LAYER_MIME)).decode("utf-8", "replace").strip()
