@@ -135,6 +135,7 @@ class BlockLibrary:
             data = json.dumps(doc, indent=1, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate in some text: \u escapes keep it valid UTF-8
             data = json.dumps(doc, indent=1).encode("utf-8")
+        fileio.clean_orphans(self.root)  # temp files of saves that were killed half-way
         try:
             fileio.write_atomic(path, data + b"\n")
         except fileio.WriteError as e:

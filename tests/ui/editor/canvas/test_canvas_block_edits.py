@@ -227,3 +227,21 @@ def test_make_block_in_the_menu_is_disabled_with_the_reason(canvas):
     view.select_nodes(ids[1:3])
     act, menu = menu_action(view, ids[1], "Make block")
     assert act.isEnabled()
+
+
+def test_a_block_inside_a_block_survives_copy_and_paste(canvas):
+    view, d = canvas
+    m, ids = load(view, [CONV, "ReLU", CONV])
+    view.select_nodes(ids[1:3])
+    inner = view.make_block()
+    view.select_nodes([inner, ids[3]])
+    outer = view.make_block()
+    assert m.body(outer).of_type("Block") == [inner]
+    view.select_nodes([outer])
+    view.copy()
+    view.pointer = None
+    view.paste()
+    (pasted,) = [n for n in m.of_type("Block") if n != outer]
+    assert m.body(pasted).snapshot() == m.body(outer).snapshot()
+    nested = m.body(pasted).body(inner)
+    assert nested is not m.body(outer).body(inner) and nested.parent == (m.body(pasted), inner)
