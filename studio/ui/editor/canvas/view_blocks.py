@@ -161,7 +161,7 @@ class BlockEditMixin:
         dlg.setLabelText(f"Run {name} this many times in a row (each copy with its own weights):")
         dlg.setInputMode(QInputDialog.InputMode.IntInput)
         dlg.setIntRange(1, 64)
-        dlg.setIntValue(current)
+        dlg.setIntValue(max(2, current))  # asked for Repeat: more than once, most likely
         return dlg.intValue() if dlg.exec() else None
 
     def ask_block_name(self, current: str) -> str | None:
