@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from statistics import fmean
 
-from studio.graph.model import BODY_ONLY, TOP_ONLY, Edge, GraphError, GraphModel
+from studio.graph.model import BODY_ONLY, MAX_DEPTH, TOP_ONLY, Edge, GraphError, GraphModel, _body_depth
 
 STEP = 260.0  # room between a body's ends and its layers
 
@@ -76,6 +76,29 @@ def _ports(model: GraphModel, sel: set[str]) -> tuple[list[Edge], list[Edge]]:
     return into, out
 
 
+def _selection(model: GraphModel, ids) -> tuple[list[str], list[Edge], list[Edge]]:
+    sel = [n for n in model.nodes() if n in set(ids)]  # model order
+    if not sel:
+        raise GraphError("Select the layers to make into a block")
+    ends = [n for n in sel if model.type_of(n) in TOP_ONLY + BODY_ONLY]
+    if ends:
+        raise GraphError(f"{', '.join(ends)}: the network's (or block's) own input and output stay outside "
+                         "a block")
+    inner = [_body_depth(model.body(n)) for n in sel if model.type_of(n) == "Block"]
+    if inner and model.depth() + 2 + max(inner) > MAX_DEPTH:  # checked here: group must not fail half-way
+        raise GraphError(f"Blocks may be nested at most {MAX_DEPTH} deep; a block around these would go deeper")
+    return (sel, *_ports(model, set(sel)))
+
+
+def group_problem(model: GraphModel, ids) -> str | None:
+    """Why the layers `ids` cannot become one block (what `group` would refuse), or None."""
+    try:
+        _selection(model, ids)
+    except GraphError as e:
+        return str(e)
+    return None
+
+
 def _free(taken: set[str], want: str) -> str:
     if want not in taken:
         return want
@@ -88,14 +111,7 @@ def _free(taken: set[str], want: str) -> str:
 def group(model: GraphModel, ids: list[str], name: str = "Block", nid: str | None = None,
           body: GraphModel | None = None, pos: tuple[float, float] | None = None) -> Grouping:
     """Make the layers `ids` one block. `body`: an emptied body to fill again (redo)."""
-    sel = [n for n in model.nodes() if n in set(ids)]  # model order
-    if not sel:
-        raise GraphError("Select the layers to make into a block")
-    ends = [n for n in sel if model.type_of(n) in TOP_ONLY + BODY_ONLY]
-    if ends:
-        raise GraphError(f"{', '.join(ends)}: the network's (or block's) own input and output stay outside "
-                         "a block")
-    into, out = _ports(model, set(sel))
+    sel, into, out = _selection(model, ids)
     nodes = [node_data(model, n) for n in sel]
     touched = _ranked(model, [e for e in model.edges() if e.src in set(sel) or e.dst in set(sel)])
     xs, ys = [n.pos[0] for n in nodes], [n.pos[1] for n in nodes]
@@ -145,8 +161,10 @@ def undo_group(model: GraphModel, rec: Grouping) -> None:
         model.connect(e.src, e.src_port, e.dst, e.dst_port, eid=e.id)
 
 
-def ungroup(model: GraphModel, nid: str) -> Ungrouping:
-    """Replace block `nid` by its layers, wired where the block was."""
+def ungroup(model: GraphModel, nid: str, edge_ids: list[str] | None = None) -> Ungrouping:
+    """Replace block `nid` by its layers, wired where the block was. `edge_ids`: the
+    `added_edges` of an earlier run on the same graph (a redo), so the new wires get
+    the same ids again and later commands that name them stay valid."""
     if model.type_of(nid) != "Block":
         raise GraphError(f"{nid} is not a block")
     p = model.params(nid)
@@ -178,6 +196,8 @@ def ungroup(model: GraphModel, nid: str) -> Ungrouping:
     r = rec.renamed
 
     def link(src, sp, dst, dp, eid=None):
+        if edge_ids is not None and len(rec.added_edges) < len(edge_ids):
+            eid = edge_ids[len(rec.added_edges)]
         rec.added_edges.append(model.connect(src, sp, dst, dp, eid=eid))
 
     via_input = last.src in b_in

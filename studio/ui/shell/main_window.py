@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self._stats_timer.timeout.connect(self._update_stats)
 
         self.palette.layer_activated.connect(self.add_layer_at_centre)
+        self.palette.block_activated.connect(self.canvas.add_library_block)
         self.canvas.selection_changed.connect(self.inspector.show_selection)
         self.canvas.status_message.connect(self.show_status)
         self.inspector.status_message.connect(self.show_status)

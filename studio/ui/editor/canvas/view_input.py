@@ -10,6 +10,7 @@ from PySide6.QtGui import QKeySequence, QMouseEvent
 from studio.graph.layers import LAYERS
 
 from studio.ui.editor.canvas.commands import Disconnect
+from studio.ui.editor.user_blocks import BLOCK_MIME
 from studio.ui.editor.canvas.block_item import OpenButton
 from studio.ui.editor.canvas.interactions import (MoveNodesInteraction, NewWireInteraction, OpenBlockInteraction,
                                                   PanInteraction)
@@ -189,6 +190,11 @@ class CanvasInputMixin:
             self.delete_selected()
         elif key == Qt.Key.Key_D and ev.modifiers() == Qt.KeyboardModifier.ControlModifier:
             self.duplicate()
+        elif key == Qt.Key.Key_G and ev.modifiers() == Qt.KeyboardModifier.ControlModifier:
+            self.make_block()
+        elif key == Qt.Key.Key_G and ev.modifiers() == (Qt.KeyboardModifier.ControlModifier
+                                                        | Qt.KeyboardModifier.ShiftModifier):
+            self.ungroup_block()
         else:
             for seq, fn in ((QKeySequence.StandardKey.Copy, self.copy),
                             (QKeySequence.StandardKey.Paste, self.paste),
@@ -212,7 +218,9 @@ class CanvasInputMixin:
 
     # -- drag and drop from the palette --------------------------------------------------------------
     def dragEnterEvent(self, ev) -> None:
-        if ev.mimeData().hasFormat(LAYER_MIME) and not self._locked and self._model is not None:
+        mime = ev.mimeData()
+        if (mime.hasFormat(LAYER_MIME) or mime.hasFormat(BLOCK_MIME)) and not self._locked \
+                and self._model is not None:
             ev.acceptProposedAction()
         else:
             ev.ignore()
@@ -220,6 +228,13 @@ class CanvasInputMixin:
     dragMoveEvent = dragEnterEvent
 
     def dropEvent(self, ev) -> None:
+        if ev.mimeData().hasFormat(BLOCK_MIME):  # a saved block from "My blocks": the file's path
+            path = bytes(ev.mimeData().data(BLOCK_MIME)).decode("utf-8", "replace").strip()
+            wire = next((w for w in self.items(ev.position().toPoint()) if isinstance(w, WireItem)), None)
+            if self.add_library_block(path, self.mapToScene(ev.position().toPoint()),
+                                      wire.eid if wire is not None else None):
+                ev.acceptProposedAction()
+            return
         layer = bytes(ev.mimeData().data(LAYER_MIME)).decode("utf-8", "replace").strip()
         if layer not in LAYERS:
             self.status_message.emit(f"Unknown layer type {layer!r}")
