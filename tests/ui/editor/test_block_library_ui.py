@@ -73,8 +73,8 @@ def test_save_to_library_then_drag_into_another_project(window, tmp_path, monkey
     assert window.actions_.ungroup.isEnabled() and window.actions_.make_block.isEnabled()
     monkeypatch.setattr(window.canvas, "ask_block_name", lambda cur: f"{cur} stem")
     menu = node_menu(window, blk)
-    texts = [a.text() for a in menu.actions()]
-    assert texts[:4] == ["Make block", "Ungroup block", "Repeat…", "Save block to library…"]
+    texts = [a.text() for a in menu.actions() if not a.isSeparator()]
+    assert texts[:5] == ["Open block", "Make block", "Ungroup block", "Repeat…", "Save block to library…"]
     ART.mkdir(parents=True, exist_ok=True)
     menu.popup(window.canvas.mapToGlobal(QPoint(300, 200)))
     menu.grab().save(str(ART / "block_context_menu.png"))
