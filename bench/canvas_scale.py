@@ -20,6 +20,7 @@ import tempfile
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the tests package (testkit)
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 

@@ -242,3 +242,17 @@ def walk(model: GraphModel, prefix: str = ""):
         if model.type_of(n) == "Block":
             rep = model.params(n)["repeat"]
             yield from walk(model.body(n), f"{path}.0." if rep > 1 else f"{path}.")
+
+
+def qualified(model: GraphModel, nid: str) -> str:
+    """Node `nid` of `model` (the top level or a block's inside) as its dotted module
+    path in the compiled network, as `walk` names it."""
+    parts = [nid]
+    m = model
+    while m.parent is not None:
+        outer, block = m.parent
+        if outer.params(block)["repeat"] > 1:
+            parts.append("0")
+        parts.append(block)
+        m = outer
+    return ".".join(reversed(parts))

@@ -18,6 +18,7 @@ from studio.fileio import clean_orphans
 from studio.graph.layers import LAYERS
 from studio.graph.model import MAX_DEPTH, GraphError, GraphModel, id_problem
 from studio.project.model import FORMAT, VERSION, Project  # noqa: F401 - re-exported
+from studio.project.references import absolute, relative_doc
 from studio.project.search_space import SearchSpaceError, parse as parse_sweep
 from studio.settings import DataSettings, SettingsError, TrainSettings, from_dict
 
@@ -28,8 +29,11 @@ class ProjectError(ValueError):
     """A project file cannot be read or written; the message names the file and place."""
 
 
-def dumps(project: Project) -> str:
+def dumps(project: Project, folder: Path | None = None) -> str:
+    """The document as text; `folder`: the file's folder, for relative references."""
     doc = project.to_dict()
+    if folder is not None:
+        doc = relative_doc(doc, folder)
     text = json.dumps(doc, indent=2, ensure_ascii=False)
     try:
         text.encode("utf-8")
@@ -41,7 +45,7 @@ def dumps(project: Project) -> str:
 def save(project: Project, path: str | os.PathLike) -> Path:
     """Atomic save: write a temporary file beside the target, fsync, then rename."""
     path = Path(path)
-    data = dumps(project).encode("utf-8")  # dumps escapes what UTF-8 cannot hold
+    data = dumps(project, path.parent).encode("utf-8")  # dumps escapes what UTF-8 cannot hold
     write_atomic(path, data)
     project.path = path
     return path
@@ -76,6 +80,7 @@ def load(path: str | os.PathLike) -> Project:
     except fileio.FileFormatError as e:
         raise ProjectError(str(e)) from None
     project = loads(raw, str(path))
+    absolute(project.model, path.parent)
     project.path = path
     return project
 

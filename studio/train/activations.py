@@ -13,18 +13,33 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
+from torch import fx, nn
 
 PROBE_SIZE = 4
 MAX_MAPS = 16
 
 
-@torch.no_grad()
+def node_modules(model: nn.Module, prefix: str = ""):
+    """(dotted path, module) of every node, inside blocks too: a block compiles to an
+    fx.GraphModule (or an nn.Sequential of them when repeated) whose children are its
+    nodes. The paths are those studio.graph.blocks.walk and .qualified give."""
+    for name, child in model.named_children():
+        path = prefix + name
+        yield path, child
+        if isinstance(child, fx.GraphModule):
+            yield from node_modules(child, path + ".")
+        elif isinstance(child, nn.Sequential) and len(child) and all(
+                isinstance(c, fx.GraphModule) for c in child):
+            for i, c in enumerate(child):
+                yield from node_modules(c, f"{path}.{i}.")
+
+
 def capture(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """{node id: output for the rows of x} for every node module, in execution order."""
+    """{node path: output for the rows of x} for every node module (a block's layers
+    as "block.layer"), in execution order."""
     out: dict[str, torch.Tensor] = {}
     hooks = []
-    for name, module in model.named_children():
+    for name, module in node_modules(model):
         def hook(_m, _i, o, name=name):
             o = o[0] if isinstance(o, tuple) else o
             if isinstance(o, torch.Tensor):

@@ -36,3 +36,21 @@ def test_views_for_each_kind_of_output():
     assert bars.kind == "bars" and bars.image.tolist() == [[0.0, 0.5, 1.0]]
     for v in (maps, heat, bars):
         assert v.image.min() >= 0 and v.image.max() <= 1
+
+
+def test_capture_reaches_inside_blocks_by_the_paths_walk_gives():
+    from studio.graph.blocks import group, qualified, walk
+    from studio.graph.builder import sequential
+    from studio.graph.compile import compile_graph
+    m, ids = sequential([("Conv2d", {"out_channels": 4, "padding": 1}), "ReLU",
+                         ("Conv2d", {"out_channels": 4, "padding": 1}), "Flatten",
+                         ("Linear", {"out_features": 3})], input_params={"height": 8, "width": 8})
+    rec = group(m, ids[2:4], "Pair")
+    m.set_param(rec.block, "repeat", 2)
+    snap = activations.capture(compile_graph(m), torch.randn(2, 3, 8, 8))
+    layers = {p for g, n, p in walk(m) if g.type_of(n) not in ("Input", "Output", "BlockInput", "BlockOutput")}
+    assert layers <= set(snap)
+    body = m.body(rec.block)
+    inner = [n for n in body.nodes() if body.type_of(n) == "Conv2d"][0]
+    assert qualified(body, inner) == f"{rec.block}.0.{inner}"
+    assert snap[qualified(body, inner)].shape == (2, 4, 8, 8)
