@@ -11,13 +11,16 @@ import sys
 
 import networkx as nx
 import pytest
+from hypothesis import given, settings
 
 from studio.graph.blocks import group
 from studio.graph.codegen import CodegenError, check_source, generate
 from studio.project.file import ProjectError, loads, save
+from studio.train.export_files import TAIL_CONSTANTS
 from tests.graph.block_specimens import nested, residual_x3, shared_names
 
 from .kit import assert_one_error_line, cli, hostile_texts, tiny_project, weights_for
+from .test_codegen_injection import TEXT
 
 
 def _blocked_project(tmp_path, name: str, stem: str):
@@ -148,3 +151,20 @@ def test_the_verifier_never_runs_an_unproven_block_module(tmp_path, capsys, monk
     assert code == 2 and not marker.exists()
     assert_one_error_line(err, "unexpected")
     assert not (tmp_path / "n.py").exists()
+
+
+@settings(max_examples=120, deadline=None)
+@given(name=TEXT)
+def test_any_block_name_becomes_a_plain_class_name_the_checker_accepts(name):
+    """Whatever the text, the generated module passes check_source, its classes are plain
+    ASCII names, and the name reaches the source only inside a comment."""
+    m = residual_x3()
+    (blk,) = [n for n in m.nodes() if m.type_of(n) == "Block"]
+    m.set_param(blk, "name", name)
+    source = generate(m, class_name="StudioNetwork", load_class="StudioModel",
+                      reserved=("StudioModel",) + TAIL_CONSTANTS)
+    check_source(source, m, "StudioNetwork", tail_constants=TAIL_CONSTANTS)
+    classes = [n.name for n in ast.parse(source).body if isinstance(n, ast.ClassDef)]
+    assert len(classes) == 3 and all(c.isascii() and c.isidentifier() for c in classes), classes
+    comment = source.split(f"self.{blk} = ", 1)[1].split("\n", 1)[0]
+    assert "# -> " in comment  # the block's line ends in its comment, on one line
