@@ -3,7 +3,9 @@ a plain nn.Module. It imports only torch and loads the same state_dict.
 
 Each block becomes an nn.Module class of its own (blocks inside it, classes of
 their own too), defined before the network; a repeated block is an nn.Sequential
-of copies of its class. The module's state_dict keys are those of
+of copies of its class. Class names are plain and unique (BasicBlock, BasicBlock_2);
+where one differs from the block's name, the class says the name as given in a
+`block_name` string literal, so an import can name the block back exactly. The module's state_dict keys are those of
 studio.graph.compile.compile_graph, so the same weights load strictly.
 
 Text that comes from a project file (its name, the weights file name) reaches
@@ -21,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from studio.graph import modules as helper_modules
-from studio.graph.codegen_check import (BASE_RESERVED, CodegenError, check_source, helper_classes,
-                                        repeat_source)
+from studio.graph.codegen_check import (BASE_RESERVED, BLOCK_NAME, CodegenError, check_source,
+                                        helper_classes, repeat_source)
 from studio.graph.compile import class_name as block_class_name
 from studio.graph.compile import input_args, plan
 from studio.graph.layers import spec
@@ -108,10 +110,10 @@ class _Writer:
         """The class for a block body (written once per distinct body and name)."""
         inputs, inits, lines = self.parts(body)
         text = _class_text("{name}", inputs, inits, lines, body)
-        base = block_class_name(name)
-        known = self.by_body.get((base, text))
+        known = self.by_body.get((name, text))
         if known:
             return known
+        base = block_class_name(name)
         cls, i = base, 1
         if cls in self.taken:
             cls = f"{base}_block" if base in BASE_RESERVED else f"{base}_2"
@@ -119,8 +121,11 @@ class _Writer:
             i += 1
             cls = f"{base}_{i}"
         self.taken.add(cls)
-        self.by_body[(base, text)] = cls
-        self.classes.append(text.replace("{name}", cls, 1))
+        self.by_body[(name, text)] = cls
+        head, rest = text.replace("{name}", cls, 1).split("\n", 1)
+        if cls != name and BLOCK_NAME not in body.nodes():  # the name as given, for an import to read back
+            head += f"\n    {BLOCK_NAME} = {name!r}  # the block's name in Studio\n"
+        self.classes.append(f"{head}\n{rest}")
         return cls
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 # Module-level names a block class must never take: they are used by the generated code
 # itself (builtins such as float/range/super, the imports, the constants).
+BLOCK_NAME = "block_name"  # a block class's optional first line: the block's name as a string literal
 BASE_RESERVED = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"torch", "nn", "NAME", "WEIGHTS"}
 
 
@@ -148,16 +149,23 @@ def check_source(source: str, model: "GraphModel | None" = None, class_name: str
 
 def _check_class(cls: ast.AST, name: str, helper_names: set[str], block_names: set[str], bad,
                  one_input: bool) -> list[str]:
-    """One network or block class: `class <name>(nn.Module)` with only __init__ and forward."""
+    """One network or block class: `class <name>(nn.Module)` with only __init__ and forward
+    (a block class may first say its block's name: `block_name = '<text>'`)."""
     if not (isinstance(cls, ast.ClassDef) and cls.name == name and not cls.decorator_list
             and not cls.keywords and not getattr(cls, "type_params", None)
             and len(cls.bases) == 1 and ast.unparse(cls.bases[0]) == "nn.Module"):
         raise bad("class")
-    if [getattr(f, "name", None) for f in cls.body] != ["__init__", "forward"] or \
+    body = list(cls.body)
+    if one_input and body and _is(body[0], ast.Assign):  # a block class: `block_name = '<text>'` first
+        first = body.pop(0)
+        if not (len(first.targets) == 1 and _is(first.targets[0], ast.Name, id=BLOCK_NAME)
+                and _is(first.value, ast.Constant) and isinstance(first.value.value, str)):
+            raise bad("class body")
+    if [getattr(f, "name", None) for f in body] != ["__init__", "forward"] or \
             not all(isinstance(f, ast.FunctionDef) and not f.decorator_list and f.returns is None
-                    for f in cls.body):
+                    for f in body):
         raise bad("class body")
-    init, forward = cls.body
+    init, forward = body
     _check_init(init, helper_names, block_names, bad)
     return _check_forward(forward, bad, one_input)
 

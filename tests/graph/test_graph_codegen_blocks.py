@@ -44,8 +44,11 @@ def test_generated_state_dict_is_the_compiled_one_and_outputs_match(label, m):
 def test_identical_blocks_share_a_class_and_different_ones_are_numbered():
     src = generate(shared_names())
     assert classes(src) == ["Unit", "Unit_2", "StudioModel"]
-    net = load(src)["StudioModel"]()
+    ns = load(src)
+    net = ns["StudioModel"]()
     assert [type(getattr(net, b)).__name__ for b in ("block1", "block2", "block3")] == ["Unit", "Unit", "Unit_2"]
+    # A class whose name is not the block's says the block's name, for an import to read back.
+    assert "block_name" not in vars(ns["Unit"]) and ns["Unit_2"].block_name == "Unit"
 
 
 def test_a_repeated_block_is_a_sequential_of_its_class():
@@ -78,8 +81,10 @@ def test_block_names_become_safe_distinct_class_names(name, cls):
     residual(m.body(blk))  # uses the helper class Add
     src = generate(m)
     assert cls in classes(src)
+    ns = load(src)
+    assert getattr(ns[cls], "block_name", cls) == name
     gm = compile_graph(m).eval()
-    net = load(src)["StudioModel"]()
+    net = ns["StudioModel"]()
     net.load_state_dict(gm.state_dict(), strict=True)
     x = example_inputs(m)
     with torch.no_grad():
@@ -91,3 +96,23 @@ def test_the_export_reserves_the_names_it_appends():
     src = generate(m, class_name="StudioNetwork", load_class="StudioModel",
                    reserved=("StudioModel", "CLASSES", "MEAN"))
     assert "CLASSES" not in classes(src) and "CLASSES_2" in classes(src)
+
+
+def test_a_body_layer_called_block_name_keeps_its_place():
+    """The class attribute is left out rather than shadow a layer of that id."""
+    m, blk = blocked(IMG, [], "Odd name")
+    body = m.body(blk)
+    (wire,) = body.edges()
+    body.disconnect(wire.id)
+    conv = body.add_node("Conv2d", {"out_channels": 3, "padding": 1}, nid="block_name")
+    body.connect("input", "out", conv, "in")
+    body.connect(conv, "out", "output", "in")
+    src = generate(m)
+    ns = load(src)
+    assert "block_name" not in vars(ns["Odd_name"])
+    net = ns["StudioModel"]()
+    gm = compile_graph(m).eval()
+    net.load_state_dict(gm.state_dict(), strict=True)
+    x = example_inputs(m)
+    with torch.no_grad():
+        assert torch.allclose(net.eval()(*x), gm(*x), atol=1e-6)

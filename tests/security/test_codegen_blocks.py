@@ -1,7 +1,7 @@
 """Blocks in the code export: a block's name from a project file never reaches the
-generated module as code (it becomes a plain class name, and a comment of printable
-characters), body node ids must be plain names, and check_source accepts the block
-classes, their no-argument construction and the repeat form exactly, nothing more."""
+generated module as code (it becomes a plain class name, a string literal and a comment
+of printable characters), body node ids must be plain names, and check_source accepts
+the block classes, their no-argument construction and the repeat form exactly, nothing more."""
 from __future__ import annotations
 
 import ast
@@ -47,8 +47,10 @@ def test_hostile_block_names_export_cleanly_and_never_run(tmp_path, capsys):
         tree = ast.parse(source)
         names = [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
         assert len(names) == 2 and all(n.isidentifier() and n.isascii() for n in names), names
-        # The text is nowhere in the module but in comments: no string constant holds it.
-        assert not any(isinstance(n, ast.Constant) and n.value == text and text for n in ast.walk(tree))
+        # The text is in the module only as the block class's `block_name` literal (and comments).
+        holders = [n for n in ast.walk(tree) if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
+                   and n.value.value == text]
+        assert [ast.unparse(h.targets[0]) for h in holders] == ["block_name"], text
         outs.append(str(out))
     runner = "import runpy, sys\nfor f in sys.argv[1:]:\n    runpy.run_path(f)"
     proc = subprocess.run([sys.executable, "-c", runner, *outs], capture_output=True, text=True, timeout=240)
@@ -110,6 +112,15 @@ TAMPERINGS = {
     "helper after a block class": ("class Res(nn.Module):", "class Add(nn.Module):\n    def forward(self, *xs):\n"
                                    "        out = xs[0]\n        for x in xs[1:]:\n            out = out + x\n"
                                    "        return out\n\n\nclass Res(nn.Module):"),
+    "block_name not a string": ("    block_name = 'Unit'", "    block_name = print('x')"),
+    "block_name an f-string": ("    block_name = 'Unit'", "    block_name = f'{print()}'"),
+    "another class attribute": ("    block_name = 'Unit'", "    other = 'Unit'"),
+    "block_name twice": ("    block_name = 'Unit'", "    block_name = 'Unit'\n    block_name = 'Unit'"),
+    "block_name after __init__": ("    block_name = 'Unit'  # the block's name in Studio\n\n    def __init__(self):\n"
+                                  "        super().__init__()\n",
+                                  "    def __init__(self):\n        super().__init__()\n    block_name = 'Unit'\n"),
+    "block_name in the network class": ("class StudioModel(nn.Module):\n",
+                                        "class StudioModel(nn.Module):\n    block_name = 'x'\n"),
     "a block class that builds itself": ("self.block1 = nn.Sequential(*[Res() for _ in range(2)])",
                                          "self.block1 = nn.Sequential(*[Stage() for _ in range(2)])"),
 }
@@ -117,7 +128,8 @@ TAMPERINGS = {
 
 @pytest.mark.parametrize("where", list(TAMPERINGS))
 def test_check_source_refuses_anything_but_the_block_shapes(where):
-    source = generate(shared_names()) if "Unit" in TAMPERINGS[where][0] else _nested_source()
+    uses_units = "Unit" in TAMPERINGS[where][0] or "StudioModel" in TAMPERINGS[where][0]
+    source = generate(shared_names()) if uses_units else _nested_source()
     check_source(source)  # the untampered module passes
     old, new = TAMPERINGS[where]
     assert old in source, where
@@ -164,7 +176,11 @@ def test_any_block_name_becomes_a_plain_class_name_the_checker_accepts(name):
     source = generate(m, class_name="StudioNetwork", load_class="StudioModel",
                       reserved=("StudioModel",) + TAIL_CONSTANTS)
     check_source(source, m, "StudioNetwork", tail_constants=TAIL_CONSTANTS)
-    classes = [n.name for n in ast.parse(source).body if isinstance(n, ast.ClassDef)]
-    assert len(classes) == 3 and all(c.isascii() and c.isidentifier() for c in classes), classes
+    tree = ast.parse(source)
+    classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]
+    assert len(classes) == 3 and all(c.name.isascii() and c.name.isidentifier() for c in classes)
+    block = classes[1]
+    said = ast.literal_eval(block.body[0].value) if isinstance(block.body[0], ast.Assign) else block.name
+    assert said == name  # the class names the block as given, as a literal
     comment = source.split(f"self.{blk} = ", 1)[1].split("\n", 1)[0]
     assert "# -> " in comment  # the block's line ends in its comment, on one line
