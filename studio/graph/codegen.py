@@ -5,8 +5,9 @@ Each block becomes an nn.Module class of its own (blocks inside it, classes of
 their own too), defined before the network; a repeated block is an nn.Sequential
 of copies of its class. Class names are plain and unique (BasicBlock, BasicBlock_2);
 where one differs from the block's name, the class says the name as given in a
-`block_name` string literal, so an import can name the block back exactly. The module's state_dict keys are those of
-studio.graph.compile.compile_graph, so the same weights load strictly.
+`block_name` string literal, so an import can name the block back exactly. The
+module's state_dict keys are those of studio.graph.compile.compile_graph, so the
+same weights load strictly.
 
 Text that comes from a project file (its name, the weights file name) reaches
 the source only as a Python literal (repr); node ids and class names must be
@@ -71,7 +72,7 @@ class _Writer:
     taken: set[str]
     helpers: list[str] = field(default_factory=list)
     classes: list[str] = field(default_factory=list)
-    by_body: dict[tuple[str, str], str] = field(default_factory=dict)  # (base name, class text) -> class
+    by_body: dict[tuple[str, str], str] = field(default_factory=dict)  # (block name, class text) -> class
 
     def parts(self, model: "GraphModel") -> tuple[list[str], list[str], list[str]]:
         """(forward's inputs, __init__ lines, forward lines) of the class for `model`."""

@@ -19,9 +19,9 @@ from studio.graph.layers.block import MAX_REPEAT
 if TYPE_CHECKING:
     from studio.graph.model import GraphModel
 
+BLOCK_NAME = "block_name"  # a block class's optional first line: the block's name as a string literal
 # Module-level names a block class must never take: they are used by the generated code
 # itself (builtins such as float/range/super, the imports, the constants).
-BLOCK_NAME = "block_name"  # a block class's optional first line: the block's name as a string literal
 BASE_RESERVED = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"torch", "nn", "NAME", "WEIGHTS"}
 
 

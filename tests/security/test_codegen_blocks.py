@@ -151,6 +151,7 @@ def test_check_source_refuses_anything_but_the_block_shapes(where):
 
 def test_the_verifier_never_runs_an_unproven_block_module(tmp_path, capsys, monkeypatch):
     from studio.train import export as export_mod
+
     from .kit import MARKER_CODE
     marker = tmp_path / "MARKER"
     project, path = _blocked_project(tmp_path, "Unit", "p")
