@@ -7,7 +7,9 @@ Coverage builds each model on the meta device (no memory, no weights) and
 imports it at 3×224×224: "full" (catalogue layers only), "opaque" (with opaque
 modules: how many, and the commonest reason), "whole model opaque" (its own
 forward() does something no layer describes, so the model is one opaque node),
-"failed" (with the reason). Parity
+"failed" (with the reason). With blocks (the default import) it also shows the
+nodes at the top level, the blocks at every level, and the submodules kept
+flat (not one tensor in, one tensor out). Parity
 builds the model with random weights and random BatchNorm statistics, imports
 it, and compares the compiled Studio network with torchvision's own output on
 a random batch of 2; it also compares parameter counts. Weights get a little
@@ -44,9 +46,15 @@ def coverage(name: str) -> dict:
     if unused:
         why = (why + "; " if why else "") + "unused in eval: " + ", ".join(r.converted.unused)
     status = "whole model opaque" if "" in r.converted.node_of else ("opaque" if opaque else "full")
-    return dict(name=name, status=status, layers=len(r.project.model) - 2,
+    return dict(name=name, status=status, layers=r.layers, top=len(r.project.model), blocks=_blocks(r),
+                flat=len(r.converted.flat),
                 opaque=len(opaque), weights=r.weights, torch_weights=total - unused, unused=unused, why=why,
                 secs=time.perf_counter() - t)
+
+
+def _blocks(r) -> int:
+    from studio.graph.blocks import walk
+    return sum(1 for g, nid, _ in walk(r.project.model) if g.type_of(nid) == "Block")
 
 
 def parity(name: str, size: int = 224) -> dict:
@@ -75,7 +83,8 @@ def parity(name: str, size: int = 224) -> dict:
     return dict(name=name, diff=(want - got).abs().max().item(), scale=want.abs().max().item(),
                 studio_params=sum(p.numel() for p in gm.parameters()),
                 torch_params=sum(p.numel() for p in model.parameters()),
-                unused=sum(r.converted.unused.values()), layers=len(r.project.model) - 2, opaque=len(r.opaque))
+                unused=sum(r.converted.unused.values()), layers=r.layers, top=len(r.project.model),
+                opaque=len(r.opaque))
 
 
 def main() -> None:
@@ -87,28 +96,29 @@ def main() -> None:
     torch.set_num_threads(1)
     from torchvision import models
     names = args.only.split(",") if args.only else models.list_models(module=models)
-    lines = ["| model | result | layers | opaque | weights | = torchvision | note |", "|---|---|---|---|---|---|---|"]
+    lines = ["| model | result | layers | top nodes | blocks | kept flat | opaque | weights | = torchvision | note |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     counts = {"full": 0, "opaque": 0, "whole model opaque": 0, "failed": 0}
     for name in names:
         c = coverage(name)
         counts[c["status"]] += 1
         if c["status"] == "failed":
-            row = f"| {name} | failed | | | | | {c['why'][:160]} |"
+            row = f"| {name} | failed | | | | | | | | {c['why'][:160]} |"
         else:
             same = "yes" if c["weights"] == c["torch_weights"] else f"NO ({c['torch_weights']:,})"
-            row = (f"| {name} | {c['status']} | {c['layers']} | {c['opaque']} | {c['weights']:,} | {same} | "
-                   f"{c['why']} |")
+            row = (f"| {name} | {c['status']} | {c['layers']} | {c['top']} | {c['blocks']} | {c['flat']} | "
+                   f"{c['opaque']} | {c['weights']:,} | {same} | {c['why']} |")
         print(row, f"({c['secs']:.1f}s)", flush=True)
         lines.append(row)
     summary = (f"{len(names)} models: {counts['full']} full, {counts['opaque']} with opaque nodes, "
                f"{counts['whole model opaque']} kept whole as one opaque node, {counts['failed']} failed")
     print(summary)
-    lines += ["", summary, "", "| model | max abs diff | output scale | Studio params | torchvision params | unused in eval | layers | opaque |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += ["", summary, "", "| model | max abs diff | output scale | Studio params | torchvision params | "
+              "unused in eval | layers | top nodes | opaque |", "|---|---|---|---|---|---|---|---|---|"]
     for name in [n for n in args.parity.split(",") if n]:
         p = parity(name)
         row = (f"| {name} | {p['diff']:.2e} | {p['scale']:.2f} | {p['studio_params']:,} | {p['torch_params']:,} | "
-               f"{p['unused']:,} | {p['layers']} | {p['opaque']} |")
+               f"{p['unused']:,} | {p['layers']} | {p['top']} | {p['opaque']} |")
         print(row, flush=True)
         lines.append(row)
     if args.md:

@@ -16,13 +16,21 @@ Each round trains one epoch of the same random CIFAR-shaped uint8 images
 and prints the medians, the three ratios the issue asks for (studio against
 hand fp32, hand channels_last, hand bf16) and the machine's load average.
 
+The hand loops run in a child process (started first, one run at a time, in the
+same interleaved order): Studio's CPU runs set glibc's malloc to reuse freed
+memory (studio/train/host_memory.py), a process-wide setting that a user's own
+script would not have. --same-process runs them in this process instead, where
+they share that setting (a conservative comparison).
+
     python bench/train_throughput.py                      # seed CNN, batch 32
     python bench/train_throughput.py --model resnet       # ResNet sample, batch 64
     python bench/train_throughput.py --threads 1          # both sides on one thread
+    python bench/train_throughput.py --same-process       # hand loops with Studio's malloc setting
 """
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import sys
@@ -131,6 +139,24 @@ def hand_round(model_name: str, x_float, y, device: str, batch: int, cl: bool, b
     return seen / (time.perf_counter() - start)
 
 
+def hand_worker(conn, model_name: str, images: int, device: str, batch: int, threads: int) -> None:
+    """The hand loops in their own process: runs (cl, bf16) requests until None."""
+    if threads:
+        torch.set_num_threads(threads)
+    data = make_data(images, 256)
+    x_float = hand_input(data)
+    hand_round(model_name, x_float[:2 * batch], data.y_train[:2 * batch], device, batch, False, False)
+    conn.send("ready")
+    while (job := conn.recv()) is not None:
+        conn.send(hand_round(model_name, x_float, data.y_train, device, batch, *job))
+
+
+def hand_input(data: Dataset) -> torch.Tensor:
+    mean = torch.tensor(data.mean).view(1, 3, 1, 1)
+    std = torch.tensor(data.std).view(1, 3, 1, 1)
+    return (data.x_train.float() / 255 - mean) / std  # the usual pre-normalized float copy
+
+
 def load_text() -> str:
     try:
         one, five, fifteen = os.getloadavg()
@@ -148,6 +174,7 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda", "mps"))
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0 = torch's default)")
     ap.add_argument("--no-bf16", action="store_true", help="skip the bf16 runs")
+    ap.add_argument("--same-process", action="store_true", help="run the hand loops in this process")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -156,9 +183,21 @@ def main(argv=None) -> int:
     bf16_ok = args.device != "cpu" or cpu_bf16_support()[0]
     use_bf16 = bf16_ok and not args.no_bf16
     data = make_data(images, 256)
-    mean = torch.tensor(data.mean).view(1, 3, 1, 1)
-    std = torch.tensor(data.std).view(1, 3, 1, 1)
-    x_float = (data.x_train.float() / 255 - mean) / std  # the usual pre-normalized float copy
+    if args.same_process:
+        x_float = hand_input(data)
+
+        def hand(cl: bool, bf16: bool) -> float:
+            return hand_round(args.model, x_float, data.y_train, args.device, batch, cl, bf16)
+    else:  # before Studio changes anything process-wide
+        conn, child_conn = multiprocessing.get_context("spawn").Pipe()
+        child = multiprocessing.get_context("spawn").Process(
+            target=hand_worker, args=(child_conn, args.model, images, args.device, batch, args.threads), daemon=True)
+        child.start()
+        conn.recv()
+
+        def hand(cl: bool, bf16: bool) -> float:
+            conn.send((cl, bf16))
+            return conn.recv()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, model "
           f"{args.model}, {images} images, batch {batch}; {load_text()}", flush=True)
     if not bf16_ok:
@@ -169,16 +208,18 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         _, plan = studio_round(args.model, warm, args.device, batch, prec)
         print(f"studio {prec} warm-up {time.perf_counter() - t0:.1f} s: {plan}", flush=True)
-    hand_round(args.model, x_float[:2 * batch], data.y_train[:2 * batch], args.device, batch, False, False)
+    if args.same_process:
+        hand_round(args.model, x_float[:2 * batch], data.y_train[:2 * batch], args.device, batch, False, False)
+    print("hand loops: " + ("in this process" if args.same_process else "in a child process"), flush=True)
 
     runs = {"studio fp32": lambda: studio_round(args.model, data, args.device, batch, "fp32")[0],
-            "hand fp32": lambda: hand_round(args.model, x_float, data.y_train, args.device, batch, False, False),
-            "hand cl": lambda: hand_round(args.model, x_float, data.y_train, args.device, batch, True, False)}
+            "hand fp32": lambda: hand(False, False),
+            "hand cl": lambda: hand(True, False)}
     if use_bf16:
         runs.update({
             "studio bf16": lambda: studio_round(args.model, data, args.device, batch, "bf16")[0],
-            "hand bf16": lambda: hand_round(args.model, x_float, data.y_train, args.device, batch, False, True),
-            "hand bf16+cl": lambda: hand_round(args.model, x_float, data.y_train, args.device, batch, True, True)})
+            "hand bf16": lambda: hand(False, True),
+            "hand bf16+cl": lambda: hand(True, True)})
     got: dict[str, list[float]] = {k: [] for k in runs}
     for r in range(1, args.rounds + 1):
         order = list(runs) if r % 2 else list(runs)[::-1]  # A B C, C B A: cancels slow drifts in load
@@ -194,6 +235,9 @@ def main(argv=None) -> int:
               + "   (per-round median vs hand fp32: "
               + f"{statistics.median(a / b for a, b in zip(got[studio], got['hand fp32'])):.2f}x)")
     print(f"after: {load_text()}")
+    if not args.same_process:
+        conn.send(None)
+        child.join(30)
     return 0
 
 

@@ -1,6 +1,13 @@
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The user's block library is never read or written by tests (tests that save set their own).
+if "STUDIO_BLOCKS_DIR" not in os.environ:
+    os.environ["STUDIO_BLOCKS_DIR"] = tempfile.mkdtemp(prefix="studio-test-blocks-")
+    atexit.register(shutil.rmtree, os.environ["STUDIO_BLOCKS_DIR"], True)
 
 import torch  # noqa: E402
 

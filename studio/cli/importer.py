@@ -25,6 +25,9 @@ def add_commands(sub) -> None:
                                    "vector:F or tokens:T,VOCAB")
     p.add_argument("--opaque", action="append", default=[], metavar="SUBMODULE",
                    help="keep this submodule (e.g. layer4.1) as one opaque node; repeatable")
+    p.add_argument("--flat", action="store_true",
+                   help="one flat graph of layers; by default each submodule that takes one tensor and "
+                        "gives one tensor (e.g. ResNet's layer1.0) becomes a block")
     p.set_defaults(func=cmd_import)
 
 
@@ -38,12 +41,17 @@ def cmd_import(args) -> int:
         print(f"studio: running Python code from {args.model.rsplit(':', 1)[0]} to import "
               f"{args.model.rsplit(':', 1)[1]}", file=sys.stderr)
     result = import_model(args.model, input=args.input, kwargs=kwargs, num_classes=args.num_classes,
-                          weights=args.weights, pretrained=args.pretrained, opaque_paths=args.opaque)
+                          weights=args.weights, pretrained=args.pretrained, opaque_paths=args.opaque,
+                          flat=args.flat)
     out = args.output or f"{result.source.name}.studio.json"
     path, wpath = write(result, out)
     print(f"imported {result.summary()}")
     for nid, why in result.opaque.items():
         print(f"  opaque {nid}: {why}")
+    flat = result.converted.flat
+    if flat:
+        more = f" and {len(flat) - 4} more" if len(flat) > 4 else ""
+        print(f"  kept flat: {', '.join(flat[:4])}{more}")
     for path, n in result.converted.unused.items():
         print(f"  not imported: {path} ({n:,} weights) is never called by forward() in evaluation mode",
               file=sys.stderr)

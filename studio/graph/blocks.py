@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from statistics import fmean
 
-from studio.graph.model import BODY_ONLY, TOP_ONLY, Edge, GraphError, GraphModel
+from studio.graph.model import BODY_ONLY, MAX_DEPTH, TOP_ONLY, Edge, GraphError, GraphModel, _body_depth
 
 STEP = 260.0  # room between a body's ends and its layers
 
@@ -52,6 +52,11 @@ class Ungrouping:
     added_edges: list[str] = field(default_factory=list)
 
 
+def _ranked(model: GraphModel, edges: list[Edge]) -> list[Edge]:
+    """Wires in their order into merge layers (a reconnected wire keeps its rank, not its place)."""
+    return sorted(edges, key=lambda e: model._rank[e.id])
+
+
 def _ports(model: GraphModel, sel: set[str]) -> tuple[list[Edge], list[Edge]]:
     """The wires entering and leaving the selection; one tensor must enter and one leave."""
     into = [e for e in model.edges() if e.dst in sel and e.src not in sel]
@@ -71,6 +76,29 @@ def _ports(model: GraphModel, sel: set[str]) -> tuple[list[Edge], list[Edge]]:
     return into, out
 
 
+def _selection(model: GraphModel, ids) -> tuple[list[str], list[Edge], list[Edge]]:
+    sel = [n for n in model.nodes() if n in set(ids)]  # model order
+    if not sel:
+        raise GraphError("Select the layers to make into a block")
+    ends = [n for n in sel if model.type_of(n) in TOP_ONLY + BODY_ONLY]
+    if ends:
+        raise GraphError(f"{', '.join(ends)}: the network's (or block's) own input and output stay outside "
+                         "a block")
+    inner = [_body_depth(model.body(n)) for n in sel if model.type_of(n) == "Block"]
+    if inner and model.depth() + 2 + max(inner) > MAX_DEPTH:  # checked here: group must not fail half-way
+        raise GraphError(f"Blocks may be nested at most {MAX_DEPTH} deep; a block around these would go deeper")
+    return (sel, *_ports(model, set(sel)))
+
+
+def group_problem(model: GraphModel, ids) -> str | None:
+    """Why the layers `ids` cannot become one block (what `group` would refuse), or None."""
+    try:
+        _selection(model, ids)
+    except GraphError as e:
+        return str(e)
+    return None
+
+
 def _free(taken: set[str], want: str) -> str:
     if want not in taken:
         return want
@@ -83,16 +111,9 @@ def _free(taken: set[str], want: str) -> str:
 def group(model: GraphModel, ids: list[str], name: str = "Block", nid: str | None = None,
           body: GraphModel | None = None, pos: tuple[float, float] | None = None) -> Grouping:
     """Make the layers `ids` one block. `body`: an emptied body to fill again (redo)."""
-    sel = [n for n in model.nodes() if n in set(ids)]  # model order
-    if not sel:
-        raise GraphError("Select the layers to make into a block")
-    ends = [n for n in sel if model.type_of(n) in TOP_ONLY + BODY_ONLY]
-    if ends:
-        raise GraphError(f"{', '.join(ends)}: the network's (or block's) own input and output stay outside "
-                         "a block")
-    into, out = _ports(model, set(sel))
+    sel, into, out = _selection(model, ids)
     nodes = [node_data(model, n) for n in sel]
-    touched = [e for e in model.edges() if e.src in set(sel) or e.dst in set(sel)]
+    touched = _ranked(model, [e for e in model.edges() if e.src in set(sel) or e.dst in set(sel)])
     xs, ys = [n.pos[0] for n in nodes], [n.pos[1] for n in nodes]
     where = pos if pos is not None else (fmean(xs), fmean(ys))
     nid = nid or model.new_id("Block")
@@ -114,11 +135,11 @@ def group(model: GraphModel, ids: list[str], name: str = "Block", nid: str | Non
     body.add_node("BlockInput", pos=(0.0, 0.0), nid=b_in)
     body.add_node("BlockOutput", pos=(max(xs) - left + STEP, 0.0), nid=b_out)
     inner = set(sel)
-    for e in touched:
+    for e in touched:  # in rank order, so merge layers inside keep their wire order
         if e.src in inner and e.dst in inner:
             body.connect(e.src, e.src_port, e.dst, e.dst_port, eid=e.id)
-    for e in into:  # same ids, so merge layers inside keep their wire order
-        body.connect(b_in, "out", e.dst, e.dst_port, eid=e.id)
+        elif e.dst in inner:
+            body.connect(b_in, "out", e.dst, e.dst_port, eid=e.id)
     src = out[0]
     body.connect(src.src, src.src_port, b_out, "in", eid=_free({e.id for e in body.edges()}, "e_out"))
     model.add_node("Block", {"name": name}, where, nid=nid, body=body)
@@ -140,8 +161,10 @@ def undo_group(model: GraphModel, rec: Grouping) -> None:
         model.connect(e.src, e.src_port, e.dst, e.dst_port, eid=e.id)
 
 
-def ungroup(model: GraphModel, nid: str) -> Ungrouping:
-    """Replace block `nid` by its layers, wired where the block was."""
+def ungroup(model: GraphModel, nid: str, edge_ids: list[str] | None = None) -> Ungrouping:
+    """Replace block `nid` by its layers, wired where the block was. `edge_ids`: the
+    `added_edges` of an earlier run on the same graph (a redo), so the new wires get
+    the same ids again and later commands that name them stay valid."""
     if model.type_of(nid) != "Block":
         raise GraphError(f"{nid} is not a block")
     p = model.params(nid)
@@ -152,7 +175,7 @@ def ungroup(model: GraphModel, nid: str) -> Ungrouping:
     if len(b_in) != 1 or len(b_out) != 1 or len(body.in_edges(b_out[0])) != 1:
         raise GraphError(f"{p['name']} is not wired from its input to its output; finish it first")
     rec = Ungrouping(node_data(model, nid), model.in_edges(nid) + model.out_edges(nid),
-                     [node_data(body, n) for n in body.nodes()], body.edges())
+                     [node_data(body, n) for n in body.nodes()], _ranked(body, body.edges()))
     feed = [e for e in rec.outer if e.dst == nid]
     fed = [e for e in rec.outer if e.src == nid]
     last = body.in_edges(b_out[0])[0]
@@ -173,6 +196,8 @@ def ungroup(model: GraphModel, nid: str) -> Ungrouping:
     r = rec.renamed
 
     def link(src, sp, dst, dp, eid=None):
+        if edge_ids is not None and len(rec.added_edges) < len(edge_ids):
+            eid = edge_ids[len(rec.added_edges)]
         rec.added_edges.append(model.connect(src, sp, dst, dp, eid=eid))
 
     via_input = last.src in b_in
@@ -225,7 +250,7 @@ def to_doc(model: GraphModel) -> dict:
             item["body"] = to_doc(d["body"])
         nodes.append(item)
     edges = [{"id": e.id, "src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port}
-             for e in model.edges()]
+             for e in _ranked(model, model.edges())]
     return {"nodes": nodes, "edges": edges}
 
 

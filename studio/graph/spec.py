@@ -78,6 +78,7 @@ class Param:
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     label: str = ""
+    editable: bool = True  # False: shown, never edited in the app (an import's references)
 
     @property
     def title(self) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from studio.graph import opaque
+from studio.graph.blocks import walk
 from studio.importer.convert import Converted, convert
 from studio.importer.sources import Source, load_weights_into, open_source
 from studio.importer.trace import ImportFailed
@@ -31,10 +32,42 @@ class ImportResult:
     def opaque(self) -> dict[str, str]:
         return self.converted.opaque
 
+    def locate(self, torch_path: str):
+        """(graph, node id) of the node that a torch submodule path became; the graph is a
+        block's body for a layer inside a block (every copy of a repeated block gives its one
+        node). None when the path is not a node (a weightless module fx folded away)."""
+        dotted = self.converted.node_of.get(torch_path)
+        if dotted is None:
+            return None
+        g, parts = self.project.model, dotted.split(".")
+        while parts:
+            nid = parts.pop(0)
+            if nid not in g.g:
+                return None
+            if not parts:
+                return g, nid
+            if g.params(nid)["repeat"] > 1:
+                parts.pop(0)  # the copy's index
+            g = g.body(nid)
+        return None
+
+    @property
+    def layers(self) -> int:
+        """Layers at every level, blocks' insides ×repeat included (not the blocks nor the ends)."""
+        def count(g) -> int:
+            return sum(g.params(n)["repeat"] * count(g.body(n)) if g.type_of(n) == "Block" else
+                       g.type_of(n) not in ("Input", "Output", "BlockInput", "BlockOutput") for n in g.nodes())
+        return count(self.project.model)
+
     def summary(self) -> str:
-        n = len(self.project.model) - 2
+        m = self.project.model
         kept = f", {len(self.opaque)} opaque" if self.opaque else ""
-        return f"{self.source.name}: {n} layers{kept}, {self.weights:,} weights"
+        blocks = sum(1 for g, nid, _ in walk(m) if g.type_of(nid) == "Block")
+        shape = (f" in {blocks} blocks, {len(m)} nodes at the top" if blocks else "")
+        flat = self.converted.flat
+        left = (f"; {len(flat)} submodule{'s' if len(flat) != 1 else ''} kept flat (not one tensor in, "
+                "one tensor out)" if flat else "")
+        return f"{self.source.name}: {self.layers} layers{shape}{kept}, {self.weights:,} weights{left}"
 
 
 def parse_input(text: str, vocab: int | None = None) -> tuple[tuple[int, ...], torch.dtype, int | None]:
@@ -66,9 +99,10 @@ def example_inputs(text: str, batch: int = 2, meta: bool = False, vocab: int | N
 def import_model(spec: str, *, input: str | None = None, kwargs: dict | None = None,
                  num_classes: int | None = None, weights: str | Path | None = None,
                  pretrained: bool = False, opaque_paths=(), meta: bool = False,
-                 vocab: int | None = None) -> ImportResult:
+                 vocab: int | None = None, flat: bool = False) -> ImportResult:
     """Import `spec` (see sources.open_source). `meta` builds without weights (shapes
-    and counts only, for the coverage table)."""
+    and counts only, for the coverage table). `flat` keeps one flat graph instead of
+    a block per submodule."""
     if weights and pretrained:
         raise ImportFailed("use --weights or --pretrained, not both")
     src = open_source(spec, kwargs, num_classes, pretrained, meta)
@@ -81,7 +115,7 @@ def import_model(spec: str, *, input: str | None = None, kwargs: dict | None = N
             raise ImportFailed(f"--opaque {p}: the model has no submodule {p!r}") from None
     inputs, vocab = example_inputs(input or src.input or "image:3,224,224", meta=meta, vocab=vocab)
     opaque.remember(src.ref, src.kwargs, src.module)
-    conv = convert(src.module, inputs, src.ref, src.kwargs, set(opaque_paths), vocab)
+    conv = convert(src.module, inputs, src.ref, src.kwargs, set(opaque_paths), vocab, blocks=not flat)
     project = Project(model=conv.model, name=src.name,
                       description=f"Imported from {src.ref}" + (f" with {src.kwargs}" if src.kwargs != "{}" else ""))
     return ImportResult(project, conv.state, src, conv, inputs)

@@ -19,6 +19,7 @@ from studio.graph.compile import node_module
 from studio.graph.model import GraphError, GraphModel, id_problem
 from studio.importer.mapping import RECURRENT, Mapped, NoLayer, map_function, map_module, rank
 from studio.importer.recurrent import map_recurrent
+from studio.importer.structure import Where, structure
 from studio.importer.trace import ImportFailed, propagate, trace
 
 
@@ -30,6 +31,9 @@ class Converted:
     node_of: dict[str, str] = field(default_factory=dict)  # torch module path -> node id
     rounds: int = 1
     unused: dict[str, int] = field(default_factory=dict)  # module never called by forward -> its weights
+    blocks: int = 0  # submodules made blocks (before identical ones merged into repeats)
+    flat: list[str] = field(default_factory=list)  # submodules kept flat: not one tensor in, one out
+    where: dict[str, Where] = field(default_factory=dict, repr=False)  # flat node id -> its torch place
 
 
 @dataclass
@@ -52,7 +56,9 @@ class _Problems(Exception):
 
 
 def convert(model: nn.Module, inputs: tuple[torch.Tensor, ...], source: str = "", kwargs: str = "{}",
-            opaque: set[str] | None = None, vocab: int | None = None) -> Converted:
+            opaque: set[str] | None = None, vocab: int | None = None, blocks: bool = True) -> Converted:
+    """`blocks`: group the layers by the torch module tree (see structure.py); else one flat graph
+    whose node ids are fx's names."""
     opaque = set(opaque or ())
     bad: set[str] = set()  # opaque candidates that are not one-tensor-in, one-tensor-out
     reasons: dict[str, str] = {p: "kept opaque on request" for p in opaque}
@@ -81,8 +87,22 @@ def convert(model: nn.Module, inputs: tuple[torch.Tensor, ...], source: str = ""
         out.opaque = {nid: reasons.get(path, "") for path, nid in out.node_of.items() if path in opaque}
         out.rounds = rounds
         out.unused = _unused(model, set(out.node_of))
-        return out
+        return _grouped(out) if blocks and out.where else out
     raise ImportFailed("the model did not settle into layers and opaque modules")
+
+
+def _grouped(c: Converted) -> Converted:
+    """The flat result grouped into blocks: node ids, weight names and node_of follow."""
+    s = structure(c.model, c.where)
+    state = {}
+    for k, v in c.state.items():
+        nid, _, rest = k.partition(".")
+        state[f"{s.key_of[nid]}.{rest}"] = v
+    if len(state) != len(c.state):
+        raise ImportFailed("grouping the layers into blocks lost a weight; import with --flat")
+    node_of = {path: s.key_of[nid] for path, nid in c.node_of.items()} | s.block_of
+    opaque = {s.key_of[nid]: why for nid, why in c.opaque.items()}
+    return Converted(s.model, state, opaque, node_of, c.rounds, c.unused, s.blocks, s.flat)
 
 
 def _plan(gm: fx.GraphModule, model: nn.Module, opaque: set[str], bad: set[str]) -> tuple[list[_Entry], dict]:
@@ -173,6 +193,7 @@ def _build(gm, model, opaque, bad, source, kwargs, real, vocab) -> Converted:
             sid[n] = m.add_node("Input", _input_params(n, entries, vocab), nid=_node_id(n.name, taken))
     state: dict[str, torch.Tensor] = {}
     node_of: dict[str, str] = {}
+    where: dict[str, Where] = {}
     problems: list[_Problem] = []
     for e in entries:
         n, mp = e.node, e.mapped
@@ -209,6 +230,7 @@ def _build(gm, model, opaque, bad, source, kwargs, real, vocab) -> Converted:
                 sid[f] = nid
         if e.path:
             node_of[e.path] = nid
+        where[nid] = _where(n, e.path)
         state.update(weights)
     if problems:
         raise _Problems(problems)
@@ -222,7 +244,14 @@ def _build(gm, model, opaque, bad, source, kwargs, real, vocab) -> Converted:
     o = m.add_node("Output", loss, nid=_node_id("output", taken))
     m.connect(sid[res], "out", o, "in")
     _layout(m)
-    return Converted(m, state, node_of=node_of)
+    return Converted(m, state, node_of=node_of, where=where)
+
+
+def _where(n: fx.Node, own: str) -> Where:
+    chain = [tuple(v) for v in n.meta.get("nn_module_stack", {}).values()]
+    if own and chain and chain[-1][0] == own:
+        chain.pop()  # the layer's own module
+    return Where([(p, c) for p, c in chain], own or None, n.name)
 
 
 def _whole(gm, model, source, kwargs, real, vocab, reason: str) -> Converted:

@@ -27,6 +27,7 @@ import torch
 from studio.data.batches import Batcher
 from studio.data.common import cache_root
 from studio.train.optim import make_optimizer
+from studio.train.train_graph import training_graph
 
 MARGIN = 0.05           # a candidate must beat plain by 5% to be chosen
 ROUNDS = 3              # interleaved rounds per calibration
@@ -211,7 +212,8 @@ class _Candidate:
         if knobs.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.opt = make_opt(self.model.parameters())
-        self.forward = torch.compile(self.model) if knobs.compile else self.model
+        steps = training_graph(self.model, knobs.bf16)[0]  # what the run's steps execute
+        self.forward = torch.compile(steps) if knobs.compile else steps
         self.loss_fn, self.x, self.y = loss_fn, x, y
 
     def steps(self, n: int) -> float:
@@ -245,6 +247,9 @@ def measure(cands: list[Knobs], model, make_opt, loss_fn, x, y,
     # One timed step each; a candidate over PRUNE times the fastest cannot win: drop it
     # early (plain stays, as the reference), so a badly oversubscribed setting costs little.
     first = {r.knobs: r.steps(1) for r in runners}
+    for r in runners:  # one step is one sample: on a busy machine a good setting can draw a slow one
+        if first[r.knobs] > PRUNE * min(first.values()):
+            first[r.knobs] = min(first[r.knobs], r.steps(1))
     best = min(first.values())
     runners = [r for i, r in enumerate(runners) if i == 0 or first[r.knobs] <= PRUNE * best]
     steps = {r.knobs: max(1, min(MAX_STEPS, round(BLOCK_SECONDS / max(first[r.knobs], 1e-6)))) for r in runners}

@@ -23,9 +23,11 @@ from studio.train.evaluate import evaluate
 from studio.train.events import BatchEvent, EpochEvent, RunResult, TrainError
 from studio.train.model_setup import (LatentTerms, build_model, has_conv, latent_terms, make_objective,
                                       trainable_layers)
+from studio.train.host_memory import keep_freed_memory, release_freed_memory
 from studio.train.finetune import init_weights_path, keep_frozen, load_init_weights, param_groups
 from studio.train.optim import Schedule, l1_penalty, make_optimizer
 from studio.train.runtime import NonFiniteLoss, classify, pick_device
+from studio.train.train_graph import training_graph
 
 CALLBACKS = ("on_batch_end", "on_epoch_end", "on_run_end", "on_error", "on_notice")
 
@@ -73,6 +75,7 @@ class Trainer:
         self.plan: Plan | None = None
         self.precision = "fp32"
         self._compiled = None
+        self._steps: torch.nn.Module | None = None  # what the training steps run
         self.val_terms: dict[str, float] = {}  # extra loss terms on the validation set (a VAE's KL)
         self.tensorboard_dir = tensorboard_dir  # or the `tensorboard` setting: <out_dir>/tensorboard
         tensorboard_log.attach(self)
@@ -113,6 +116,7 @@ class Trainer:
             status = "failed"
         finally:
             torch.set_num_threads(threads)  # calibration may have chosen fewer for this run
+            release_freed_memory()
         self.result = self._result(status, time.perf_counter() - started)
         self._emit("on_run_end", self.result)
         return self.result
@@ -159,6 +163,7 @@ class Trainer:
         conv_images = self.dataset.kind == "image" and has_conv(model) and s.channels_last
         self.channels_last = self.device.type == "cuda" and conv_images
         if self.device.type == "cpu":
+            keep_freed_memory()  # no page faults for each step's activations (host_memory.py)
             self._calibrate(model, conv_images)
         model = model.to(self.device, memory_format=torch.channels_last) if self.channels_last \
             else model.to(self.device)
@@ -187,9 +192,13 @@ class Trainer:
             self.paths.update(run_files.write_start(self.out_dir, self.project, ds))
         if self.resume:
             self._restore()
-        self.model = self.wrap_model(self.model)
+        wrapped = self.wrap_model(self.model)
+        # The steps run a leaner graph with the same parameters (train_graph.py); a wrapper
+        # (data-parallel) keeps its own forward.
+        self._steps = training_graph(wrapped, self.amp_dtype is not None)[0] if wrapped is self.model else wrapped
+        self.model = wrapped
         if self.plan is not None and self.plan.knobs.compile:
-            self._compiled = torch.compile(self.model)
+            self._compiled = torch.compile(self._steps)
 
     def _notice(self, text: str) -> None:
         self.notes.append(text)
@@ -273,7 +282,7 @@ class Trainer:
                 lr = self.schedule.apply(opt, self.step)
             opt.zero_grad(set_to_none=True)
             with self._autocast():
-                out = (self._compiled or model)(x)
+                out = (self._compiled or self._steps)(x)
                 loss = obj.loss(out, obj.target(y))
             if s.l1:
                 loss = loss + s.l1 * l1_penalty(self.l1_params)
@@ -353,7 +362,7 @@ class Trainer:
 
     def _validate(self) -> tuple[float | None, float | None]:
         self.before_validation()
-        loss_sum, metric_sum, confusion, predictions = evaluate(self.model, self.val_batches, self.objective,
+        loss_sum, metric_sum, confusion, predictions = evaluate(self._steps, self.val_batches, self.objective,
                                                                 self.device, self._autocast)
         keep_frozen(self.frozen)  # evaluate() put every layer back in training mode
         if predictions is not None:

@@ -240,3 +240,16 @@ def test_frozen_inside_a_block_and_block_lr_multiplier():
     assert frozen == [getattr(inner, convs[0])]
     half = next(g for g in groups if g["lr_mult"] == 0.5)
     assert {id(p) for p in half["params"]} == {id(p) for p in getattr(inner, convs[1]).parameters()}
+
+
+def test_grouping_past_the_nesting_limit_is_refused_before_any_change():
+    m, ids = sequential(["ReLU"])
+    blk = group(m, [ids[1]]).block
+    for _ in range(MAX_DEPTH - 2):  # the deepest allowed: MAX_DEPTH levels, the top one included
+        blk = group(m, [blk]).block
+    before = m.snapshot()
+    from studio.graph.blocks import group_problem
+    assert "nested at most" in group_problem(m, [blk])
+    with pytest.raises(GraphError, match="nested at most"):
+        group(m, [blk])
+    assert m.snapshot() == before

@@ -1,7 +1,8 @@
 """Random edit sequences through the real canvas commands and a QUndoStack.
 
 A hypothesis RuleBasedStateMachine adds, removes, connects, disconnects, sets
-parameters, moves, pastes, inserts on wires, quick-adds, undoes and redoes, as
+parameters, moves, pastes, inserts on wires, quick-adds, makes and ungroups
+blocks, undoes and redoes, as
 the canvas would (same command classes, same preconditions the UI checks
 before pushing). After every step the graph must be consistent and its
 incremental shapes equal a from-scratch inference; at the end, undoing
@@ -29,6 +30,7 @@ from studio.project import file as projects
 from studio.graph.layers import LAYERS
 from studio.graph.model import GraphModel
 from studio.graph.shapes import infer_fresh
+from studio.ui.editor.canvas.block_commands import MakeBlock, Ungroup
 from studio.ui.editor.canvas.clipboard import subgraph
 from studio.ui.editor.canvas.commands import (AddNode, Connect, Disconnect, MoveNodes, RemoveNodes, SetParam,
                                        add_and_connect, fresh_ids, insert_on_edge, paste)
@@ -194,6 +196,17 @@ class UndoMachine(RuleBasedStateMachine):
             return
         cmd, _nid = add_and_connect(m, c.one(TYPES), (0.0, 0.0), c.one(ports))
         self.push(cmd)
+
+    @rule(r=SEED)
+    def make_block(self, r) -> None:
+        if len(self.m):  # most random selections are refused: the command is dropped, no step
+            self.push(MakeBlock(self.m, Choices(r).some(self.m.nodes(), 4)))
+
+    @rule(r=SEED)
+    def ungroup(self, r) -> None:
+        blocks = self.m.of_type("Block")
+        if blocks:
+            self.push(Ungroup(self.m, Choices(r).one(blocks)))
 
     @rule()
     def undo(self) -> None:

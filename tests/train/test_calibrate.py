@@ -241,3 +241,22 @@ def test_a_channels_last_run_stops_and_resumes_exactly(tmp_path, monkeypatch):
     assert second.run().status == "finished"
     for k, v in full.model.state_dict().items():
         torch.testing.assert_close(second.model.state_dict()[k], v, rtol=0, atol=0)
+
+
+def test_one_unlucky_first_step_does_not_drop_a_good_setting(monkeypatch):
+    """The first timed step of a fast setting lands on a busy moment: it is timed once more
+    before being pruned, and wins; a setting slow on both tries is still pruned."""
+    slow_once = Knobs(True, 1)
+    script = {PLAIN: [1.0] * 20, slow_once: [0.1, 9.0] + [0.5] * 20, CL: [0.1, 5.0, 5.0] + [5.0] * 20}
+
+    class Scripted:
+        def __init__(self, knobs, *a):
+            self.knobs, self.times = knobs, list(script[knobs])
+
+        def steps(self, n):
+            return self.times.pop(0)
+
+    monkeypatch.setattr(calibrate, "_Candidate", Scripted)
+    timings, _ = calibrate.measure([PLAIN, slow_once, CL], None, None, None, None, None)
+    assert set(timings) == {PLAIN, slow_once}  # CL: 5.0 twice, over PRUNE x the best (0.5)
+    assert choose(timings, PLAIN)[0] == slow_once

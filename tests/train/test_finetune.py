@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 from studio.cli.main import main
 from tests.cli.test_cli_train import write_cifar
 
-STEM = ("conv1", "bn1")
+STEM = ("conv1", "bn1", "layer1")  # layer1: a block (BasicBlock ×2), frozen whole
 
 
 def test_frozen_stem_is_bit_identical_after_training(tmp_path, capsys):
@@ -36,12 +36,12 @@ def test_frozen_stem_is_bit_identical_after_training(tmp_path, capsys):
     after = load_file(str(out / "last.safetensors"))
     after = {k.removeprefix("model."): v for k, v in after.items()}
     frozen = [k for k in before if k.split(".")[0] in STEM]
-    assert len(frozen) == 6  # conv weight; bn weight, bias, running mean, var, batches tracked
+    assert len(frozen) == 6 + 24  # conv weight; bn weight, bias, running mean, var, batches tracked; 2 × 12
     for k in frozen:
         assert torch.equal(before[k], after[k]), k
     moved = [k for k in before if k.split(".")[0] not in STEM and k.endswith("weight")
              and not torch.equal(before[k], after[k])]
-    assert "layer1_0_conv1.weight" in moved  # the rest started from the import and trained
+    assert "layer2.layer2_0.conv1.weight" in moved  # the rest (blocks' insides too) started from the import and trained
     assert after["fc.weight"].shape == (10, 512)
 
 

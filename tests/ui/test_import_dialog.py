@@ -27,6 +27,10 @@ def test_gallery_lists_torchvision_with_sizes(qtbot):
     assert visible and all("mobilenet" in n for n in visible)
     dlg.select("mobilenet_v3_small")
     assert dlg.spec() == "torchvision:mobilenet_v3_small"
+    assert "flat" not in dlg.options()  # blocks by default
+    dlg.blocks.setChecked(False)
+    assert dlg.options()["flat"] is True
+    dlg.blocks.setChecked(True)
     dlg.show()
     dlg.grab().save("tests/ui/_artifacts/import_dialog.png")
 
@@ -43,7 +47,7 @@ def test_import_opens_the_network_with_its_weights(window, tmp_path, monkeypatch
     monkeypatch.setattr(import_dialog.QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
     assert window.import_model()
     m = window.project.model
-    assert len(m) == 71 and window.project.path == target
+    assert len(m) == 13 and m.type_of("layer1") == "Block" and window.project.path == target
     assert (tmp_path / "r18.weights.safetensors").exists()
     assert m.shapes.totals()[0] == 11_181_642  # resnet18 with a 10-class head
 
@@ -85,4 +89,28 @@ def test_opening_a_project_with_user_code_asks_first(window, tmp_path, monkeypat
     assert window.open_path(tmp_path / "g.studio.json", confirm=False)
     assert len(asked) == 1 and str(user) in asked[0]
     assert opaque.is_trusted(user) == (answer == "Yes")
+    opaque._trusted.clear()
+
+
+def test_user_code_inside_a_block_is_asked_for_too(window, tmp_path, monkeypatch):
+    from studio.graph import opaque
+    from studio.importer import import_model, write
+    user = tmp_path / "inner.py"
+    user.write_text("import torch\nclass Gate(torch.nn.Module):\n    def __init__(self):\n"
+                    "        super().__init__()\n        self.s = torch.nn.Parameter(torch.ones(4))\n"
+                    "    def forward(self, x):\n        return x * self.s\n"
+                    "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                    "        self.trunk = torch.nn.Sequential(torch.nn.Linear(4, 4), Gate(), torch.nn.ReLU())\n"
+                    "        self.fc = torch.nn.Linear(4, 2)\n"
+                    "    def forward(self, x):\n        return self.fc(self.trunk(x))\n")
+    r = import_model(f"{user}:Net", input="vector:4")
+    assert r.project.model.type_of("trunk") == "Block" and list(r.opaque) == ["trunk.trunk_1"]
+    write(r, tmp_path / "g.studio.json")
+    opaque._trusted.clear()
+    opaque._roots.clear()
+    asked = []
+    monkeypatch.setattr(import_dialog.QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No)
+    assert window.open_path(tmp_path / "g.studio.json", confirm=False)
+    assert len(asked) == 1 and str(user) in asked[0]
     opaque._trusted.clear()

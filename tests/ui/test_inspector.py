@@ -37,8 +37,9 @@ def test_every_layer_gets_typed_editors_with_help(window):
         for p in spec.params:
             w = insp.editors[p.name].widget
             assert isinstance(w, WIDGET[p.kind]) and w.toolTip() == p.help, (type_, p.name)
-            if p.kind == "text":  # an import's reference is shown, never edited
-                assert w.isReadOnly()
+            if p.kind == "text":  # an import's reference is shown, never edited; a block's name is
+                assert w.isReadOnly() == (not p.editable), (type_, p.name)
+                assert p.editable == (type_ == "Block"), (type_, p.name)
             if p.kind == "int" and p.maximum is not None:
                 assert (w.minimum(), w.maximum()) == (p.minimum, min(p.maximum, 2**31 - 1))
 

@@ -53,7 +53,8 @@ def drop_layer(window, layer_type: str, scene_pos: QPointF) -> str:
     canvas.centerOn(scene_pos)
     vp = canvas.viewport()
     at = QPointF(canvas.mapFromScene(scene_pos))
-    before = set(window.project.model.nodes())
+    shown = canvas.model()  # the top level, or the block shown
+    before = set(shown.nodes())
     args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     enter = QDragEnterEvent(at.toPoint(), *args)
     QApplication.sendEvent(vp, enter)
@@ -61,7 +62,7 @@ def drop_layer(window, layer_type: str, scene_pos: QPointF) -> str:
     QApplication.sendEvent(vp, QDragMoveEvent(at.toPoint(), *args))
     QApplication.sendEvent(vp, QDropEvent(at, *args))
     _process()
-    new = set(window.project.model.nodes()) - before
+    new = set(shown.nodes()) - before
     assert len(new) == 1, f"drop of {layer_type} made {new}"
     return new.pop()
 

@@ -52,11 +52,12 @@ OPAQUE = register(LayerSpec(
     description=("A module from an imported model that Studio has no layer for. It keeps the "
                  "module's weights and runs it as it is; its inside cannot be edited here."),
     params=(
-        Param("module_type", "text", "Module", "The torch class of the module"),
+        # references recorded by the import: shown, not edited
+        Param("module_type", "text", "Module", "The torch class of the module", editable=False),
         Param("source", "text", "", "Its origin: torchvision:<model>, file:<x.py>:<Class> "
-                                    "or onnx:<x.onnx>"),
-        Param("kwargs", "text", "{}", "Keyword arguments the model was built with (JSON)"),
-        Param("path", "text", "", "The module's place inside that model"),
+                                    "or onnx:<x.onnx>", editable=False),
+        Param("kwargs", "text", "{}", "Keyword arguments the model was built with (JSON)", editable=False),
+        Param("path", "text", "", "The module's place inside that model", editable=False),
         Param("in_dims", "ints", (1,), "Input shape it was imported with (batch excluded)", 1, 10 ** 9),
         Param("out_dims", "ints", (1,), "Output shape for that input (batch excluded)", 1, 10 ** 9),
         Param("out_seq", "bool", False, "The output is a sequence (T×F)"),

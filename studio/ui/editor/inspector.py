@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton,
                                QScrollArea, QVBoxLayout, QWidget)
 
 from studio.graph.events import NodeMoved, NodeRemoved, ParamChanged
@@ -49,6 +49,7 @@ def _label(text: str = "", role: str = "", wrap: bool = False) -> QLabel:
 
 class Inspector(QScrollArea):
     status_message = Signal(str)
+    open_block = Signal(str)  # the "Open block" button of a selected block
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -166,6 +167,12 @@ class Inspector(QScrollArea):
         lay.addLayout(head)
         lay.addSpacing(4)
         lay.addWidget(_label(s.description, "muted", wrap=True))
+        if s.type == "Block":
+            go = QPushButton("Open block")
+            go.setObjectName("open_block")
+            go.setToolTip("Show this block's layers on the canvas (or double-click its card)")
+            go.clicked.connect(lambda: self.open_block.emit(nid))
+            lay.addWidget(go, 0, Qt.AlignmentFlag.AlignLeft)
         if self._locked:
             lay.addWidget(_label("Editing is locked while the model trains.", "caption", wrap=True))
         if s.type == "Input":
@@ -188,7 +195,9 @@ class Inspector(QScrollArea):
                 fl = QVBoxLayout(field)
                 fl.setContentsMargins(0, 0, 0, 0)
                 fl.setSpacing(2)
-                marker = self.param_marker(nid, p) if self.param_marker else None
+                # sweeps search the top level's layers (their targets are its node ids)
+                top = not self.model.is_body
+                marker = self.param_marker(nid, p) if self.param_marker and top else None
                 if marker is None:
                     fl.addWidget(ed.widget)
                 else:  # the sweep's search marker beside the editor
@@ -233,14 +242,18 @@ class Inspector(QScrollArea):
         lay.addWidget(self._dyn["problems_title"])
         self._dyn["problems"] = _label("", "error", wrap=True)
         lay.addWidget(self._dyn["problems"])
-        if self.activation_feed is not None and s.type not in ("Input", "Output"):
+        # probes record the top level's nodes (a block's output, not the layers inside it)
+        if self.activation_feed is not None and s.type not in ("Input", "Output") and not self.model.is_body:
             self.activations = ActivationsSection(self.activation_feed, nid, self._activations_open,
                                                   self._locked, self._remember_open)
             lay.addWidget(self.activations)
 
     def _build_overview(self, lay: QVBoxLayout) -> None:
         n_sel = len(self.selection)
-        lay.addWidget(_label("Graph overview" if n_sel < 2 else f"{n_sel} layers selected", "title"))
+        where = self.model.parent if self.model is not None else None
+        title = "Graph overview" if where is None else \
+            f"Inside {where[0].params(where[1]).get('name') or where[1]}"  # a block's body
+        lay.addWidget(_label(title if n_sel < 2 else f"{n_sel} layers selected", "title"))
         lay.addWidget(_label("Select a layer to edit its parameters." if n_sel < 2 else
                              "Select one layer to edit its parameters.", "muted", wrap=True))
         lay.addSpacing(6)
@@ -302,7 +315,8 @@ class Inspector(QScrollArea):
         m = self.model
         weights, macs = m.shapes.totals()
         problems = self._problems()
-        self._dyn["Layers"].setText(str(len(m)))
+        ends = len(m.of_type("BlockInput")) + len(m.of_type("BlockOutput"))
+        self._dyn["Layers"].setText(str(len(m) - ends))
         self._dyn["Parameters"].setText(human(weights))
         self._dyn["Parameters"].setToolTip(f"{weights:,} trainable parameters")
         self._dyn["Mult-adds"].setText(human(macs))

@@ -1,6 +1,7 @@
-"""The layer palette: every layer in the catalogue, grouped by category, with a
-search box. Drag a layer onto the canvas, or double-click (or press Enter) to
-add it at the centre of the view."""
+"""The layer palette: every layer in the catalogue, grouped by category, and the
+user's saved blocks ("My blocks", palette_blocks.py), with a search box. Drag a
+layer onto the canvas, or double-click (or press Enter) to add it at the centre
+of the view."""
 from __future__ import annotations
 
 import html
@@ -17,19 +18,26 @@ from studio.ui.style import icons
 from studio.ui.style import theme
 
 from studio.ui.editor.canvas import LAYER_MIME
+from studio.ui.editor.palette_blocks import LIBRARY_ROLE, MyBlocks
+from studio.ui.editor.user_blocks import BLOCK_MIME
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
 CATEGORY_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class LayerTree(QTreeWidget):
-    """Tree whose drags carry LAYER_MIME with the layer type as UTF-8 text."""
+    """Tree whose drags carry LAYER_MIME with the layer type as UTF-8 text, or
+    BLOCK_MIME with a saved block's file path."""
 
     def mimeTypes(self) -> list[str]:
-        return [LAYER_MIME]
+        return [LAYER_MIME, BLOCK_MIME]
 
     def mimeData(self, items) -> QMimeData:
         data = QMimeData()
+        saved = [it.data(0, LIBRARY_ROLE) for it in items if it.data(0, LIBRARY_ROLE)]
+        if saved:
+            data.setData(BLOCK_MIME, saved[0].encode("utf-8"))
+            return data
         types = [it.data(0, TYPE_ROLE) for it in items if it.data(0, TYPE_ROLE)]
         if types:
             data.setData(LAYER_MIME, types[0].encode("utf-8"))
@@ -42,6 +50,7 @@ class LayerTree(QTreeWidget):
 
 class Palette(QWidget):
     layer_activated = Signal(str)  # double-click / Enter: add this layer type
+    block_activated = Signal(str)  # the same on a saved block: its file path
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -66,6 +75,9 @@ class Palette(QWidget):
         self._home: dict[str, int] = {}
         self._rank: dict[str, tuple[int, int]] = {}
         self._populate()
+        self.my_blocks.activated.connect(self.block_activated)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 8, 4, 4)
@@ -99,6 +111,7 @@ class Palette(QWidget):
                 head.addChild(item)
                 self._home[s.type] = len(self._home)  # catalogue order, restored after a search
                 self._items[s.type] = item
+        self.my_blocks = MyBlocks(self.tree, head_font)
         self.tree.expandAll()
 
     def refresh_icons(self) -> None:
@@ -106,6 +119,7 @@ class Palette(QWidget):
         from studio.graph.layers import spec
         for i in range(self.tree.topLevelItemCount()):
             self.tree.topLevelItem(i).setForeground(0, QColor(theme.colors().muted))
+        self.my_blocks.refresh()
         for type_, item in self._items.items():
             item.setIcon(0, icons.layer_icon(spec(type_)))
         self.search.actions()[0].setIcon(icons.icon("search"))
@@ -126,8 +140,11 @@ class Palette(QWidget):
         words = text.lower().split()
         self._rank = {}
         order = 0
+        self.my_blocks.filter(words)
         for i in range(self.tree.topLevelItemCount()):
             head = self.tree.topLevelItem(i)
+            if head is self.my_blocks.head:
+                continue
             children = [head.takeChild(0) for _ in range(head.childCount())]
             scored = []
             for j, item in enumerate(children):
@@ -155,6 +172,11 @@ class Palette(QWidget):
         t = item.data(0, TYPE_ROLE)
         if t:
             self.layer_activated.emit(t)
+        elif item.data(0, LIBRARY_ROLE):
+            self.block_activated.emit(item.data(0, LIBRARY_ROLE))
+
+    def _context_menu(self, pos) -> None:
+        self.my_blocks.show_menu(self.tree.itemAt(pos), self.tree.viewport().mapToGlobal(pos))
 
     def _activate_first_visible(self) -> None:
         visible = self.visible_types()

@@ -113,10 +113,13 @@ class ParamEditor:
             w.setProperty("role", "field")
             w.setPlaceholderText("e.g. -1, 28, 28")
             w.editingFinished.connect(self._emit)
-        elif k == "text":  # an import's reference: shown, not edited
+        elif k == "text":  # a name; or an import's reference: shown, not edited
             w = QLineEdit()
             w.setProperty("role", "field")
-            w.setReadOnly(True)
+            w.setReadOnly(not p.editable)
+            if p.editable:
+                w.setMaxLength(200)
+                w.editingFinished.connect(self._emit)
         else:
             raise ValueError(f"unknown parameter kind {k}")
         if isinstance(w, (QSpinBox, QDoubleSpinBox, QComboBox)):
@@ -132,7 +135,9 @@ class ParamEditor:
         if k == "choice":
             return w.currentData()
         if k == "text":
-            return w.text()
+            if self.param.editable and not w.text().strip():
+                raise ValueError(f"{self.param.title} cannot be empty")
+            return w.text().strip()
         return parse_ints(w.text())
 
     def set_value(self, value: Any) -> None:

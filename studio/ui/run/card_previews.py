@@ -47,12 +47,24 @@ class CardPreviews(QObject):
         view.snapshot_changed.connect(self._arrived)
         if hasattr(window, "project_replaced"):
             window.project_replaced.connect(self._replaced)
+        canvas = getattr(window, "canvas", None)
+        if hasattr(canvas, "level_changed"):  # the cards of the level shown are new ones
+            canvas.level_changed.connect(self._level_changed)
         if self.action.isChecked() and view.snapshot:
             self.show(view.snapshot)
 
     def _scene(self):
+        """The canvas's scene while it shows the top level (activations are recorded per
+        top-level node; inside a block the cards are other nodes)."""
         canvas = getattr(self.window, "canvas", None)
-        return canvas.scene() if canvas is not None else None
+        if canvas is None or getattr(canvas, "depth", lambda: 0)():
+            return None
+        return canvas.scene()
+
+    @Slot()
+    def _level_changed(self) -> None:
+        if self.action.isChecked() and not self.stale:
+            self.show(self.view.snapshot)
 
     @Slot(bool)
     def _toggled(self, on: bool) -> None:

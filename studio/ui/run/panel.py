@@ -186,6 +186,7 @@ class RunPanel(QWidget):
             # A missing wire also makes everything upstream "not used": point at the cause.
             first = min(problems, key=lambda p: "not used" in p.message or "No data reaches" in p.message)
             if first.node and self.window is not None and hasattr(self.window, "canvas"):
+                self.window.canvas.go_to_level(0)  # problems name top-level nodes
                 self.window.canvas.select_nodes([first.node])
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             self.checks.show_message(f"Cannot train yet: {first}{more}")

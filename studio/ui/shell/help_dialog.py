@@ -19,7 +19,11 @@ GESTURES = [
     ("Undo / redo", "Ctrl+Z / Ctrl+Shift+Z or Ctrl+Y"),
     ("Copy / cut / paste", "Ctrl+C / Ctrl+X / Ctrl+V (wires between copied layers come along)"),
     ("Duplicate / delete", "Ctrl+D / Delete or Backspace"),
+    ("Make / ungroup a block", "Ctrl+G on selected layers / Ctrl+Shift+G on a block; right-click a block "
+                               "to repeat it or save it to My blocks in the palette"),
     ("Fix a shape error", "Click the red badge on the layer"),
+    ("Go inside a block", "Double-click its card, click its ↘ button, or select it and press Enter"),
+    ("Leave a block", "Click a name in the bar above the canvas; Esc (nothing selected), Alt+Up or Backspace"),
 ]
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QMessageBox, QPushButton,
-                               QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QDialogButtonBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QMessageBox,
+                               QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 
 def gallery() -> list[tuple[str, int, float]]:
@@ -65,6 +65,10 @@ class ImportDialog(QDialog):
         self.size.setRange(16, 1024)
         self.size.setValue(224)
         form.addRow("Input size", self.size)
+        self.blocks = QCheckBox("One block per submodule (e.g. ResNet's layer1)")
+        self.blocks.setChecked(True)
+        self.blocks.setToolTip("Unchecked: every layer on one flat canvas")
+        form.addRow("Structure", self.blocks)
         lay.addLayout(form)
         row = QHBoxLayout()
         from_file = QPushButton("From file…")
@@ -113,6 +117,8 @@ class ImportDialog(QDialog):
         out = {"input": f"image:3,{self.size.value()},{self.size.value()}"}
         if self.classes.value():
             out["num_classes"] = self.classes.value()
+        if not self.blocks.isChecked():
+            out["flat"] = True
         if self.file_spec and not self.file_spec.endswith(".py"):
             out.pop("input")  # an ONNX file declares its input
         return out
@@ -159,10 +165,11 @@ def run_import(window) -> bool:
 
 
 def untrusted_files(project) -> list[Path]:
-    """Python files the project's opaque nodes would need to run (not yet allowed)."""
+    """Python files the project's opaque nodes (blocks' insides too) would need to run (not yet allowed)."""
+    from studio.graph.blocks import walk
     from studio.graph.opaque import is_trusted, split_file_source
-    m, out = project.model, []
-    for nid in m.nodes():
+    out = []
+    for m, nid, _ in walk(project.model):
         if m.type_of(nid) != "Opaque":
             continue
         kind, _, rest = m.params(nid)["source"].partition(":")

@@ -48,6 +48,10 @@ class Actions(QObject):
         self.delete = self._act("De&lete", c.delete_selected, "delete",
                                 [QKeySequence(Qt.Key.Key_Delete), QKeySequence(Qt.Key.Key_Backspace)])
         self.select_all = self._act("Select &All", c.select_all, "", K.SelectAll)
+        self.make_block = self._act("Make &Block", c.make_block, "", QKeySequence("Ctrl+G"),
+                                    "Make one block of the selected layers")
+        self.ungroup = self._act("U&ngroup Block", c.ungroup_block, "", QKeySequence("Ctrl+Shift+G"),
+                                 "Put the selected block's layers in its place")
 
         self.fit = self._act("Zoom to &Fit", c.fit, "fit", QKeySequence(Qt.Key.Key_F),
                              "Fit the whole network in view (F)")
@@ -61,17 +65,21 @@ class Actions(QObject):
 
         # Editing shortcuts must not steal keys from the inspector's text fields:
         # they only fire while the canvas (or the window itself) has focus.
-        for a in (self.cut, self.copy, self.paste, self.delete, self.select_all, self.fit, self.duplicate):
+        for a in (self.cut, self.copy, self.paste, self.delete, self.select_all, self.fit, self.duplicate,
+                  self.make_block, self.ungroup):
             a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             c.addAction(a)
 
         self.structural = [self.new, self.open, self.open_sample, self.import_model, self.undo, self.redo, self.cut,
-                           self.paste, self.duplicate, self.delete, self.layout]
+                           self.paste, self.duplicate, self.delete, self.layout, self.make_block, self.ungroup]
         for signal in (w.undo_stack.canUndoChanged, w.undo_stack.canRedoChanged,
                        w.undo_stack.undoTextChanged, w.undo_stack.redoTextChanged):
             signal.connect(self.update_undo)
         self.locked = False
         self.update_undo()
+        c.selection_changed.connect(self.update_blocks)
+        w.undo_stack.indexChanged.connect(self.update_blocks)
+        self.update_blocks()
 
     def _act(self, text, slot, icon_name="", shortcut=None, tip="") -> QAction:
         a = QAction(text, self.w)
@@ -116,11 +124,21 @@ class Actions(QObject):
         self.undo.setText(f"&Undo {s.undoText()}".rstrip())
         self.redo.setText(f"&Redo {s.redoText()}".rstrip())
 
+    @Slot()
+    def update_blocks(self) -> None:
+        """Make Block needs a selection, Ungroup Block one selected block."""
+        c = self.w.canvas
+        if not (shiboken6.isValid(c) and shiboken6.isValid(self.make_block)):
+            return
+        self.make_block.setEnabled(c.can_make_block())
+        self.ungroup.setEnabled(c.can_ungroup())
+
     def set_locked(self, locked: bool) -> None:
         self.locked = locked
         for a in self.structural:
             a.setEnabled(not locked)
         self.update_undo()
+        self.update_blocks()
 
     # -- menus and toolbar -------------------------------------------------------------
     def build_menus(self) -> None:
@@ -145,7 +163,7 @@ class Actions(QObject):
 
         edit = bar.addMenu("&Edit")
         for a in (self.undo, self.redo, None, self.cut, self.copy, self.paste, self.duplicate,
-                  self.delete, None, self.select_all):
+                  self.delete, None, self.make_block, self.ungroup, None, self.select_all):
             edit.addAction(a) if a else edit.addSeparator()
         w.menu_edit = edit
 

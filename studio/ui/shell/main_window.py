@@ -24,6 +24,7 @@ from studio.ui.style import icons
 
 from studio.ui.style import theme
 from studio.ui.editor.canvas import CanvasView
+from studio.ui.shell.canvas_area import canvas_area
 from studio.ui.shell.document import Document, display_name, settings
 from studio.ui.editor.inspector import Inspector, human
 from studio.ui.shell.main_actions import Actions
@@ -53,7 +54,7 @@ class MainWindow(QMainWindow):
         self._model = None
 
         self.canvas = CanvasView(self)
-        self.setCentralWidget(self.canvas)
+        self.setCentralWidget(canvas_area(self))  # the breadcrumb bar over the canvas
         self.palette = Palette()
         self.palette.setMinimumWidth(180)
         self.inspector = Inspector()
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
 
         self.actions_ = Actions(self)
         self.actions_.build_menus()
+        self.block_levels.add_actions(self.actions_)
         self.toolbar = self.actions_.build_toolbar()
         self.menu_view.addAction(self.palette_dock.toggleViewAction())
         self.menu_view.addAction(self.inspector_dock.toggleViewAction())
@@ -92,6 +94,7 @@ class MainWindow(QMainWindow):
         self._stats_timer.timeout.connect(self._update_stats)
 
         self.palette.layer_activated.connect(self.add_layer_at_centre)
+        self.palette.block_activated.connect(self.canvas.add_library_block)
         self.canvas.selection_changed.connect(self.inspector.show_selection)
         self.canvas.status_message.connect(self.show_status)
         self.inspector.status_message.connect(self.show_status)

@@ -105,6 +105,8 @@ QLabel[role="error"] {{ color: {c.error}; }}
 QLabel[role="stat"] {{ font-size: 18px; font-weight: 600; }}
 QLabel[role="stat_error"] {{ font-size: 18px; font-weight: 600; color: {c.error}; }}
 QFrame[role="card"] {{ background: {c.base}; border: 1px solid {c.border}; border-radius: 8px; }}
+QFrame#breadcrumb {{ background: {c.window}; border-bottom: 1px solid {c.border}; }}
+QFrame#breadcrumb QToolButton {{ color: {c.accent}; padding: 2px 5px; }}
 QStatusBar {{ border-top: 1px solid {c.border}; color: {c.muted}; }}
 QMenu {{ background: {c.base}; border: 1px solid {c.border}; padding: 4px; }}
 QMenu::item {{ padding: 5px 24px 5px 10px; border-radius: 4px; }}

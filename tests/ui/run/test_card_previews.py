@@ -51,3 +51,31 @@ def test_cards_show_activations_when_the_action_is_on(window, qtbot):
     action.setChecked(False)
     assert all(img is None for img in previews(window).values())
     assert settings().value(SETTING, type=bool) is False
+
+
+def test_previews_stay_off_inside_a_block_and_return_outside(window):
+    """Activations are recorded per top-level node: a block's inside shows none (its ids
+    could match top-level ones), and going back draws the top level's again."""
+    from studio.graph import blocks
+    panel = window.run_panel
+    m = window.project.model
+    first = next(n for n in m.nodes() if m.type_of(n) in ("Conv2d", "Linear"))
+    (nxt,) = [e.dst for e in m.out_edges(first)]
+    blocks.group(m, [nxt], nid="blk")  # one layer after it, as a block
+    body = m.body("blk")  # inside, after that layer, a ReLU with an id the top level also has
+    (last,) = body.in_edges("output")
+    body.disconnect(last.id)
+    body.add_node("ReLU", pos=(0, 200), nid=first)
+    body.connect(last.src, last.src_port, first, "in")
+    body.connect(first, "out", "output", "in")
+    panel.preview_dataset = load_dataset(dataclasses.replace(window.project.data, samples=64))
+    panel.card_previews.action.setChecked(True)
+    assert panel.activations.refresh_now()
+    assert previews(window)[first] is not None and previews(window)["blk"] is not None
+    window.canvas.open_block("blk")
+    assert all(img is None for img in previews(window).values())
+    assert panel.activations.refresh_now()  # a new snapshot while inside: still none
+    assert all(img is None for img in previews(window).values())
+    window.canvas.go_up()
+    assert previews(window)[first] is not None and previews(window)["blk"] is not None
+    panel.card_previews.action.setChecked(False)

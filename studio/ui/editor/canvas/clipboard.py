@@ -1,5 +1,5 @@
-"""Copy/paste payloads: selected nodes (type, params, position) and the wires
-between them, as JSON on the system clipboard under our own MIME type (so a
+"""Copy/paste payloads: selected nodes (type, params, position, a block's inside
+as a graph document) and the wires between them, as JSON on the system clipboard under our own MIME type (so a
 second Studio window can paste), with an in-process copy as a fallback."""
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 from PySide6.QtCore import QMimeData
 from PySide6.QtWidgets import QApplication
 
+from studio.graph.blocks import to_doc
 from studio.graph.model import GraphModel
 
 CLIP_MIME = "application/x-studio-nodes"
@@ -16,10 +17,17 @@ _last: dict | None = None
 
 
 def subgraph(model: GraphModel, ids: list[str]) -> dict:
+    """The nodes `ids` and the wires between them, as a graph document (blocks with their body);
+    pasting checks it whole (commands.read_clip), as it may come from another program."""
     keep = set(ids)
+    nodes = []
+    for n in ids:
+        item = {"id": n, "type": model.type_of(n), "params": dict(model.params(n)), "pos": list(model.pos(n))}
+        if model.type_of(n) == "Block":
+            item["body"] = to_doc(model.body(n))
+        nodes.append(item)
     return {
-        "nodes": [{"id": n, "type": model.type_of(n), "params": dict(model.params(n)),
-                   "pos": list(model.pos(n))} for n in ids],
+        "nodes": nodes,
         "edges": [{"src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port}
                   for e in model.edges() if e.src in keep and e.dst in keep],
     }

@@ -7,13 +7,15 @@ trivially correct.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
 from PySide6.QtGui import QUndoCommand
 
 from studio.graph.layers import spec
-from studio.graph.model import Edge, GraphError, GraphModel
+from studio.graph.model import BODY_ONLY, MAX_DEPTH, TOP_ONLY, Edge, GraphError, GraphModel
+from studio.project.file import ProjectError, build_graph
 
 ROW_TOLERANCE = 80.0  # cards this close vertically are in one row
 STEP_X = 240.0  # room made for an inserted layer (card width + wire label)
@@ -69,14 +71,16 @@ class Compound(QUndoCommand):
 
 
 class AddNode(QUndoCommand):
+    """`body`: a block's inside (an unplaced body GraphModel); the same object on every redo."""
+
     def __init__(self, model: GraphModel, type_: str, params: dict | None = None,
-                 pos=(0.0, 0.0), nid: str | None = None):
+                 pos=(0.0, 0.0), nid: str | None = None, body: GraphModel | None = None):
         super().__init__(f"Add {spec(type_).title}")
         self.model, self.type, self.params, self.pos = model, type_, dict(params or {}), pos
-        self.nid = nid
+        self.nid, self.body = nid, body
 
     def redo(self) -> None:
-        self.nid = self.model.add_node(self.type, self.params, self.pos, nid=self.nid)
+        self.nid = self.model.add_node(self.type, self.params, self.pos, nid=self.nid, body=self.body)
 
     def undo(self) -> None:
         self.model.remove_node(self.nid)
@@ -195,19 +199,70 @@ class MoveNodes(QUndoCommand):
             self.model.move(nid, old)
 
 
-def paste(model: GraphModel, clip: dict, offset: tuple[float, float]) -> tuple[Compound, list[str]]:
-    """Paste nodes from a clipboard dict (see clipboard.py) with new ids; wires
-    between pasted nodes are kept. Returns the command and the new ids."""
-    cmd = Compound(f"Paste {len(clip['nodes'])} layers")
-    new = fresh_ids(model, [n["type"] for n in clip["nodes"]])
-    rename = {n["id"]: nid for n, nid in zip(clip["nodes"], new)}
-    for n, nid in zip(clip["nodes"], new):
-        x, y = n["pos"]
-        cmd.add(AddNode(model, n["type"], n["params"], (x + offset[0], y + offset[1]), nid=nid))
-    eids = fresh_edge_ids(model, len(clip["edges"]))
-    for e, eid in zip(clip["edges"], eids):
-        cmd.add(Connect(model, rename[e["src"]], e["src_port"], rename[e["dst"]], e["dst_port"],
-                eid=eid))
+@dataclass
+class Clip:
+    """Clipboard nodes and wires, checked, as a graph of their own (ids as copied)."""
+    graph: GraphModel
+    skipped: list[str] = field(default_factory=list)  # types left out: ends that cannot live here
+
+
+def read_clip(model: GraphModel, clip: Any) -> Clip:
+    """Check clipboard data (untrusted: another program may have put it there) with the
+    project file's own checks. The ends that cannot live in `model` (the network's
+    Input/Output inside a block, a block's ends outside) are left out and named.
+    GraphError says why nothing can be pasted."""
+    skipped: list[str] = []
+    if isinstance(clip, dict) and isinstance(clip.get("nodes"), list) and isinstance(clip.get("edges"), list):
+        wrong = TOP_ONLY if model.is_body else BODY_ONLY
+        out = {n.get("id") for n in clip["nodes"] if isinstance(n, dict) and n.get("type") in wrong}
+        skipped = [n["type"] for n in clip["nodes"] if isinstance(n, dict) and n.get("type") in wrong]
+        clip = {"nodes": [n for n in clip["nodes"] if not (isinstance(n, dict) and n.get("type") in wrong)],
+                "edges": [e for e in clip["edges"]
+                          if not (isinstance(e, dict) and (e.get("src") in out or e.get("dst") in out))]}
+    try:
+        graph = build_graph(clip, "the clipboard", body=model.is_body)
+    except ProjectError as e:
+        raise GraphError(str(e)) from None
+    except RecursionError:
+        raise GraphError("the clipboard holds blocks nested too deeply") from None
+    if not len(graph):
+        if skipped:
+            where = "inside a block" if model.is_body else "outside a block"
+            raise GraphError(f"{' and '.join(sorted(set(skipped)))} cannot be pasted {where}")
+        raise GraphError("the clipboard holds no layers")
+    deepest = max((nesting(graph.body(n)) for n in graph.of_type("Block")), default=0)
+    if deepest and model.depth() + 1 + deepest > MAX_DEPTH:
+        raise GraphError(f"blocks may be nested at most {MAX_DEPTH} deep; these would go deeper here")
+    return Clip(graph, skipped)
+
+
+def nesting(body: GraphModel) -> int:
+    """How deep blocks nest in `body` itself (1: it holds no blocks)."""
+    return 1 + max((nesting(body.body(n)) for n in body.of_type("Block")), default=0)
+
+
+def paste(model: GraphModel, clip: dict | Clip, offset: tuple[float, float]) -> tuple[Compound, list[str]]:
+    """Paste nodes from clipboard data (see clipboard.py), or a checked Clip, with new ids;
+    wires between pasted nodes are kept, blocks keep their inside. Returns the command
+    (`skipped`: the types left out) and the new ids. GraphError: nothing can be pasted."""
+    if not isinstance(clip, Clip):
+        clip = read_clip(model, clip)
+    g = clip.graph
+    ids = g.nodes()
+    cmd = Compound(f"Paste {len(ids)} layer{'s' * (len(ids) != 1)}")
+    cmd.skipped = clip.skipped
+    new = fresh_ids(model, [g.type_of(n) for n in ids])
+    rename = dict(zip(ids, new))
+    edges = g.edges()
+    for n, nid in zip(ids, new):
+        x, y = g.pos(n)
+        body = g.body(n) if g.type_of(n) == "Block" else None
+        cmd.add(AddNode(model, g.type_of(n), g.params(n), (x + offset[0], y + offset[1]), nid=nid, body=body))
+    for n in g.of_type("Block"):
+        g.remove_node(n)  # frees its inside for the pasted block
+    eids = fresh_edge_ids(model, len(edges))
+    for e, eid in zip(edges, eids):
+        cmd.add(Connect(model, rename[e.src], e.src_port, rename[e.dst], e.dst_port, eid=eid))
     return cmd, new
 
 

@@ -251,3 +251,18 @@ class NewWireInteraction(Interaction):
             view.open_quick_add(pos, (a.node_id, a.name, a.direction))
         else:
             self._end(self.canceled)
+
+
+class OpenBlockInteraction(Interaction):
+    """Double-click on a block's card: its inside opens when the button comes up
+    over the same card (a double-click that turned into a drag does nothing)."""
+
+    def __init__(self, view, node: NodeItem):
+        super().__init__(view)
+        self.node = node
+
+    def release(self, pos, ev) -> None:
+        over = self.view.node_at(pos) is self.node
+        self._end(self.finished if over else self.canceled)
+        if over:
+            self.view.open_block(self.node.nid)

@@ -1,11 +1,14 @@
-"""Right-click menus: on a node (delete, duplicate, fixes), on a wire (delete,
-insert a layer), and on empty canvas (add layer, paste, auto-layout, fit)."""
+"""Right-click menus: on a node (delete, duplicate, fixes, block actions), on a wire
+(delete, insert a layer), and on empty canvas (add layer, paste, auto-layout, fit)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMenu
+
+from studio.graph.blocks import group_problem
 
 from studio.ui.editor.canvas import clipboard
 from studio.ui.editor.canvas.commands import Disconnect
@@ -37,7 +40,11 @@ def build_context_menu(view: "CanvasView", view_pos: QPoint) -> QMenu:
             a.setEnabled(editable)
         if item.fixes():
             menu.addSeparator()
+        if item.type == "Block":
+            menu.addAction("Open block", lambda nid=item.nid: view.open_block(nid))
+            menu.addSeparator()
         n = len(view.selected_nodes())
+        _block_actions(menu, view, editable)
         menu.addAction("Duplicate", view.duplicate).setEnabled(editable)
         menu.addAction("Copy", view.copy)
         menu.addAction("Cut", view.cut).setEnabled(editable)
@@ -55,7 +62,31 @@ def build_context_menu(view: "CanvasView", view_pos: QPoint) -> QMenu:
         menu.addAction("Select all", view.select_all)
         menu.addAction("Auto-layout", view.auto_layout).setEnabled(view.model() is not None)
         menu.addAction("Fit to view", view.fit)
+        if view.depth():
+            menu.addSeparator()
+            menu.addAction(f"Up to {view.nav.trail()[-2]}", view.go_up)
     return menu
+
+
+def _block_actions(menu: QMenu, view: "CanvasView", editable: bool) -> None:
+    """Make block (the selection), and for one selected block: ungroup, repeat, save to library."""
+    menu.setToolTipsVisible(True)  # a disabled Repeat… says why
+    a = menu.addAction("Make block", view.make_block)
+    a.setShortcut(QKeySequence("Ctrl+G"))
+    why = group_problem(view.model(), view.selected_nodes())
+    a.setEnabled(editable and view.can_make_block() and why is None)
+    a.setToolTip(why or "Make one block of the selected layers")
+    blk = view.selected_block()
+    if blk is not None:
+        a = menu.addAction("Ungroup block", view.ungroup_block)
+        a.setShortcut(QKeySequence("Ctrl+Shift+G"))
+        a.setEnabled(editable)
+        why = view.repeat_problem(blk)
+        a = menu.addAction("Repeat…", view.repeat_block)
+        a.setEnabled(editable and why is None)
+        a.setToolTip(why or "Run the block several times in a row, each copy with its own weights")
+        menu.addAction("Save block to library…", view.save_block_to_library)
+    menu.addSeparator()
 
 
 def show_context_menu(view: "CanvasView", view_pos: QPoint, global_pos: QPoint) -> None:

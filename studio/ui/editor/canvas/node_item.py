@@ -68,6 +68,8 @@ class ErrorBadge(QGraphicsItem):
 
 
 class NodeItem(QGraphicsItem):
+    MIN_BODY = 28.0  # below the header; a block card needs a second text line
+
     def __init__(self, nid: str, type_: str, params: dict, theme: "CanvasTheme"):
         super().__init__()
         self.nid, self.type, self.theme = nid, type_, theme
@@ -76,7 +78,7 @@ class NodeItem(QGraphicsItem):
         self.problems: tuple["Problem", ...] = ()
         self.ports: dict[tuple[str, str], PortItem] = {}
         rows = max(len(self.spec.inputs), len(self.spec.outputs), 1)
-        self.body = max(28.0, rows * ROW + 8)
+        self.body = max(self.MIN_BODY, rows * ROW + 8)
         self.height = HEADER + self.body
         self._rect = QRectF(0, 0, WIDTH, self.height)
         self.setFlag(_SELECTABLE)
@@ -196,10 +198,12 @@ class NodeItem(QGraphicsItem):
         cat = t.category(self.spec.category)
         p.setRenderHint(_AA)
         if option.levelOfDetailFromTransform(p.worldTransform()) < DETAIL_LOD:
+            self._paint_behind(p, cat, plain=True)
             self._paint_plain(p, cat)
             if self._preview is not None:
                 self._paint_preview(p)
             return
+        self._paint_behind(p, cat, plain=False)
         # soft drop shadow: one offset rounded rect is enough at card scale
         p.setPen(_NO_PEN)
         p.setBrush(t.color("shadow"))
@@ -222,21 +226,14 @@ class NodeItem(QGraphicsItem):
         p.setFont(t.title_font)
         p.setPen(t.color("text"))
         p.drawText(QRectF(24, 0, WIDTH - 38, HEADER), _VCENTER, self._title)
-        body = QRectF(14, HEADER, WIDTH - 28, self.body)
-        p.setFont(t.id_font)
-        p.setPen(t.color("text_dim"))
-        p.drawText(body, _RIGHT, self._id)
-        if self._summary:
-            p.setFont(t.summary_font)
-            p.setPen(t.color("text"))
-            p.drawText(body, _LEFT, self._summary)
+        self._paint_body(p)
         # border: error beats selection beats the quiet default
         if self.problems:
             pen = QPen(t.color("error"), 2.0)
         elif self.isSelected():
             pen = QPen(t.color("accent"), 2.0)
         else:
-            pen = QPen(t.color("card_border"), 1.0)
+            pen = self._quiet_border(cat)
         p.setPen(pen)
         p.setBrush(_NO_BRUSH)
         p.drawRoundedRect(r, RADIUS, RADIUS)
@@ -245,6 +242,23 @@ class NodeItem(QGraphicsItem):
             p.drawRoundedRect(r.adjusted(-3.5, -3.5, 3.5, 3.5), RADIUS + 3, RADIUS + 3)
         if self._preview is not None:
             self._paint_preview(p)
+
+    def _paint_body(self, p: QPainter) -> None:
+        t = self.theme
+        body = QRectF(14, HEADER, WIDTH - 28, self.body)
+        p.setFont(t.id_font)
+        p.setPen(t.color("text_dim"))
+        p.drawText(body, _RIGHT, self._id)
+        if self._summary:
+            p.setFont(t.summary_font)
+            p.setPen(t.color("text"))
+            p.drawText(body, _LEFT, self._summary)
+
+    def _paint_behind(self, p: QPainter, cat: QColor, plain: bool) -> None:
+        """Drawn before the card (a block's stacked cards)."""
+
+    def _quiet_border(self, cat: QColor) -> QPen:
+        return QPen(self.theme.color("card_border"), 1.0)
 
     def _paint_preview(self, p: QPainter) -> None:
         pr = self._preview_rect

@@ -13,11 +13,12 @@ from __future__ import annotations
 from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtWidgets import QGraphicsScene
 
-from studio.graph.events import (EdgeAdded, EdgeRemoved, GraphEvent, NodeAdded, NodeMoved, NodeRemoved,
-                                 ParamChanged, ShapesChanged)
+from studio.graph.events import (BodyChanged, EdgeAdded, EdgeRemoved, GraphEvent, NodeAdded, NodeMoved,
+                                 NodeRemoved, ParamChanged, ShapesChanged)
 from studio.graph.model import Edge, GraphModel
 from studio.graph.validate import Problem, problems_by_node, validate
 
+from studio.ui.editor.canvas.block_item import BlockItem
 from studio.ui.editor.canvas.node_item import NodeItem
 from studio.ui.editor.canvas.theme import CanvasTheme
 from studio.ui.editor.canvas.wire_item import LABEL_LOD, WireItem
@@ -91,6 +92,10 @@ class GraphScene(QGraphicsScene):
                     item.move_to(*pos)
             case ShapesChanged(ids=ids):
                 self._show_shapes(ids)
+                for nid in ids:
+                    self._block_stats(nid)
+            case BodyChanged(id=nid, event=inner) if not isinstance(inner, (NodeMoved, ParamChanged)):
+                self._block_stats(nid)
         self._dirty = True
         if not self._timer.isActive():
             self._timer.start()
@@ -164,11 +169,20 @@ class GraphScene(QGraphicsScene):
     # -- items ---------------------------------------------------------------------------
     def _add_node(self, nid: str) -> NodeItem:
         m = self.model
-        item = NodeItem(nid, m.type_of(nid), m.params(nid), self.theme)
+        type_ = m.type_of(nid)
+        item = (BlockItem if type_ == "Block" else NodeItem)(nid, type_, m.params(nid), self.theme)
         item.setPos(*m.pos(nid))
         self.addItem(item)
         self.nodes[nid] = item
+        if type_ == "Block":
+            self._block_stats(nid)
         return item
+
+    def _block_stats(self, nid: str) -> None:
+        item = self.nodes.get(nid)
+        if isinstance(item, BlockItem) and nid in self.model.g:
+            info = self.model.shapes.info.get(nid)
+            item.set_stats(self.model.body(nid), info.weights if info and not info.error else None)
 
     def _add_wire(self, e: Edge) -> None:
         src, dst = self.nodes[e.src], self.nodes[e.dst]

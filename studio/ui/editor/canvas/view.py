@@ -13,17 +13,19 @@ from PySide6.QtGui import QPainter, QPen, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QGraphicsView, QLabel
 
 from studio.graph.layers import spec
-from studio.graph.model import GraphModel
+from studio.graph.model import GraphError, GraphModel
 from studio.graph.fixes import Fix, InsertLayer
 
 from studio.ui.editor.canvas import clipboard
-from studio.ui.editor.canvas.commands import (AddNode, MoveNodes, RemoveNodes, SetParam, fresh_ids,
-                                              insert_on_edge, paste)
+from studio.ui.editor.canvas.commands import (AddNode, Clip, MoveNodes, RemoveNodes, SetParam, fresh_ids,
+                                              insert_on_edge, paste, read_clip)
 from studio.ui.editor.canvas.layout import auto_layout
+from studio.ui.editor.canvas.navigation import BlockNavigator, BlockNavMixin
 from studio.ui.editor.canvas.node_item import HEADER, WIDTH, NodeItem
 from studio.ui.editor.canvas.quick_add import QuickAddPopup
 from studio.ui.editor.canvas.scene import GraphScene
 from studio.ui.editor.canvas.theme import GRID, snap
+from studio.ui.editor.canvas.view_blocks import BlockEditMixin
 from studio.ui.editor.canvas.view_quick_add import QuickAddMixin
 from studio.ui.editor.canvas.view_input import LAYER_MIME, ZOOM_MIN, CanvasInputMixin  # noqa: F401  (LAYER_MIME re-exported)
 from studio.ui.editor.canvas.wire_item import LABEL_LOD, WireItem
@@ -32,9 +34,10 @@ PASTE_STEP = 40.0
 EMPTY_HINT = "Drag a layer here, or press Tab"
 
 
-class CanvasView(QuickAddMixin, CanvasInputMixin, QGraphicsView):
+class CanvasView(BlockNavMixin, BlockEditMixin, QuickAddMixin, CanvasInputMixin, QGraphicsView):
     selection_changed = Signal(list)
     status_message = Signal(str)
+    level_changed = Signal()  # the canvas shows another graph: the top level or a block's inside
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -70,22 +73,35 @@ class CanvasView(QuickAddMixin, CanvasInputMixin, QGraphicsView):
         self._banner.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._banner.hide()
         self._scene.selectionChanged.connect(self._emit_selection)
+        self.nav = BlockNavigator(self)
+        self.nav.changed.connect(self.level_changed)
         self.set_dark(False)
         self.centerOn(0, 0)
 
     # -- document ----------------------------------------------------------------------
     def set_model(self, model: GraphModel, undo_stack: QUndoStack) -> None:
-        self.cancel_gesture()
+        """Show a document's graph (its top level); blocks are entered from here."""
         if undo_stack is not self._stack:
             self._stack.indexChanged.disconnect(self._scene.flush)
             self._stack = undo_stack
             self._stack.indexChanged.connect(self._scene.flush)
+        self.nav.reset(model, undo_stack)
+        self.show_graph(model)
+        self.level_changed.emit()
+
+    def show_graph(self, model: GraphModel) -> None:
+        """Draw `model` (the root or a block's inside); the navigator decides which."""
+        self.cancel_gesture()
         self._model = model
         self._scene.set_model(model)
         self.viewport().update()
 
     def model(self) -> GraphModel | None:
+        """The graph shown: the document's top level or the inside of a block."""
         return self._model
+
+    def root_model(self) -> GraphModel | None:
+        return self.nav.root
 
     def undo_stack(self) -> QUndoStack:
         return self._stack
@@ -117,7 +133,7 @@ class CanvasView(QuickAddMixin, CanvasInputMixin, QGraphicsView):
                   params: dict | None = None) -> str | None:
         """Add a layer centred on scene_pos (default: the middle of the view),
         snapped to the grid; one undo step. Returns the new node id."""
-        if not self._editable():
+        if not self._editable() or not self.placeable(layer_type):
             return None
         if scene_pos is None:
             scene_pos = self.mapToScene(self.viewport().rect().center())
@@ -170,15 +186,21 @@ class CanvasView(QuickAddMixin, CanvasInputMixin, QGraphicsView):
             self.push(cmd)
 
     def paste(self) -> None:
-        clip = clipboard.get()
-        if not self._editable() or not clip or not clip["nodes"]:
+        raw = clipboard.get()
+        if not self._editable() or not raw:
+            return
+        try:
+            clip = read_clip(self._model, raw)  # checked whole: it may come from another program
+        except GraphError as e:
+            self.status_message.emit(f"Cannot paste: {e}")
             return
         self._pastes += 1
         at = self.pointer
         if at is not None and self.viewport().rect().contains(self.mapFromScene(at)):
             # At the cursor, as in other node editors: the copied group's top-left card there.
-            x0 = min(n["pos"][0] for n in clip["nodes"])
-            y0 = min(n["pos"][1] for n in clip["nodes"])
+            g = clip.graph
+            x0 = min(g.pos(n)[0] for n in g.nodes())
+            y0 = min(g.pos(n)[1] for n in g.nodes())
             repeat = PASTE_STEP * (self._pastes - 1) if at == self._pasted_at else 0.0
             if at != self._pasted_at:
                 self._pastes = 1
@@ -192,12 +214,20 @@ class CanvasView(QuickAddMixin, CanvasInputMixin, QGraphicsView):
         if self._editable() and ids:
             self._paste(clipboard.subgraph(self._model, ids), PASTE_STEP, "Duplicate")
 
-    def _paste(self, clip: dict, d, text: str | None = None) -> list[str]:
-        cmd, new = paste(self._model, clip, d if isinstance(d, tuple) else (d, d))
+    def _paste(self, clip: dict | Clip, d, text: str | None = None) -> list[str]:
+        try:
+            cmd, new = paste(self._model, clip, d if isinstance(d, tuple) else (d, d))
+        except GraphError as e:
+            self.status_message.emit(f"Cannot {(text or 'paste').lower()}: {e}")
+            return []
         if text:
             cmd.setText(f"{text} {len(new)} layer{'s' * (len(new) > 1)}")
         self.push(cmd)
         self.select_nodes(new)
+        if cmd.skipped:
+            where = "inside a block" if self._model.is_body else "outside a block"
+            self.status_message.emit(f"{' and '.join(sorted(set(cmd.skipped)))} cannot go {where}: "
+                                     f"pasted the other {len(new)} layer{'s' * (len(new) != 1)}")
         return new
 
     def apply_fix(self, fix: Fix) -> str | None:
@@ -260,6 +290,15 @@ class CanvasView(QuickAddMixin, CanvasInputMixin, QGraphicsView):
         if clamped != z:
             self.scale(clamped / z, clamped / z)
             self.centerOn(rect.center())
+
+    def reveal(self, ids) -> None:
+        """Scroll so that the cards `ids` (those still there) are in view."""
+        rect = QRectF()
+        for nid in ids:
+            if (item := self._scene.nodes.get(nid)) is not None:
+                rect = rect.united(item.sceneBoundingRect())
+        if not rect.isNull():
+            self.ensureVisible(rect, 40, 40)
 
     def set_locked(self, locked: bool) -> None:
         self._locked = locked

@@ -10,7 +10,10 @@ from PySide6.QtGui import QKeySequence, QMouseEvent
 from studio.graph.layers import LAYERS
 
 from studio.ui.editor.canvas.commands import Disconnect
-from studio.ui.editor.canvas.interactions import MoveNodesInteraction, NewWireInteraction, PanInteraction
+from studio.ui.editor.user_blocks import BLOCK_MIME
+from studio.ui.editor.canvas.block_item import OpenButton
+from studio.ui.editor.canvas.interactions import (MoveNodesInteraction, NewWireInteraction, OpenBlockInteraction,
+                                                  PanInteraction)
 from studio.ui.editor.canvas.menus import show_context_menu, show_fix_menu
 from studio.ui.editor.canvas.node_item import ErrorBadge, NodeItem
 from studio.ui.editor.canvas.port_item import PortItem
@@ -56,6 +59,9 @@ class CanvasInputMixin:
                 self.break_port(item)
             elif self._editable():
                 self._begin(NewWireInteraction(self, item))
+            return
+        if isinstance(item, OpenButton):
+            self.open_block(item.node.nid)
             return
         if isinstance(item, ErrorBadge):
             fixes = item.node.fixes()
@@ -119,6 +125,11 @@ class CanvasInputMixin:
         if ev.button() == Qt.MouseButton.LeftButton and self.itemAt(ev.position().toPoint()) is None:
             self.open_quick_add(pos)
             return
+        node = self.node_at(pos) if ev.button() == Qt.MouseButton.LeftButton else None
+        on_part = isinstance(self.itemAt(ev.position().toPoint()), (PortItem, ErrorBadge))
+        if node is not None and node.type == "Block" and self._gesture is None and not on_part:
+            self._begin(OpenBlockInteraction(self, node))
+            return
         super().mouseDoubleClickEvent(ev)
 
     def break_port(self, port: PortItem) -> None:
@@ -165,14 +176,25 @@ class CanvasInputMixin:
         elif key == Qt.Key.Key_Escape:
             if self._gesture is not None:
                 self.cancel_gesture()
-            else:
+            elif self._scene.selectedItems() or not self.go_up():  # nothing selected: up a level
                 self._scene.clearSelection()
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not ev.modifiers():
+            self.open_selected_block()
+        elif key == Qt.Key.Key_Up and ev.modifiers() == Qt.KeyboardModifier.AltModifier:
+            self.go_up()
         elif key == Qt.Key.Key_F and not ev.modifiers():
             self.fit()
-        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+        elif key == Qt.Key.Key_Backspace:
+            self.backspace()
+        elif key == Qt.Key.Key_Delete:
             self.delete_selected()
         elif key == Qt.Key.Key_D and ev.modifiers() == Qt.KeyboardModifier.ControlModifier:
             self.duplicate()
+        elif key == Qt.Key.Key_G and ev.modifiers() == Qt.KeyboardModifier.ControlModifier:
+            self.make_block()
+        elif key == Qt.Key.Key_G and ev.modifiers() == (Qt.KeyboardModifier.ControlModifier
+                                                        | Qt.KeyboardModifier.ShiftModifier):
+            self.ungroup_block()
         else:
             for seq, fn in ((QKeySequence.StandardKey.Copy, self.copy),
                             (QKeySequence.StandardKey.Paste, self.paste),
@@ -196,7 +218,9 @@ class CanvasInputMixin:
 
     # -- drag and drop from the palette --------------------------------------------------------------
     def dragEnterEvent(self, ev) -> None:
-        if ev.mimeData().hasFormat(LAYER_MIME) and not self._locked and self._model is not None:
+        mime = ev.mimeData()
+        if (mime.hasFormat(LAYER_MIME) or mime.hasFormat(BLOCK_MIME)) and not self._locked \
+                and self._model is not None:
             ev.acceptProposedAction()
         else:
             ev.ignore()
@@ -204,6 +228,13 @@ class CanvasInputMixin:
     dragMoveEvent = dragEnterEvent
 
     def dropEvent(self, ev) -> None:
+        if ev.mimeData().hasFormat(BLOCK_MIME):  # a saved block from "My blocks": the file's path
+            path = bytes(ev.mimeData().data(BLOCK_MIME)).decode("utf-8", "replace").strip()
+            wire = next((w for w in self.items(ev.position().toPoint()) if isinstance(w, WireItem)), None)
+            if self.add_library_block(path, self.mapToScene(ev.position().toPoint()),
+                                      wire.eid if wire is not None else None):
+                ev.acceptProposedAction()
+            return
         layer = bytes(ev.mimeData().data(LAYER_MIME)).decode("utf-8", "replace").strip()
         if layer not in LAYERS:
             self.status_message.emit(f"Unknown layer type {layer!r}")

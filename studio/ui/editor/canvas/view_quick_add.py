@@ -58,7 +58,7 @@ class QuickAddMixin:
         self.setFocus(Qt.FocusReason.PopupFocusReason)
 
     def _quick_added(self, layer: str, at: QPointF, from_port) -> None:
-        if self._model is None or self._locked:
+        if self._model is None or self._locked or not self.placeable(layer):
             return
         if from_port is not None and from_port[0] not in self._model.g:
             from_port = None  # the node went away (undo) while the menu was open
