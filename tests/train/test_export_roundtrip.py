@@ -94,7 +94,6 @@ def tree(model) -> dict:
 def test_blocks_come_back_as_the_same_blocks(tmp_path, capsys):
     """The importer maps each torch submodule of 3 or more layers to a block, so the generated
     block classes (and the nn.Sequential of a repeat) import as the blocks they came from."""
-    pytest.importorskip("studio.importer.structure", reason="the importer does not make blocks yet")
     project = block_project()
     model = trained(project)
     back, net = round_trip(project, model, "image:3,8,8", tmp_path, capsys)
@@ -120,7 +119,6 @@ def test_imported_resnet18_round_trips_through_its_python_export(tmp_path, capsy
     """torchvision's resnet18 imported with its blocks, exported as code and imported again:
     the same layers, blocks, repeats and weights. Each generated class names its block as
     given (its own name, or `block_name` where the class is numbered: BasicBlock_2)."""
-    pytest.importorskip("studio.importer.structure", reason="the importer does not make blocks yet")
     from studio.importer import import_model
     from studio.train.export_files import import_export
     from studio.train.export_wrap import info_for
