@@ -5,9 +5,11 @@ CIFAR-10 cannot be downloaded here, so this writes a folder in the real
 images (circle, square, triangle, cross stored as CIFAR labels 0..3), trains
 the seed CNN on it through `studio train`, exports it in every format through
 `studio export` (each export is checked on the 1,000 validation images), and
-quantizes the ONNX export to int8.
+quantizes the ONNX export to int8. With --blocks the seed CNN's layers are first
+grouped into blocks (two convolution stages nested in a "Features" block, and the
+dense head), so every export goes through the block classes and nested modules.
 
-    python bench/export_parity.py [--train 5000] [--test 1000] [--epochs 4] [--out /tmp/seed_cnn]
+    python bench/export_parity.py [--train 5000] [--test 1000] [--epochs 4] [--out /tmp/seed_cnn] [--blocks]
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from pathlib import Path
 
 from studio.cli.main import main as studio
 from studio.data.synthetic import shape_images
+from studio.graph.blocks import group
+from studio.project.file import load, save
 
 CIFAR_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
@@ -39,6 +43,16 @@ def write_cifar_layout(root: Path, n_train: int, n_test: int) -> Path:
     return root
 
 
+def with_blocks(sample: str, out: Path) -> str:
+    """The seed CNN with its convolution stages in blocks inside a block, and its head in one."""
+    project = load(sample)
+    m = project.model
+    stages = [group(m, [f"conv2d{i}", f"relu{i}", f"maxpool2d{i}"], "ConvStage").block for i in (1, 2)]
+    group(m, stages, "Features")
+    group(m, ["linear1", "relu4"], "Head")
+    return str(save(project, out / "seed_cnn_blocks.studio.json"))
+
+
 def run(argv: list[str]) -> None:
     print("$ studio " + " ".join(argv), flush=True)
     code = studio(argv)
@@ -52,11 +66,14 @@ def main() -> None:
     ap.add_argument("--test", type=int, default=1000)
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--out", default="/tmp/seed_cnn")
+    ap.add_argument("--blocks", action="store_true", help="group the seed CNN's layers into blocks first")
     args = ap.parse_args()
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     data = write_cifar_layout(out / "data", args.train, args.test)
     runs = out / "run"
-    run(["train", "samples/cifar10_cnn.studio.json", "--data-dir", str(data), "--epochs", str(args.epochs),
+    sample = "samples/cifar10_cnn.studio.json"
+    run(["train", with_blocks(sample, out) if args.blocks else sample, "--data-dir", str(data), "--epochs", str(args.epochs),
          "--out", str(runs)])
     project, weights = str(runs / "project.studio.json"), str(runs / "best.safetensors")
     for fmt in ("onnx", "pt2", "torchscript", "python", "safetensors"):

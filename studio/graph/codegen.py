@@ -1,34 +1,42 @@
 """Generate a standalone, readable .py file defining the compiled network as
 a plain nn.Module. It imports only torch and loads the same state_dict.
 
+Each block becomes an nn.Module class of its own (blocks inside it, classes of
+their own too), defined before the network; a repeated block is an nn.Sequential
+of copies of its class. Class names are plain and unique (BasicBlock, BasicBlock_2);
+where one differs from the block's name, the class says the name as given in a
+`block_name` string literal, so an import can name the block back exactly. The
+module's state_dict keys are those of studio.graph.compile.compile_graph, so the
+same weights load strictly.
+
 Text that comes from a project file (its name, the weights file name) reaches
-the source only as a Python literal (repr); node ids and the class name must be
-plain identifiers; comments hold printable characters only. `check_source`
+the source only as a Python literal (repr); node ids and class names must be
+plain identifiers (a block's name is reduced to one by compile.class_name);
+comments hold printable characters only. `check_source` (codegen_check.py)
 proves a generated module has exactly the expected shape before anyone runs it.
 """
 from __future__ import annotations
 
-import ast
 import inspect
 import math
 import re
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from studio.graph import modules as helper_modules
+from studio.graph.codegen_check import (BASE_RESERVED, BLOCK_NAME, CodegenError, check_source,
+                                        helper_classes, repeat_source)
+from studio.graph.compile import class_name as block_class_name
 from studio.graph.compile import input_args, plan
 from studio.graph.layers import spec
 
 if TYPE_CHECKING:
     from studio.graph.model import GraphModel
 
+__all__ = ["CodegenError", "check_source", "generate", "info_label"]
+
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
 _CTOR = re.compile(r"(nn\.)?[A-Za-z_][A-Za-z0-9_]*")
-
-
-class CodegenError(ValueError):
-    """The graph holds something that cannot be written as safe source; or a generated
-    module does not have the expected structure (so it must not be run)."""
-    exit_code = 2
 
 
 def _ident(name: object, what: str) -> str:
@@ -53,40 +61,101 @@ def _comment(text: str) -> str:
     return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
-def generate(model: "GraphModel", class_name: str = "StudioModel", title: str = "",
-             weights_name: str = "weights.safetensors", load_class: str | None = None) -> str:
-    """The module's source. `load_class`: the class the docstring tells users to build
-    (a subclass appended by the caller), if not `class_name` itself."""
-    class_name = _ident(class_name, "class name")
-    load_class = _ident(load_class or class_name, "class name")
-    inputs, layers, out = plan(model)
-    for nid in model.nodes():
-        _ident(nid, "node id")
-    helpers: list[str] = []
-    inits: list[str] = []
-    for nid in layers:
+def info_label(model: "GraphModel", nid: str) -> str:
+    s = model.shapes.out(nid)
+    return s.full() if s is not None else "?"
+
+
+@dataclass
+class _Writer:
+    """Writes one class per graph level; block classes collect in `classes` (inner first)."""
+    taken: set[str]
+    helpers: list[str] = field(default_factory=list)
+    classes: list[str] = field(default_factory=list)
+    by_body: dict[tuple[str, str], str] = field(default_factory=dict)  # (block name, class text) -> class
+
+    def parts(self, model: "GraphModel") -> tuple[list[str], list[str], list[str]]:
+        """(forward's inputs, __init__ lines, forward lines) of the class for `model`."""
+        inputs, layers, out = plan(model)
+        for nid in model.nodes():
+            _ident(nid, "node id")
+        inits = [self.layer_line(model, nid) for nid in layers]
+        body = [f"        {nid} = self.{nid}({', '.join(input_args(model, nid))})" for nid in layers]
+        (last,) = input_args(model, out)
+        body.append(f"        return {last}")
+        return inputs, inits, body
+
+    def layer_line(self, model: "GraphModel", nid: str) -> str:
+        shape = _comment(info_label(model, nid))
+        if model.type_of(nid) == "Block":
+            p = model.params(nid)
+            cls = self.block_class(model.body(nid), p["name"])
+            n = p["repeat"]
+            what = _comment(f"block {p['name']!r}" + (f" ×{n}" if n > 1 else ""))
+            ctor = repeat_source(cls, n) if n > 1 else f"{cls}()"
+            return f"        self.{nid} = {ctor}  # -> {shape}, {what}"
         info = model.shapes.info[nid]
         c = spec(model.type_of(nid)).ctor(model.params(nid), list(info.inputs))
         ns, _, name = c.name.partition(".")
         if ns == "opaque":  # an imported module Studio has no layer for: rebuilt from its reference
             ns, name = "studio", "OpaqueModule"
-        if ns == "studio" and name not in helpers:
-            helpers.append(name)
+        if ns == "studio" and name not in self.helpers:
+            self.helpers.append(name)
         args = ", ".join(f"{_ident(k, 'parameter')}={_arg(v)}" for k, v in c.kwargs.items())
         ctor = c.name if ns == "nn" else name
         if not _CTOR.fullmatch(ctor):
             raise CodegenError(f"layer constructor {ctor!r} is not a plain name")
-        inits.append(f"        self.{nid} = {ctor}({args})  # -> {_comment(info_label(model, nid))}")
-    var = {nid: nid for nid in inputs}
-    body: list[str] = []
-    for nid in layers:
-        args = ", ".join(var[s] for s in input_args(model, nid))
-        body.append(f"        {nid} = self.{nid}({args})")
-        var[nid] = nid
-    (last,) = input_args(model, out)
-    body.append(f"        return {var[last]}")
+        return f"        self.{nid} = {ctor}({args})  # -> {shape}"
+
+    def block_class(self, body: "GraphModel", name: str) -> str:
+        """The class for a block body (written once per distinct body and name)."""
+        inputs, inits, lines = self.parts(body)
+        text = _class_text("{name}", inputs, inits, lines, body)
+        known = self.by_body.get((name, text))
+        if known:
+            return known
+        base = block_class_name(name)
+        cls, i = base, 1
+        if cls in self.taken:
+            cls = f"{base}_block" if base in BASE_RESERVED else f"{base}_2"
+        while cls in self.taken:
+            i += 1
+            cls = f"{base}_{i}"
+        self.taken.add(cls)
+        self.by_body[(name, text)] = cls
+        head, rest = text.replace("{name}", cls, 1).split("\n", 1)
+        if cls != name and BLOCK_NAME not in body.nodes():  # the name as given, for an import to read back
+            head += f"\n    {BLOCK_NAME} = {name!r}  # the block's name in Studio\n"
+        self.classes.append(f"{head}\n{rest}")
+        return cls
+
+
+def _class_text(cls: str, inputs: list[str], inits: list[str], body: list[str], model: "GraphModel") -> str:
     shapes = ", ".join(f"{n}: N×{model.shapes.out(n).full()}" for n in inputs)
-    helper_src = "\n\n".join(inspect.getsource(getattr(helper_modules, h)).rstrip() for h in helpers)
+    return "\n".join([
+        f"class {cls}(nn.Module):",
+        "    def __init__(self):",
+        "        super().__init__()",
+        *inits,
+        "",
+        f"    def forward(self, {', '.join(inputs)}):",
+        f"        # inputs: {_comment(shapes)}",
+        *body,
+    ])
+
+
+def generate(model: "GraphModel", class_name: str = "StudioModel", title: str = "",
+             weights_name: str = "weights.safetensors", load_class: str | None = None,
+             reserved: tuple[str, ...] = ()) -> str:
+    """The module's source. `load_class`: the class the docstring tells users to build
+    (a subclass appended by the caller), if not `class_name` itself. `reserved`: other
+    module-level names the caller appends (a block's class never takes them)."""
+    class_name = _ident(class_name, "class name")
+    load_class = _ident(load_class or class_name, "class name")
+    writer = _Writer(taken=set(BASE_RESERVED) | set(helper_classes()) | {class_name, load_class, *reserved})
+    inputs, inits, body = writer.parts(model)
+    main = _class_text(class_name, inputs, inits, body, model)
+    helper_src = "\n\n\n".join(inspect.getsource(getattr(helper_modules, h)).rstrip() for h in writer.helpers)
     lines = [
         '"""A network generated by Studio (its name is in NAME below).',
         "",
@@ -101,163 +170,8 @@ def generate(model: "GraphModel", class_name: str = "StudioModel", title: str = 
         f"WEIGHTS = {weights_name!r}",
         "",
     ]
-    if helper_src:
-        lines += ["", helper_src, "", ""]
-    else:
-        lines += [""]
-    lines += [
-        f"class {class_name}(nn.Module):",
-        "    def __init__(self):",
-        "        super().__init__()",
-        *inits,
-        "",
-        f"    def forward(self, {', '.join(inputs)}):",
-        f"        # inputs: {_comment(shapes)}",
-        *body,
-        "",
-    ]
+    for text in ([helper_src] if helper_src else []) + writer.classes + [main]:
+        lines += ["", text, ""]
     source = "\n".join(lines)
-    check_source(source, model, class_name)
+    check_source(source, model, class_name, tail_constants=tuple(reserved))
     return source
-
-
-def info_label(model: "GraphModel", nid: str) -> str:
-    s = model.shapes.out(nid)
-    return s.full() if s is not None else "?"
-
-
-# -- proving the structure before anything runs it -------------------------------------
-
-def _literal(node: ast.AST) -> bool:
-    """A constant, a tuple of them, -constant, or float('<text>') (non-finite floats)."""
-    if isinstance(node, ast.Constant):
-        return True
-    if isinstance(node, ast.Tuple):
-        return all(_literal(e) for e in node.elts)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        return isinstance(node.operand, ast.Constant)
-    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "float"
-            and len(node.args) == 1 and not node.keywords and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str))
-
-
-def _pure_literal(node: ast.AST) -> bool:
-    try:
-        ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False
-    return True
-
-
-def _is(node: ast.AST, cls, **fields) -> bool:
-    return isinstance(node, cls) and all(getattr(node, k, None) == v for k, v in fields.items())
-
-
-def _self_attr(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Attribute) and _is(node.value, ast.Name, id="self"):
-        return node.attr
-    return None
-
-
-def check_source(source: str, model: "GraphModel | None" = None, class_name: str = "StudioModel", *,
-                 tail_constants: tuple[str, ...] = (), trusted_classes: list[str] = ()) -> None:
-    """Raise CodegenError unless `source` is exactly what `generate` writes: a docstring, the two
-    torch imports, NAME/WEIGHTS string literals, Studio's own helper classes verbatim, and one class
-    whose __init__ only builds layers from literals and whose forward only calls them. After it, a
-    caller may allow literal-only assignments to `tail_constants` and classes identical to
-    `trusted_classes` (source made without any text from a file).
-    Nothing from the text can then run as code when the module is imported."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError) as e:
-        raise CodegenError(f"the generated module does not parse ({e})") from None
-    trusted = {name: ast.dump(ast.parse(inspect.getsource(getattr(helper_modules, name))).body[0])
-               for name in dir(helper_modules) if inspect.isclass(getattr(helper_modules, name))}
-    body = list(tree.body)
-
-    def bad(what: str) -> CodegenError:
-        return CodegenError(f"the generated module has an unexpected {what}; it was not run")
-
-    if not (body and _is(body[0], ast.Expr) and _is(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)):
-        raise bad("start")
-    body.pop(0)
-    imports = body[:2]
-    if not (len(imports) == 2 and _is(imports[0], ast.Import) and [a.name for a in imports[0].names] == ["torch"]
-            and imports[0].names[0].asname is None and _is(imports[1], ast.ImportFrom, module="torch", level=0)
-            and [(a.name, a.asname) for a in imports[1].names] == [("nn", None)]):
-        raise bad("import")
-    body = body[2:]
-    for const in ("NAME", "WEIGHTS"):
-        node = body.pop(0) if body else None
-        if not (_is(node, ast.Assign) and len(node.targets) == 1 and _is(node.targets[0], ast.Name, id=const)
-                and _is(node.value, ast.Constant) and isinstance(node.value.value, str)):
-            raise bad(f"{const} line")
-    helpers = []
-    while body and isinstance(body[0], ast.ClassDef) and body[0].name != class_name:
-        helpers.append(body.pop(0))
-    main = body.pop(0) if body else None
-    for h in helpers:
-        if ast.dump(h) != trusted.get(h.name):
-            raise bad("helper class")
-    tail_classes = {ast.dump(ast.parse(src).body[0]) for src in trusted_classes}
-    for node in body:
-        if isinstance(node, ast.ClassDef):
-            if ast.dump(node) not in tail_classes:
-                raise bad("class after the network")
-        elif not (_is(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                  and node.targets[0].id in tail_constants and _pure_literal(node.value)):
-            raise bad("statement after the network")
-    if not (isinstance(main, ast.ClassDef) and main.name == class_name and not main.decorator_list
-            and not main.keywords and len(main.bases) == 1 and ast.unparse(main.bases[0]) == "nn.Module"):
-        raise bad("class")
-    if [getattr(f, "name", None) for f in main.body] != ["__init__", "forward"] or \
-            not all(isinstance(f, ast.FunctionDef) and not f.decorator_list and f.returns is None
-                    for f in main.body):
-        raise bad("class body")
-    init, forward = main.body
-    helper_names = {h.name for h in helpers}
-    _check_init(init, helper_names, bad)
-    layers = _check_forward(forward, bad)
-    if model is not None and set(layers) - set(model.nodes()):
-        raise bad("layer name")
-
-
-def _no_defaults(f: ast.FunctionDef) -> bool:
-    a = f.args
-    return not (a.defaults or a.kw_defaults or a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs)
-
-
-def _check_init(init: ast.FunctionDef, helper_names: set[str], bad) -> None:
-    if not (_no_defaults(init) and [a.arg for a in init.args.args] == ["self"]):
-        raise bad("__init__ signature")
-    first, *rest = init.body
-    if ast.unparse(first) != "super().__init__()":
-        raise bad("__init__ start")
-    for stmt in rest:
-        ok = (_is(stmt, ast.Assign) and len(stmt.targets) == 1 and _self_attr(stmt.targets[0])
-              and isinstance(stmt.value, ast.Call) and not stmt.value.args
-              and all(k.arg and _literal(k.value) for k in stmt.value.keywords))
-        if ok:
-            func = stmt.value.func
-            ok = ((_is(func, ast.Attribute) and _is(func.value, ast.Name, id="nn"))
-                  or (_is(func, ast.Name) and func.id in helper_names))
-        if not ok:
-            raise bad("layer line")
-
-
-def _check_forward(forward: ast.FunctionDef, bad) -> list[str]:
-    if not (_no_defaults(forward) and forward.args.args and forward.args.args[0].arg == "self"):
-        raise bad("forward signature")
-    *steps, ret = forward.body
-    layers = []
-    for stmt in steps:
-        ok = (_is(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
-              and isinstance(stmt.value, ast.Call) and _self_attr(stmt.value.func) and not stmt.value.keywords
-              and all(isinstance(a, ast.Name) for a in stmt.value.args))
-        if not ok:
-            raise bad("forward line")
-        layers.append(_self_attr(stmt.value.func))
-    if not (_is(ret, ast.Return) and isinstance(ret.value, ast.Name)):
-        raise bad("return")
-    return layers

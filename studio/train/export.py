@@ -25,7 +25,7 @@ from studio.graph.codegen import generate
 from studio.graph.compile import compile_graph
 
 from studio.train.checkpoint import save_weights, write_atomic
-from studio.train.export_files import (MODEL_CLASS, NET_CLASS, import_export,
+from studio.train.export_files import (MODEL_CLASS, NET_CLASS, TAIL_CONSTANTS, import_export,
                                        predict_onnx_source, python_block)
 from studio.train.export_wrap import (EXTRA_FILE, ExportInfo, Preprocess, info_for, metadata,
                                       metadata_json, user_inputs, wrap)
@@ -281,7 +281,8 @@ def _python(project, model, inputs, check, expected, out, info):
     net = NET_CLASS if info.wrapped else MODEL_CLASS
     block = python_block(info)
     source = generate(project.model, class_name=net, title=project.name or "Network",
-                      weights_name=weights.name, load_class=MODEL_CLASS) + block
+                      weights_name=weights.name, load_class=MODEL_CLASS,
+                      reserved=(MODEL_CLASS, NET_CLASS, *TAIL_CONSTANTS)) + block
     write_atomic(out, source.encode("utf-8"))
     bare = model.net if isinstance(model, Preprocess) else model
     save_weights(weights, bare.state_dict(), {"format": "studio.weights", "project": _meta_text(project.name),

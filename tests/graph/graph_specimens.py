@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from studio.graph.builder import sequential
 from studio.graph.model import GraphModel
+from tests.graph.block_specimens import all_block_specimens
 
 IMG = {"kind": "image", "channels": 3, "height": 8, "width": 8}
 SEQ = {"kind": "sequence", "length": 5, "features": 6}
@@ -141,4 +142,4 @@ def all_specimens() -> list[tuple[str, GraphModel]]:
     out = [(label, single(inp, t, p)[0]) for label, inp, t, p in SINGLE]
     out += [(label, merged(inp, a, b, mg)) for label, inp, a, b, mg in MERGES]
     out += [(label, sequential([], inp, op)[0]) for label, inp, op in OUTPUTS]
-    return out
+    return out + all_block_specimens()

@@ -17,7 +17,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from tests.graph.graph_specimens import all_specimens
 from studio.graph.codegen import generate
-from studio.graph.compile import build_module, compile_graph, example_inputs
+from studio.graph.compile import build_module, compile_graph, example_inputs, node_module
 from studio.graph.layers import LAYERS
 
 SPECIMENS = all_specimens()
@@ -46,9 +46,16 @@ print(json.dumps(results))
 
 
 def test_specimens_cover_every_layer_type():
-    seen = {m.type_of(n) for _, m in SPECIMENS for n in m.nodes()}
-    # TEMPORARY: blocks join the specimens with their code export (in progress on a branch)
-    assert seen == set(LAYERS) - {"Block", "BlockInput", "BlockOutput"}
+    seen = {type_ for _, m in SPECIMENS for type_ in _types(m)}
+    assert seen == set(LAYERS)
+
+
+def _types(m):
+    """Every layer type in `m`, blocks' insides included."""
+    for n in m.nodes():
+        yield m.type_of(n)
+        if m.type_of(n) == "Block":
+            yield from _types(m.body(n))
 
 
 def test_compiled_modules_match_inferred_shapes_and_generated_code(tmp_path):
@@ -91,10 +98,10 @@ def test_generated_code_imports_only_torch():
 def test_weight_count_equals_parameter_numel(label, m):
     for nid in m.nodes():
         info = m.shapes.info[nid]
-        if LAYERS[m.type_of(nid)].ctor is None:
+        if LAYERS[m.type_of(nid)].ctor is None and m.type_of(nid) != "Block":
             assert info.weights == 0
             continue
-        mod = build_module(m.type_of(nid), m.params(nid), info.inputs)
+        mod = node_module(m, nid)  # a block: its whole inside, ×repeat
         assert info.weights == sum(p.numel() for p in mod.parameters()), (label, nid)
 
 

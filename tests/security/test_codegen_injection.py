@@ -95,6 +95,9 @@ TAMPERINGS = {
     "default argument": ("def forward(self, input1", "def forward(self, input1=print('x')"),
     "second class": ("class StudioModel(", "class Evil:\n    print('x')\n\n\nclass StudioModel("),
     "forward with a call": ("        return ", "        print('x')\n        return "),
+    # annotations run when the def runs (at import): once accepted by the checker
+    "annotation on __init__": ("def __init__(self):", "def __init__(self: print('x')):"),
+    "annotation on forward": ("def forward(self, input1", "def forward(self, input1: print('x')"),
 }
 
 
