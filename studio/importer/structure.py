@@ -140,6 +140,9 @@ def _name(path: str, c: type | str) -> str:
     """A plain container is named by its attribute (layer1), any other module by its class."""
     if c in (nn.Sequential, nn.ModuleList, nn.ModuleDict):
         return path.rsplit(".", 1)[-1]
+    given = getattr(c, "block_name", None)  # Studio's .py export records a block's own name
+    if isinstance(given, str) and given.strip() and len(given) <= 200:
+        return given
     return getattr(c, "__name__", str(c).rsplit(".", 1)[-1])  # some torch versions record the name
 
 

@@ -58,8 +58,7 @@ def test_mobilenet_uses_the_new_layers():
 
 def test_round_trip_through_python_export(tmp_path, capsys):
     proj, gen = tmp_path / "r18.studio.json", tmp_path / "r18.py"
-    # Flat: the .py export of blocks is issue 13 §4, on its own branch.
-    assert main(["import", "torchvision:resnet18", "--num-classes", "5", "--input", "image:3,32,32", "--flat",
+    assert main(["import", "torchvision:resnet18", "--num-classes", "5", "--input", "image:3,32,32",
                  "-o", str(proj)]) == 0
     weights = tmp_path / "r18.weights.safetensors"
     assert weights.exists()
@@ -68,13 +67,15 @@ def test_round_trip_through_python_export(tmp_path, capsys):
     capsys.readouterr()
     from studio.project.file import load
     first = load(proj).model
-    again = import_model(f"{gen}:StudioModel", weights=tmp_path / "r18.safetensors", input="image:3,32,32",
-                         flat=True)
+    again = import_model(f"{gen}:StudioModel", weights=tmp_path / "r18.safetensors", input="image:3,32,32")
     second = again.project.model
-    strip = lambda m: {n: (t, p) for n, (t, p, _pos) in m.snapshot()["nodes"].items()}  # noqa: E731
-    assert strip(first) == strip(second)
-    edges = lambda m: sorted(e[:4] for e in m.snapshot()["edges"].values())  # noqa: E731
-    assert edges(first) == edges(second)
+
+    def strip(snap):  # types, params, insides and wiring; not positions or wire ids
+        return ({n: (t[0], t[1]) + ((strip(t[3]),) if len(t) > 3 else ()) for n, t in snap["nodes"].items()},
+                sorted(e[:4] for e in snap["edges"].values()))
+    assert second.of_type("Block") and strip(first.snapshot()) == strip(second.snapshot())
+    names = lambda m: sorted(m.params(b)["name"] for b in m.of_type("Block"))  # noqa: E731
+    assert names(second) == names(first)
     from studio.train.weights import load_weights
     from studio.graph.compile import compile_graph
     a = compile_graph(first)
