@@ -305,7 +305,11 @@ def _finish(g: dict, prefix: str, out: Structured, r: _Renamer) -> dict:
     return doc
 
 
-def _layout(doc: dict, dx: float = 240.0, dy: float = 130.0) -> None:
+PER_ROW = 5  # columns per band
+BAND_GAP = 60.0
+
+
+def _layout(doc: dict, dx: float = 260.0, dy: float = 110.0) -> None:
     """Columns by longest path from the start; branches stack below the main line."""
     g = nx.DiGraph()
     g.add_nodes_from(n["id"] for n in doc["nodes"])
@@ -321,6 +325,12 @@ def _layout(doc: dict, dx: float = 240.0, dy: float = 130.0) -> None:
         col[nid] = 1 + max((col[p] for p in g.predecessors(nid)), default=-1)
         row = rows.get(col[nid], 0)
         rows[col[nid]] = row + 1
-        pos[nid] = [col[nid] * dx, row * dy]
+        pos[nid] = (col[nid], row)
+    # Long chains wrap like text into bands of PER_ROW columns (as the canvas's auto-layout
+    # and the samples do), so a fitted window shows readable cards, not one thin row.
+    bands = 1 + max(col.values(), default=0) // PER_ROW
+    tallest = [max((rows[c] for c in rows if c // PER_ROW == b), default=1) for b in range(bands)]
+    tops = [sum(tallest[:b]) * dy + b * BAND_GAP for b in range(bands)]
     for n in doc["nodes"]:
-        n["pos"] = pos[n["id"]]
+        c, row = pos[n["id"]]
+        n["pos"] = [(c % PER_ROW) * dx, tops[c // PER_ROW] + row * dy]
