@@ -16,16 +16,16 @@ Each round trains one epoch of the same random CIFAR-shaped uint8 images
 and prints the medians, the three ratios the issue asks for (studio against
 hand fp32, hand channels_last, hand bf16) and the machine's load average.
 
-The hand loops run in a child process (started first, one run at a time, in the
-same interleaved order): Studio's CPU runs set glibc's malloc to reuse freed
-memory (studio/train/host_memory.py), a process-wide setting that a user's own
-script would not have. --same-process runs them in this process instead, where
-they share that setting (a conservative comparison).
+The hand loops run in this process, as every bench here compares: they then share
+Studio's process-wide malloc setting (CPU runs reuse freed memory, see
+studio/train/host_memory.py), a conservative comparison. --hand-in-child runs them
+in a child process instead (started first, one run at a time, same interleaved
+order), as a user's own script would run, without that setting.
 
     python bench/train_throughput.py                      # seed CNN, batch 32
     python bench/train_throughput.py --model resnet       # ResNet sample, batch 64
     python bench/train_throughput.py --threads 1          # both sides on one thread
-    python bench/train_throughput.py --same-process       # hand loops with Studio's malloc setting
+    python bench/train_throughput.py --hand-in-child      # hand loops without Studio's malloc setting
 """
 from __future__ import annotations
 
@@ -174,8 +174,10 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda", "mps"))
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0 = torch's default)")
     ap.add_argument("--no-bf16", action="store_true", help="skip the bf16 runs")
-    ap.add_argument("--same-process", action="store_true", help="run the hand loops in this process")
+    ap.add_argument("--hand-in-child", action="store_true",
+                    help="run the hand loops in a child process, without Studio's malloc setting")
     args = ap.parse_args(argv)
+    args.same_process = not args.hand_in_child
     if args.threads:
         torch.set_num_threads(args.threads)
     images = args.images or DEFAULTS[args.model]["images"]
