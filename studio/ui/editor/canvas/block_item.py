@@ -101,6 +101,9 @@ class BlockItem(NodeItem):
         t = self.theme
         self._title = t.title_fm.elidedText(params["name"], Qt.TextElideMode.ElideRight, WIDTH - 62)
         self._repeat = f"×{params['repeat']}" if params["repeat"] > 1 else ""
+        # fine-tuning marks, as layer cards show them in their summary
+        self._tune = " · frozen" if params.get("frozen") else (
+            f" · lr×{params['lr_mult']:g}" if params.get("lr_mult", 1.0) != 1.0 else "")
         self._refresh_tooltip()
 
     def set_stats(self, body, weights: int | None) -> None:
@@ -148,6 +151,7 @@ class BlockItem(NodeItem):
             p.drawText(top, _RIGHT, self._repeat)
         p.setFont(t.id_font)
         p.setPen(t.color("text_dim"))
-        p.drawText(bottom, _LEFT, self._weights)
-        room = WIDTH - 28 - t.text_width("id", self._weights) - 10
+        stats = self._weights + getattr(self, "_tune", "")
+        p.drawText(bottom, _LEFT, stats)
+        room = WIDTH - 28 - t.text_width("id", stats) - 10
         p.drawText(bottom, _RIGHT, t.id_fm.elidedText(self.nid, Qt.TextElideMode.ElideMiddle, room))

@@ -85,6 +85,11 @@ def test_block_card_shows_name_contents_and_weights(window):
     assert window.breadcrumb.hint.isHidden()
     testkit.edit_param(window, "stage2", "repeat", 2)  # refused by validation only, shown anyway
     assert view.node_item("stage2")._repeat == "×2"
+    testkit.edit_param(window, "stage1", "frozen", True)  # fine-tuning shows on the card
+    assert view.node_item("stage1")._tune == " · frozen"
+    testkit.edit_param(window, "stage1", "frozen", False)
+    testkit.edit_param(window, "stage1", "lr_mult", 0.1)
+    assert view.node_item("stage1")._tune == " · lr×0.1"
 
 
 def test_double_click_enters_and_breadcrumb_returns(window, qtbot):
