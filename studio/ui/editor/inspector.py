@@ -18,6 +18,7 @@ from studio.graph.layers import spec
 from studio.graph.validate import validate
 
 from studio.ui.style import icons
+from studio.graph.blocks import qualified
 from studio.ui.editor.inspector_activations import ActivationsSection
 from studio.ui.editor.param_editors import ParamEditor
 
@@ -242,9 +243,10 @@ class Inspector(QScrollArea):
         lay.addWidget(self._dyn["problems_title"])
         self._dyn["problems"] = _label("", "error", wrap=True)
         lay.addWidget(self._dyn["problems"])
-        # probes record the top level's nodes (a block's output, not the layers inside it)
-        if self.activation_feed is not None and s.type not in ("Input", "Output") and not self.model.is_body:
-            self.activations = ActivationsSection(self.activation_feed, nid, self._activations_open,
+        # probes record every layer by its module path, inside blocks too (block.layer)
+        if self.activation_feed is not None and s.type not in ("Input", "Output", "BlockInput", "BlockOutput"):
+            self.activations = ActivationsSection(self.activation_feed, qualified(self.model, nid),
+                                                  self._activations_open,
                                                   self._locked, self._remember_open)
             lay.addWidget(self.activations)
 

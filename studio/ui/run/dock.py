@@ -4,8 +4,10 @@ a run is the window's business (MainWindow.closeEvent asks, then shuts the
 panel down)."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QDockWidget
+
+from studio.graph.blocks import qualified
 
 from studio.ui.run import gc as run_gc
 from studio.ui.run.export_actions import ExportActions
@@ -25,6 +27,22 @@ def grow_for_results(window, dock, panel, index: int) -> None:
         window.resizeDocks([dock], [want], Qt.Orientation.Vertical)
 
 
+class SelectionPaths(QObject):
+    """The canvas's selection as module paths (a layer inside a block is "block.layer"),
+    which is how probes and the insight views name layers."""
+    paths = Signal(list)
+
+    def __init__(self, canvas):
+        super().__init__(canvas)
+        self.canvas = canvas
+        canvas.selection_changed.connect(self._changed)
+
+    @Slot(list)
+    def _changed(self, ids: list) -> None:
+        model = self.canvas.model()
+        self.paths.emit([qualified(model, i) for i in ids if model is not None and i in model.g])
+
+
 def install(window) -> RunPanel:
     """Build the panel into the window's bottom dock and return it."""
     panel = RunPanel(window)
@@ -40,8 +58,9 @@ def install(window) -> RunPanel:
     window.run_panel = panel
     canvas = getattr(window, "canvas", None)
     if canvas is not None:  # the embedding view follows the layer chosen on the canvas
-        panel.results.canvas_selection = canvas.selection_changed
-        canvas.selection_changed.connect(panel.activations.follow_selection)
+        selection = SelectionPaths(canvas)
+        panel.results.canvas_selection = selection.paths
+        selection.paths.connect(panel.activations.follow_selection)
 
     toolbar = getattr(window, "toolbar", None)
     if toolbar is not None:

@@ -92,3 +92,20 @@ def test_refresh_from_current_weights_when_idle(window, qtbot):
     assert "Train, or press Refresh" in _section(window).caption.text()
     testkit.select(window, "input1")
     assert window.inspector.activations is None   # no output of its own
+
+
+def test_a_layer_inside_a_block_shows_its_own_output(window, qtbot):
+    from studio.graph.blocks import group
+    panel = window.run_panel
+    rec = group(window.project.model, ["conv2d1", "relu1"], "Stem", nid="stem")
+    with qtbot.waitSignal(panel.form.dataset_loaded, timeout=60000):   # Preview samples
+        qtbot.mouseClick(panel.form.preview_button, Qt.MouseButton.LeftButton)
+    assert window.canvas.open_block(rec.block)
+    testkit.select(window, "relu1")
+    section = window.inspector.activations
+    assert section is not None and section.node == "stem.relu1"
+    qtbot.mouseClick(section.refresh, Qt.MouseButton.LeftButton)
+    assert window.inspector.activations.caption.text() == "16 feature maps 32×32, from the current weights"
+    testkit.select(window, "conv2d1")   # the Activations tab follows the canvas by module path too
+    assert panel.activations.node.currentText() == "stem.conv2d1"
+    _save(window, "inspector_activations_inside_block.png")
