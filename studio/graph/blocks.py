@@ -281,3 +281,18 @@ def qualified(model: GraphModel, nid: str) -> str:
         parts.append(block)
         m = outer
     return ".".join(reversed(parts))
+
+
+def counts(model: GraphModel) -> tuple[int, int]:
+    """(layers, blocks) in `model` and every block inside it; a layer in a block that
+    repeats counts once per copy, as the network runs it. Block ends are not layers."""
+    layers = blocks = 0
+    for n in model.nodes():
+        t = model.type_of(n)
+        if t == "Block":
+            inner, inner_blocks = counts(model.body(n))
+            rep = model.params(n)["repeat"]
+            layers, blocks = layers + rep * inner, blocks + 1 + rep * inner_blocks
+        elif t not in ("BlockInput", "BlockOutput"):
+            layers += 1
+    return layers, blocks

@@ -18,7 +18,7 @@ from studio.graph.layers import spec
 from studio.graph.validate import validate
 
 from studio.ui.style import icons
-from studio.graph.blocks import qualified
+from studio.graph.blocks import counts, qualified
 from studio.ui.editor.inspector_activations import ActivationsSection
 from studio.ui.editor.param_editors import ParamEditor
 
@@ -317,8 +317,10 @@ class Inspector(QScrollArea):
         m = self.model
         weights, macs = m.shapes.totals()
         problems = self._problems()
-        ends = len(m.of_type("BlockInput")) + len(m.of_type("BlockOutput"))
-        self._dyn["Layers"].setText(str(len(m) - ends))
+        layers, blocks = counts(m)
+        self._dyn["Layers"].setText(str(layers))
+        self._dyn["Layers"].setToolTip(f"{layers} layers, {blocks} blocks among them" if blocks else
+                                       f"{layers} layers")
         self._dyn["Parameters"].setText(human(weights))
         self._dyn["Parameters"].setToolTip(f"{weights:,} trainable parameters")
         self._dyn["Mult-adds"].setText(human(macs))

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
                                QMessageBox)
 
 from studio.resources import resource_dir
+from studio.graph.blocks import counts
 from studio.graph.events import NodeMoved
 from studio.project.file import Project, ProjectError
 
@@ -175,7 +176,9 @@ class MainWindow(QMainWindow):
     def _update_stats(self) -> None:
         m = self.project.model
         weights, macs = m.shapes.totals()
-        self.stats_label.setText(f"{len(m)} layers · {human(weights)} params · {human(macs)} mult-adds")
+        layers, blocks = counts(m)  # inside blocks too
+        self.stats_label.setText(f"{layers} layers{f' in {blocks} blocks' if blocks else ''} · "
+                                 f"{human(weights)} params · {human(macs)} mult-adds")
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.document.title()}[*] — Studio")

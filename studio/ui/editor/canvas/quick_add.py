@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
 
 from studio.graph.layers import CATEGORY, LAYERS
+from studio.graph.model import TOP_ONLY
 
 
 
@@ -35,16 +36,17 @@ def accepts(layer: str, shape) -> bool:
     return True
 
 
-def matching_layers(text: str, need: str | None = None, shape=None) -> list[str]:
+def matching_layers(text: str, need: str | None = None, shape=None, inside: bool = False) -> list[str]:
     """Layer types whose name, title or category contains `text`; `need` ("in"
     or "out") keeps only layers that have such a port. With the `shape` of a wire
-    dropped on the canvas, only layers that accept it, the usual next ones first."""
+    dropped on the canvas, only layers that accept it, the usual next ones first.
+    `inside` a block, the network's own Input and Output are not offered."""
     q = text.strip().lower()
     likely = LIKELY_NEXT[_wire_kind(shape)] if shape is not None else ()
     first = FIRST[_wire_kind(shape)] if shape is not None else ()
     scored = []
     for t, s in LAYERS.items():
-        if not s.palette:
+        if not s.palette or inside and t in TOP_ONLY:
             continue
         if need in ("in", "both") and not s.inputs or need in ("out", "both") and not s.outputs:
             continue
@@ -71,10 +73,11 @@ class QuickAddPopup(QFrame):
     chosen = Signal(str)
     closed = Signal()  # however it closed: the canvas takes the keyboard back
 
-    def __init__(self, parent=None, need: str | None = None, dark: bool = False, shape=None):
+    def __init__(self, parent=None, need: str | None = None, dark: bool = False, shape=None,
+                 inside: bool = False):
         super().__init__(parent, Qt.WindowType.Popup | Qt.WindowType.FramelessWindowHint)
         self.setObjectName("QuickAddPopup")
-        self.need, self.shape = need, shape
+        self.need, self.shape, self.inside = need, shape, inside
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search layers…")
         self.search.setClearButtonEnabled(True)
@@ -103,7 +106,7 @@ class QuickAddPopup(QFrame):
 
     def _refilter(self, text: str) -> None:
         self.list.clear()
-        for t in matching_layers(text, self.need, self.shape):
+        for t in matching_layers(text, self.need, self.shape, self.inside):
             s = LAYERS[t]
             item = QListWidgetItem(f"{s.title}    ·  {s.category}")
             item.setData(Qt.ItemDataRole.UserRole, t)

@@ -46,7 +46,8 @@ class QuickAddMixin:
         if self._quick_add is not None:
             self._quick_add.close()
             self._quick_add.deleteLater()
-        self._quick_add = QuickAddPopup(self, need, self._scene.theme.dark, shape)
+        inside = self.model() is not None and self.model().is_body
+        self._quick_add = QuickAddPopup(self, need, self._scene.theme.dark, shape, inside)
         self._quick_add.closed.connect(self._take_focus_back)
         return self._quick_add
 

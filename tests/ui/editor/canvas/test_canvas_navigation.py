@@ -76,6 +76,7 @@ def test_quick_add_filter_ranks_prefix_matches_first():
     found = matching_layers("relu")
     assert found[:3] == ["ReLU", "ReLU6", "LeakyReLU"]  # prefix matches, then the rest
     assert "Opaque" not in matching_layers("")  # made by imports only
+    assert "Input" in matching_layers("") and "Input" not in matching_layers("", inside=True)  # in a block
     assert "Input" not in matching_layers("", need="in")
     assert "Output" not in matching_layers("", need="out")
 
