@@ -99,3 +99,28 @@ def test_two_jobs_share_one_storage_without_lost_or_duplicated_trials(tmp_path):
     assert sorted(int(ln.split()[1]) for ln in lines) == [0, 1, 2, 3, 4]
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["trials"]["complete"] == 5
+
+
+def test_a_blocks_repeat_count_is_searched(tmp_path, capsys):
+    """Repeat ×N of a block that keeps its shape is one more searchable parameter."""
+    from studio.graph.blocks import group
+    from studio.project.file import load, save
+    from studio.project.search_space import parse
+    p = load(ROOT / "samples" / "shapes_cnn.studio.json")
+    m = p.model
+    e = m.out_edges("maxpool2d1")[0]
+    m.disconnect(e.id)
+    conv, relu = m.add_node("Conv2d", {"out_channels": 16, "padding": 1}), m.add_node("ReLU")
+    m.connect("maxpool2d1", "out", conv, "in")
+    m.connect(conv, "out", relu, "in")
+    m.connect(relu, "out", e.dst, e.dst_port)
+    blk = group(m, [conv, relu], "Res").block
+    p.data.samples, p.train.epochs = 96, 1
+    p.sweep = parse({"dimensions": [{"target": "node", "node": blk, "param": "repeat", "kind": "int",
+                                     "low": 1, "high": 3}], "trials": 3, "strategy": "grid"}, m)
+    path = save(p, tmp_path / "blocks.studio.json")
+    assert main(["sweep", str(path), "--out", str(tmp_path / "sw")]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["trials"]["complete"] == 3
+    tried = sorted(t.params[f"{blk}.repeat"] for t in _trials(tmp_path / "sw"))
+    assert tried == [1, 2, 3]
