@@ -8,6 +8,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QAction, QImage
 
+from studio.graph.blocks import qualified
 from studio.train import activations
 from studio.ui.run.activation_view import colourize
 from studio.ui.run.samples import to_qimage
@@ -54,12 +55,13 @@ class CardPreviews(QObject):
             self.show(view.snapshot)
 
     def _scene(self):
-        """The canvas's scene while it shows the top level (activations are recorded per
-        top-level node; inside a block the cards are other nodes)."""
         canvas = getattr(self.window, "canvas", None)
-        if canvas is None or getattr(canvas, "depth", lambda: 0)():
-            return None
-        return canvas.scene()
+        return canvas.scene() if canvas is not None else None
+
+    def _key(self, nid: str) -> str:
+        """A card's layer as probes name it: its module path (inside a block, block.layer)."""
+        model = self.window.canvas.model()
+        return qualified(model, nid) if model is not None and nid in model.g else nid
 
     @Slot()
     def _level_changed(self) -> None:
@@ -92,7 +94,7 @@ class CardPreviews(QObject):
         if scene is None:
             return
         for nid, item in scene.nodes.items():
-            out = snapshot.get(nid) if snapshot else None
+            out = snapshot.get(self._key(nid)) if snapshot else None
             try:
                 image = thumbnail(out[0]) if out is not None and out.shape[0] > 0 else None
             except Exception:  # noqa: BLE001 - an odd output shape must not break the canvas

@@ -53,9 +53,9 @@ def test_cards_show_activations_when_the_action_is_on(window, qtbot):
     assert settings().value(SETTING, type=bool) is False
 
 
-def test_previews_stay_off_inside_a_block_and_return_outside(window):
-    """Activations are recorded per top-level node: a block's inside shows none (its ids
-    could match top-level ones), and going back draws the top level's again."""
+def test_cards_inside_a_block_show_their_own_layers_outputs(window):
+    """Probes name a block's layers by module path (blk.relu), so a card inside a block
+    shows its own layer's output, even where its id is also a top-level layer's."""
     from studio.graph import blocks
     panel = window.run_panel
     m = window.project.model
@@ -71,11 +71,13 @@ def test_previews_stay_off_inside_a_block_and_return_outside(window):
     panel.preview_dataset = load_dataset(dataclasses.replace(window.project.data, samples=64))
     panel.card_previews.action.setChecked(True)
     assert panel.activations.refresh_now()
-    assert previews(window)[first] is not None and previews(window)["blk"] is not None
+    outside = previews(window)
+    assert outside[first] is not None and outside["blk"] is not None
     window.canvas.open_block("blk")
-    assert all(img is None for img in previews(window).values())
-    assert panel.activations.refresh_now()  # a new snapshot while inside: still none
-    assert all(img is None for img in previews(window).values())
+    inside = previews(window)
+    assert inside[nxt] is not None and inside[first] is not None
+    assert inside[first] != outside[first]  # the inner ReLU's, not the top conv's
+    assert inside["input"] is None and inside["output"] is None
     window.canvas.go_up()
     assert previews(window)[first] is not None and previews(window)["blk"] is not None
     panel.card_previews.action.setChecked(False)
