@@ -114,3 +114,46 @@ def test_user_code_inside_a_block_is_asked_for_too(window, tmp_path, monkeypatch
     assert window.open_path(tmp_path / "g.studio.json", confirm=False)
     assert len(asked) == 1 and str(user) in asked[0]
     opaque._trusted.clear()
+
+
+def test_user_code_arriving_after_opening_is_asked_for_at_train(window, tmp_path, monkeypatch):
+    """A block holding a module from the user's .py file, pasted (or dropped from the
+    library) into a project opened without any: Train asks before that code can run."""
+    from studio.graph import opaque
+    from studio.graph.blocks import to_doc
+    from studio.importer import import_model
+    from studio.ui.editor.canvas import clipboard
+    user = tmp_path / "inner2.py"
+    user.write_text("import torch\nclass Gate(torch.nn.Module):\n    def __init__(self):\n"
+                    "        super().__init__()\n        self.s = torch.nn.Parameter(torch.ones(4))\n"
+                    "    def forward(self, x):\n        return x * self.s\n"
+                    "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                    "        self.trunk = torch.nn.Sequential(torch.nn.Linear(4, 4), Gate(), torch.nn.ReLU())\n"
+                    "        self.fc = torch.nn.Linear(4, 2)\n"
+                    "    def forward(self, x):\n        return self.fc(self.trunk(x))\n")
+    src = import_model(f"{user}:Net", input="vector:4").project.model
+    opaque._trusted.clear()
+    opaque._roots.clear()
+    asked = []
+    monkeypatch.setattr(import_dialog.QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No)
+    assert not asked
+    doc = to_doc(src)
+    clipboard.put({"nodes": [n for n in doc["nodes"] if n["id"] == "trunk"], "edges": []})
+    window.canvas.paste()
+    assert any(window.project.model.type_of(n) == "Block" for n in window.project.model.nodes())
+    window.run_panel.train()  # not valid (the pasted block is not wired): asks nothing yet
+    assert not asked
+    monkeypatch.setattr("studio.ui.run.panel.validate", lambda model: [])
+
+    class Reached(Exception):
+        """Train got past the question to the cost check: stop there, no run needed."""
+
+    def reached(check):
+        raise Reached
+    monkeypatch.setattr(window.run_panel, "_show_precheck", reached)
+    with pytest.raises(Reached):
+        window.run_panel.train()
+    assert len(asked) == 1 and str(user) in asked[0]
+    opaque._trusted.clear()
+    window.run_panel.shutdown(10000)

@@ -192,6 +192,9 @@ class RunPanel(QWidget):
             self.checks.show_message(f"Cannot train yet: {first}{more}")
             self._status("The network is not valid yet")
             return False
+        if self.window is not None and getattr(self.window, "project", None) is self.project:
+            from studio.ui.shell.import_dialog import ask_trust
+            ask_trust(self.window)  # user code pasted or taken from the library since opening asks now
         self._show_precheck(precheck(self.project))
         number = max((r.number for r in self.runs), default=0) + 1
         run = history.RunRecord(number=number, colour=history.RUN_COLOURS[(number - 1) % len(history.RUN_COLOURS)],
