@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QPoint, QSize, Qt, Signal, Slot
+from PySide6.QtCore import QFileSystemWatcher, QObject, QPoint, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMenu, QMessageBox, QTreeWidget, QTreeWidgetItem
 
@@ -41,6 +41,13 @@ class MyBlocks(QObject):
         self.skipped: list[Skipped] = []
         self._words: list[str] = []
         self.menu: QMenu | None = None  # the open right-click menu, for tests
+        # Saves, renames and deletes by another Studio window or process show up too.
+        self.watcher = QFileSystemWatcher(self)
+        self._later = QTimer(self)
+        self._later.setSingleShot(True)
+        self._later.setInterval(250)  # one re-read for a burst of file events (an atomic save is several)
+        self._later.timeout.connect(self._folder_changed)
+        self.watcher.directoryChanged.connect(self._later.start)
         self.refresh()
         user_blocks.notifier().changed.connect(self.refresh)
         user_blocks.notifier().saved.connect(self.reveal)
@@ -51,7 +58,13 @@ class MyBlocks(QObject):
         """Read the library folder again and list what is there."""
         self.head.takeChildren()
         self.head.setForeground(0, QColor(theme.colors().muted))
-        self.blocks, self.skipped = user_blocks.library().entries()
+        library = user_blocks.library()
+        self.blocks, self.skipped = library.entries()
+        root = str(library.root)
+        if root not in self.watcher.directories() and library.root.is_dir():
+            if self.watcher.directories():
+                self.watcher.removePaths(self.watcher.directories())
+            self.watcher.addPath(root)
         icon = icons.layer_icon(spec("Block"))
         for b in self.blocks:
             n = b.layers
@@ -83,6 +96,18 @@ class MyBlocks(QObject):
             self.head.addChild(bad)
         self.head.setExpanded(True)
         self.filter(self._words)
+
+    @Slot()
+    def _folder_changed(self) -> None:
+        """Re-read the folder, keeping the entry that was selected."""
+        current = self.tree.currentItem()
+        path = current.data(0, LIBRARY_ROLE) if current is not None else None
+        self.refresh()
+        if path is not None:
+            item = next((self.head.child(i) for i in range(self.head.childCount())
+                         if self.head.child(i).data(0, LIBRARY_ROLE) == path), None)
+            if item is not None:
+                self.tree.setCurrentItem(item)
 
     @Slot(str)
     def reveal(self, path: str) -> None:

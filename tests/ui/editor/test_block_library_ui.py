@@ -208,3 +208,19 @@ def test_a_saved_block_dropped_on_a_wire_splits_it_in_one_step(window, tmp_path)
     assert m.body(new).snapshot() == inside
     window.undo_stack.undo()
     assert m.snapshot() == before
+
+
+def test_blocks_saved_by_another_studio_appear_without_a_restart(window, tmp_path, qtbot):
+    from studio.project.block_library import BlockLibrary
+    blk, _ = open_with_block(window, tmp_path)
+    window.canvas.save_block_to_library(blk, name="Res")
+    pal = window.palette.my_blocks
+    pal.tree.setCurrentItem(pal.item_for("Res"))
+    m = window.project.model
+    other = BlockLibrary(tmp_path / "library")  # another process: no signal reaches this window
+    other.save({**m.params(blk), "name": "Elsewhere"}, m.body(blk))
+    qtbot.waitUntil(lambda: "Elsewhere" in pal.names(), timeout=5000)
+    assert pal.tree.currentItem() is pal.item_for("Res")  # the selection stays
+    for f in (tmp_path / "library").glob("*Elsewhere*"):
+        f.unlink()
+    qtbot.waitUntil(lambda: "Elsewhere" not in pal.names(), timeout=5000)
