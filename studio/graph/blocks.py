@@ -54,7 +54,7 @@ class Ungrouping:
 
 def _ranked(model: GraphModel, edges: list[Edge]) -> list[Edge]:
     """Wires in their order into merge layers (a reconnected wire keeps its rank, not its place)."""
-    return sorted(edges, key=lambda e: model._rank[e.id])
+    return sorted(edges, key=lambda e: model.edge_rank(e.id))
 
 
 def _ports(model: GraphModel, sel: set[str]) -> tuple[list[Edge], list[Edge]]:

@@ -85,6 +85,7 @@ class GraphModel:
         self.parent: tuple[GraphModel, str] | None = None  # (outer graph, block id) while placed
         self.feed: Shape | None = None  # a body's input shape, set by the block outside
         self._driving = False  # the outer graph is updating this body's shapes
+        self._follow: Listener | None = None  # the outer graph's listener on this body
         self.g = nx.MultiDiGraph()
         self._edges: dict[str, Edge] = {}
         self._listeners: list[Listener] = []
@@ -158,8 +159,8 @@ class GraphModel:
 
     @staticmethod
     def _detach(body: "GraphModel") -> None:
-        body.unsubscribe(getattr(body, "_follow", None))
-        body.parent = None
+        body.unsubscribe(body._follow)
+        body._follow, body.parent = None, None
 
     def _reshape(self, roots) -> None:
         changed = self.shapes.update(roots)
@@ -211,6 +212,10 @@ class GraphModel:
             rank = self._rank
             out.sort(key=lambda e: rank[e.id])
         return out if port is None else [e for e in out if e.dst_port == port]
+
+    def edge_rank(self, eid: str) -> int:
+        """A wire's place in the order of wires into merge layers (kept across undo)."""
+        return self._rank[eid]
 
     def out_edges(self, nid: str) -> list[Edge]:
         edges = self._edges
