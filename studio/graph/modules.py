@@ -180,3 +180,12 @@ class OpaqueModule:
                 raise ValueError(f"unknown module source {source!r}")
             cls.built[(source, kwargs)] = model
         return model.get_submodule(path) if path else model
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels of each pixel of an N×C×H×W image (ConvNeXt's)."""
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)

@@ -154,6 +154,11 @@ MODULE_RULES: dict[type, tuple[str, Any]] = {
     nn.Identity: ("Identity", None), nn.Dropout: ("Dropout", _dropout),
     nn.Flatten: ("Flatten", _flatten), nn.Embedding: ("Embedding", _embedding),
 }
+try:  # torchvision's LayerNorm over channels (ConvNeXt)
+    from torchvision.models.convnext import LayerNorm2d as TVLayerNorm2d
+    MODULE_RULES[TVLayerNorm2d] = ("LayerNorm2d", _layernorm)
+except ImportError:  # pragma: no cover - torchvision is a dependency
+    pass
 try:  # torchvision's stochastic depth (EfficientNet, ConvNeXt, Swin)
     from torchvision.ops import StochasticDepth as TVStochasticDepth
     MODULE_RULES[TVStochasticDepth] = ("StochasticDepth", _stochastic_depth)
@@ -192,6 +197,7 @@ HELPER_RULES = {
     "ImageRows": lambda m: ("ImageRows", {}),
     "TokenEmbedding": lambda m: ("Embedding", dict(embedding_dim=m.emb.embedding_dim)),
     "SeqBatchNorm1d": lambda m: ("BatchNorm1d", _bn(m.bn)),
+    "LayerNorm2d": lambda m: ("LayerNorm2d", _layernorm(m)),
     "Recurrent": _recurrent_helper,
 }
 

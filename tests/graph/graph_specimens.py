@@ -34,6 +34,7 @@ SINGLE = [
     ("layernorm_vec", VEC, "LayerNorm", {}),
     ("layernorm_seq", SEQ, "LayerNorm", {}),
     ("layernorm_img", IMG, "LayerNorm", {}),
+    ("layernorm2d", IMG, "LayerNorm2d", {"eps": 1e-6}),
     ("dropout", VEC, "Dropout", {"p": 0.3}),
     ("dropout_img", IMG, "Dropout", {}),
     ("relu", IMG, "ReLU", {}),

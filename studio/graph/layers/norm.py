@@ -75,3 +75,21 @@ LAYERNORM = register(LayerSpec(
     icon="norm",
 ))
 
+
+def _ln2d_infer(p, ins) -> Shape:
+    (x,) = ins
+    need_image("LayerNorm (channels)", x)
+    return x
+
+
+LAYERNORM2D = register(LayerSpec(
+    type="LayerNorm2d", trainable=True, category="Normalization", title="LayerNorm (channels)",
+    description=("Normalizes the channels at each pixel of an image on its own, independent of the "
+                 "batch and of the other pixels: LayerNorm for convolutional networks, as ConvNeXt uses it."),
+    params=(EPS,),
+    inputs=IN, outputs=OUT, infer=_ln2d_infer,
+    ctor=lambda p, ins: Ctor("studio.LayerNorm2d", dict(normalized_shape=ins[0][0], **_eps(p))),
+    summary=lambda p: "", weights=lambda p, i, o: 2 * i[0][0], macs=lambda p, i, o: 2 * o.numel,
+    icon="norm",
+))
+
