@@ -59,8 +59,10 @@ def _ranked(model: GraphModel, edges: list[Edge]) -> list[Edge]:
 
 def _ports(model: GraphModel, sel: set[str]) -> tuple[list[Edge], list[Edge]]:
     """The wires entering and leaving the selection; one tensor must enter and one leave."""
-    into = [e for e in model.edges() if e.dst in sel and e.src not in sel]
-    out = [e for e in model.edges() if e.src in sel and e.dst not in sel]
+    # by rank, not insertion order: after an undo the same wires are found in the same order,
+    # so a redo gives the block's input wire the same id
+    into = _ranked(model, [e for e in model.edges() if e.dst in sel and e.src not in sel])
+    out = _ranked(model, [e for e in model.edges() if e.src in sel and e.dst not in sel])
     sources = sorted({e.src for e in into})
     if not into:
         raise GraphError("Nothing flows into the selected layers; a block needs one input wire")

@@ -253,3 +253,28 @@ def test_grouping_past_the_nesting_limit_is_refused_before_any_change():
     with pytest.raises(GraphError, match="nested at most"):
         group(m, [blk])
     assert m.snapshot() == before
+
+
+def test_regroup_after_undo_gives_the_same_wires_when_insertion_order_changed():
+    """A wire reconnected by an undo keeps its rank but moves to the end of the insertion
+    order; grouping picks wires by rank, so a redo rebuilds exactly the same graph."""
+    m = GraphModel()
+    i = m.add_node("Input", {"kind": "vector", "features": 4})
+    a = m.add_node("Linear", {"out_features": 4})
+    b = m.add_node("Linear", {"out_features": 4})
+    c = m.add_node("Linear", {"out_features": 4})
+    add = m.add_node("Add", {})
+    o = m.add_node("Output", {"loss": "mse", "task": "regression"})
+    m.connect(i, "out", a, "in")
+    first = m.connect(a, "out", b, "in")
+    m.connect(a, "out", c, "in")
+    m.connect(b, "out", add, "in")
+    m.connect(c, "out", add, "in")
+    m.connect(add, "out", o, "in")
+    m.disconnect(first)
+    m.connect(a, "out", b, "in", eid=first)  # as an undo puts it back: same id and rank, last inserted
+    rec = group(m, [b, c, add], "Pair")
+    grouped = m.snapshot()
+    undo_group(m, rec)
+    group(m, [b, c, add], "Pair", nid=rec.block, body=rec.body)
+    assert m.snapshot() == grouped
