@@ -88,7 +88,7 @@ class BlockItem(NodeItem):
 
     def __init__(self, nid, type_, params, theme):
         self._contents, self._weights = "", ""
-        self._repeat = ""
+        self._repeat = self._tune = ""
         super().__init__(nid, type_, params, theme)
         self.open_button = OpenButton(self)
         self.open_button.setPos(WIDTH - OpenButton.S - 14, (HEADER - OpenButton.S) / 2)
@@ -151,7 +151,7 @@ class BlockItem(NodeItem):
             p.drawText(top, _RIGHT, self._repeat)
         p.setFont(t.id_font)
         p.setPen(t.color("text_dim"))
-        stats = self._weights + getattr(self, "_tune", "")
+        stats = self._weights + self._tune
         p.drawText(bottom, _LEFT, stats)
         room = WIDTH - 28 - t.text_width("id", stats) - 10
         p.drawText(bottom, _RIGHT, t.id_fm.elidedText(self.nid, Qt.TextElideMode.ElideMiddle, room))
