@@ -8,6 +8,11 @@ so calibration never picks something slower than plain. The choice is cached
 in $XDG_CACHE_HOME/studio/calibration.json, keyed by the model's structure,
 batch shape, precision, optimizer, CPU, torch version, thread count and
 whether the machine is quiet or busy (a busy machine favours fewer threads).
+
+One calibration is a second of timings and can be unlucky (a brief slowdown of the
+machine while one candidate runs), so a cached choice is only trusted once two
+calibrations agree: the next run measures again and decides on the timings of both
+(the median of each candidate's medians); a third settles it either way.
 """
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ MAX_STEPS = 6           # steps per timed block at most
 SLOW_STEP = 0.5         # seconds: steps this long get 2 rounds, not 3
 PRUNE = 2.0             # candidates this many times slower than the best first step are dropped
 DISABLE_ENV = "STUDIO_CALIBRATE"  # "0" turns calibration off (plain settings)
+SETTLED = 3             # calibrations after which a cached choice is trusted even if they disagreed
 
 
 @dataclass(frozen=True)
@@ -59,11 +65,21 @@ class Plan:
     speedup: float = 1.0           # measured step-time ratio plain / chosen
     seconds: float = 0.0           # calibration cost
     timings: dict[str, float] = field(default_factory=dict)  # label -> median seconds per step
+    history: list[dict[str, float]] = field(default_factory=list)  # every calibration's timings, oldest first
+
+    def settled(self, plain: Knobs) -> bool:
+        """Whether this (cached) choice is trusted without measuring again: the last two
+        calibrations picked the same, or there were SETTLED of them."""
+        if len(self.history) >= SETTLED:
+            return True
+        return len(self.history) == 2 and _pick(self.history[:1], plain) == _pick(self.history[1:], plain)
 
     def describe(self) -> str:
         if self.source == "plain":
             return f"speed settings: {self.knobs.label()} (not calibrated)"
         how = "cached calibration" if self.source == "cache" else f"calibrated in {self.seconds:.1f} s"
+        if self.source == "calibrated" and len(self.history) > 1:
+            how += f", calibration {len(self.history)} of this network"
         return f"speed settings: {self.knobs.label()}, {self.speedup:.2f}x plain ({how})"
 
 
@@ -130,6 +146,22 @@ def choose(timings: dict[Knobs, list[float]], plain: Knobs, margin: float = MARG
     return best, base / medians[best]
 
 
+def pooled(history: list[dict[str, float]], cands: list[Knobs]) -> dict[Knobs, list[float]]:
+    """Each candidate's median step time from every calibration that timed it."""
+    return {k: [h[k.label()] for h in history if k.label() in h] for k in cands}
+
+
+def _pick(history: list[dict[str, float]], plain: Knobs) -> str:
+    """The label choose() picks from `history` (candidates named as in the timings)."""
+    labels = {label for h in history for label in h}
+    if plain.label() not in labels:
+        return ""
+    by_label = {label: [h[label] for h in history if label in h] for label in labels}
+    medians = {label: statistics.median(v) for label, v in by_label.items()}
+    base, best = medians[plain.label()], min(medians, key=medians.get)
+    return plain.label() if medians[best] > base * (1 - MARGIN) else best
+
+
 def candidates(threads: int, conv_images: bool, try_compile: bool, bf16: bool = False) -> list[Knobs]:
     """Plain (contiguous fp32, all threads) first: the reference. Fewer threads only pays on a
     busy machine; channels_last only for conv nets. With bf16 asked for, the bf16 variants must
@@ -181,8 +213,9 @@ class Cache:
     def get(self, key: str) -> Plan | None:
         try:
             entry = json.loads(self.path.read_text(encoding="utf-8")).get(key)
-            return Plan(Knobs(**entry["knobs"]), "cache", float(entry["speedup"]), 0.0,
-                        {str(k): float(v) for k, v in entry.get("timings", {}).items()})
+            timings = {str(k): float(v) for k, v in entry.get("timings", {}).items()}
+            history = [{str(k): float(v) for k, v in h.items()} for h in entry.get("history", [timings])]
+            return Plan(Knobs(**entry["knobs"]), "cache", float(entry["speedup"]), 0.0, timings, history)
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return None
 
@@ -192,7 +225,8 @@ class Cache:
             doc = doc if isinstance(doc, dict) else {}
         except (OSError, ValueError):
             doc = {}
-        doc[key] = {"knobs": asdict(plan.knobs), "speedup": plan.speedup, "timings": plan.timings}
+        doc[key] = {"knobs": asdict(plan.knobs), "speedup": plan.speedup, "timings": plan.timings,
+                    "history": plan.history[-SETTLED:]}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
@@ -277,7 +311,7 @@ def plan_for(model, x: torch.Tensor, y: torch.Tensor, *, make_opt, loss_fn, prec
     cache = cache or Cache()
     key = cache_key(model, tuple(x.shape), precision, optimizer, threads, try_compile)
     hit = cache.get(key)
-    if hit is not None and hit.knobs in cands:
+    if hit is not None and hit.knobs in cands and hit.settled(plain):
         return hit, []
     started = time.perf_counter()
     rng = torch.get_rng_state()
@@ -286,9 +320,10 @@ def plan_for(model, x: torch.Tensor, y: torch.Tensor, *, make_opt, loss_fn, prec
     finally:
         torch.set_rng_state(rng)
         torch.set_num_threads(threads)
-    knobs, speedup = choose(timings, plain)
-    plan = Plan(knobs, "calibrated", speedup, time.perf_counter() - started,
-                {k.label(): statistics.median(v) for k, v in timings.items()})
+    now = {k.label(): statistics.median(v) for k, v in timings.items()}
+    history = (hit.history if hit is not None else [])[-(SETTLED - 1):] + [now]
+    knobs, speedup = choose({k: v for k, v in pooled(history, cands).items() if v}, plain)
+    plan = Plan(knobs, "calibrated", speedup, time.perf_counter() - started, now, history)
     cache.put(key, plan)
     return plan, problems
 
