@@ -59,7 +59,7 @@ def capture(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
 @dataclass
 class View:
     kind: str            # "maps" | "heatmap" | "bars"
-    image: np.ndarray    # float32 0..1: maps H'×W' (a grid), heatmap T×F, bars 1×N
+    image: np.ndarray    # float32 0..1: maps H'×W' (a grid, NaN between maps), heatmap T×F, bars 1×N
     caption: str
 
 
@@ -71,7 +71,8 @@ def summarize(activation: torch.Tensor, max_maps: int = MAX_MAPS) -> View:
         n = min(c, max_maps)
         cols = int(np.ceil(np.sqrt(n)))
         rows = int(np.ceil(n / cols))
-        grid = np.ones((rows * (h + 1) - 1, cols * (w + 1) - 1), dtype=np.float32)
+        # NaN marks the gaps: no value, so a view draws them apart from the colour ramp.
+        grid = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan, dtype=np.float32)
         for i in range(n):
             m = a[i]
             m = (m - m.min()) / (m.max() - m.min()).clamp_min(1e-12)

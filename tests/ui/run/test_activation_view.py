@@ -37,3 +37,15 @@ def test_activations_follow_training_and_the_canvas(window, qtbot):
     view.example.setCurrentIndex(3)
     assert view.refresh_now() and "from the current weights" in view.caption.text()
     window.grab().save(str(ARTIFACTS / "activations_bars.png"))
+
+
+def test_the_gaps_between_feature_maps_are_grey_not_a_value():
+    import numpy as np
+    import torch
+    from studio.train import activations
+    from studio.ui.run.activation_view import _RAMP, GAP, colourize
+
+    rgb = colourize(activations.summarize(torch.randn(4, 3, 3)).image)  # 2×2 maps, one-pixel gaps
+    assert tuple(rgb[3, 0]) == GAP and tuple(rgb[0, 3]) == GAP
+    ramp = {tuple(int(c) for c in colour) for colour in _RAMP}
+    assert GAP not in ramp and tuple(rgb[0, 0]) != GAP
