@@ -285,6 +285,27 @@ def qualified(model: GraphModel, nid: str) -> str:
     return ".".join(reversed(parts))
 
 
+def node_path(model: GraphModel, nid: str) -> str:
+    """Node `nid` of `model` named from the top level down, block ids and its own joined
+    by "/" ("layer2/conv1"); a top-level node's path is its id. Sweeps name nodes so: one
+    name for the layer in every copy of a repeated block, whose copies share one inside."""
+    parts, m = [nid], model
+    while m.parent is not None:
+        m, block = m.parent
+        parts.append(block)
+    return "/".join(reversed(parts))
+
+
+def resolve(model: GraphModel, path: str) -> tuple[GraphModel, str] | None:
+    """(graph, node id) that `path` (as node_path writes it) names under `model`, or None."""
+    *blocks, nid = path.split("/")
+    for block in blocks:
+        if block not in model.nodes() or model.type_of(block) != "Block":
+            return None
+        model = model.body(block)
+    return (model, nid) if nid in model.nodes() else None
+
+
 def counts(model: GraphModel) -> tuple[int, int]:
     """(layers, blocks) in `model` and every block inside it; a layer in a block that
     repeats counts once per copy, as the network runs it. Block ends are not layers."""

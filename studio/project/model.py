@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from studio.graph.blocks import to_doc
+from studio.graph.blocks import resolve, to_doc
 from studio.graph.events import GraphEvent
 from studio.graph.model import GraphModel
 from studio.project.events import InfoChanged, Listener, ProjectEvent, SettingChanged, SweepChanged
@@ -134,9 +134,8 @@ class Project:
         if self.sweep is None:
             return {}
         # A dimension on a node deleted since it was marked is dropped, not saved dangling.
-        nodes = set(self._model.nodes())
         space = SearchSpace(**{**self.sweep.__dict__, "dimensions": [
-            d for d in self.sweep.dimensions if d.target != "node" or d.node in nodes]})
+            d for d in self.sweep.dimensions if d.target != "node" or resolve(self._model, d.node) is not None]})
         return {"sweep": space.to_dict()}
 
     def __repr__(self) -> str:

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from studio.graph.blocks import resolve
 from studio.graph.layers import LAYERS
 from studio.settings import DataSettings, SettingsError, TrainSettings, check
 
@@ -33,7 +34,7 @@ class Dimension:
     target: str                 # "node" | "training" | "data"
     param: str                  # parameter or setting name
     kind: str                   # "int" | "float" | "choice"
-    node: str = ""              # node id when target == "node"
+    node: str = ""              # node path when target == "node": its id, "block/id" inside a block
     low: float | int | None = None
     high: float | int | None = None
     log: bool = False
@@ -148,7 +149,7 @@ def parse_dimension(d: Any, model, where: str) -> Dimension:
     need(isinstance(dim.log, bool), '"log" must be true or false')
     if target == "node":
         nid = d.get("node")
-        need(isinstance(nid, str) and nid in model.nodes(), f"there is no node {nid!r} to search")
+        need(isinstance(nid, str) and resolve(model, nid) is not None, f"there is no node {nid!r} to search")
         dim.node = nid
     where = f"{where} ({dim.key})"
     checker, value_kind = _checker(dim, model, where)
@@ -184,7 +185,8 @@ def parse_dimension(d: Any, model, where: str) -> Dimension:
 def _checker(dim: Dimension, model, where: str):
     """A function that checks one value for the dimension's parameter, and the value's kind."""
     if dim.target == "node":
-        return _param_checker(dim, model.type_of(dim.node), where)
+        inner, nid = resolve(model, dim.node)
+        return _param_checker(dim, inner.type_of(nid), where)
     cls = _SETTINGS[dim.target]
     names = {f.name: f for f in dataclasses.fields(cls)}
     if dim.param not in names:

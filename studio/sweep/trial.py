@@ -11,6 +11,7 @@ from pathlib import Path
 import optuna
 
 from studio.data.load import load_dataset
+from studio.graph.blocks import resolve
 from studio.project import file as project_io
 from studio.project.search_space import Dimension, SearchSpace
 from studio.settings import to_dict
@@ -49,7 +50,8 @@ def suggest(trial: optuna.Trial, dim: Dimension):
 
 def apply(project, dim: Dimension, value) -> None:
     if dim.target == "node":
-        project.model.set_param(dim.node, dim.param, value)
+        model, nid = resolve(project.model, dim.node)
+        model.set_param(nid, dim.param, value)
     else:
         section = project.train if dim.target == "training" else project.data
         setattr(section, dim.param, value)

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from studio.graph.blocks import can_repeat, group, undo_group, undo_ungroup, ungroup, walk
+from studio.graph.blocks import can_repeat, group, node_path, resolve, undo_group, undo_ungroup, ungroup, walk
 from studio.graph.builder import sequential
 from studio.graph.compile import compile_graph
 from studio.graph.events import BodyChanged, ShapesChanged
@@ -278,3 +278,19 @@ def test_regroup_after_undo_gives_the_same_wires_when_insertion_order_changed():
     undo_group(m, rec)
     group(m, [b, c, add], "Pair", nid=rec.block, body=rec.body)
     assert m.snapshot() == grouped
+
+
+def test_node_paths_name_layers_inside_blocks_from_the_top():
+    m, ids = residual_net()
+    blk = make_residual_block(m, ids)
+    inner = m.body(blk)
+    conv = [n for n in inner.nodes() if inner.type_of(n) == "Conv2d"][0]
+    deeper = group(inner, [conv], "Inner").block
+    innermost = m.body(blk).body(deeper)
+    leaf = [n for n in innermost.nodes() if innermost.type_of(n) == "Conv2d"][0]
+    assert node_path(m, ids[0]) == ids[0]  # a top-level node's path is its id
+    assert node_path(innermost, leaf) == f"{blk}/{deeper}/{leaf}"
+    assert resolve(m, f"{blk}/{deeper}/{leaf}") == (innermost, leaf)
+    assert resolve(m, ids[0]) == (m, ids[0])
+    for bad in (f"{blk}/nothing", f"{ids[0]}/{leaf}", f"nothing/{leaf}", "", f"{blk}//{leaf}"):
+        assert resolve(m, bad) is None, bad

@@ -124,3 +124,39 @@ def test_a_blocks_repeat_count_is_searched(tmp_path, capsys):
     assert summary["trials"]["complete"] == 3
     tried = sorted(t.params[f"{blk}.repeat"] for t in _trials(tmp_path / "sw"))
     assert tried == [1, 2, 3]
+
+
+def test_a_layer_inside_a_block_is_searched(tmp_path, capsys):
+    """A parameter of a layer inside a block is named by its path ("block/conv"); the
+    trials change the block's inside, and a dimension on a deleted layer is not saved."""
+    from studio.graph.blocks import group, resolve
+    from studio.project.file import load, save
+    from studio.project.search_space import SearchSpaceError, parse
+    p = load(ROOT / "samples" / "shapes_cnn.studio.json")
+    m = p.model
+    conv = [n for n in m.nodes() if m.type_of(n) == "Conv2d"][0]
+    relu = m.out_edges(conv)[0].dst
+    blk = group(m, [conv, relu], "Stem").block
+    inner = [n for n in m.body(blk).nodes() if m.body(blk).type_of(n) == "Conv2d"][0]
+    path = f"{blk}/{inner}"
+    with pytest.raises(SearchSpaceError, match="no node"):
+        parse({"dimensions": [{"node": f"{blk}/nothing", "param": "out_channels", "kind": "choice",
+                               "choices": [4]}]}, m)
+    with pytest.raises(SearchSpaceError, match="out_channels must be"):
+        parse({"dimensions": [{"node": path, "param": "out_channels", "kind": "choice", "choices": [0]}]}, m)
+    p.data.samples, p.train.epochs = 96, 1
+    p.sweep = parse({"dimensions": [{"target": "node", "node": path, "param": "out_channels", "kind": "choice",
+                                     "choices": [4, 12]}], "trials": 2, "strategy": "grid"}, m)
+    file = save(p, tmp_path / "inner.studio.json")
+    assert main(["sweep", str(file), "--out", str(tmp_path / "sw")]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["trials"]["complete"] == 2
+    trials = _trials(tmp_path / "sw")
+    assert sorted(t.params[f"{path}.out_channels"] for t in trials) == [4, 12]
+    for t in trials:  # each trial's project file holds the value inside the block
+        trial_project = load(Path(t.user_attrs["run"]["folder"]) / "project.studio.json")
+        body, nid = resolve(trial_project.model, path)
+        assert body.params(nid)["out_channels"] == t.params[f"{path}.out_channels"]
+    m.body(blk).remove_node(inner)
+    saved = json.loads(save(p, tmp_path / "gone.studio.json").read_text())
+    assert saved["sweep"]["dimensions"] == []

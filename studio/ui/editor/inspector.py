@@ -18,7 +18,7 @@ from studio.graph.layers import spec
 from studio.graph.validate import validate
 
 from studio.ui.style import icons
-from studio.graph.blocks import counts, qualified
+from studio.graph.blocks import counts, node_path, qualified
 from studio.ui.editor.inspector_activations import ActivationsSection
 from studio.ui.editor.param_editors import ParamEditor
 
@@ -64,7 +64,7 @@ class Inspector(QScrollArea):
         self.errors: dict[str, QLabel] = {}
         self.rows: dict[str, tuple[QWidget, QWidget]] = {}
         self._locked = False
-        self.param_marker = None  # (node id, Param) -> widget beside the editor, or None (sweeps)
+        self.param_marker = None  # (node path, Param) -> widget beside the editor, or None (sweeps)
         self.activation_feed = None  # the run panel's probe snapshots (see inspector_activations)
         self.activations: ActivationsSection | None = None
         self._activations_open = True
@@ -196,9 +196,8 @@ class Inspector(QScrollArea):
                 fl = QVBoxLayout(field)
                 fl.setContentsMargins(0, 0, 0, 0)
                 fl.setSpacing(2)
-                # sweeps search the top level's layers (their targets are its node ids)
-                top = not self.model.is_body
-                marker = self.param_marker(nid, p) if self.param_marker and top else None
+                # sweeps name a layer inside a block by its path from the top level
+                marker = self.param_marker(node_path(self.model, nid), p) if self.param_marker else None
                 if marker is None:
                     fl.addWidget(ed.widget)
                 else:  # the sweep's search marker beside the editor

@@ -8,6 +8,7 @@ import dataclasses
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QDialogButtonBox, QFormLayout, QHBoxLayout, QToolButton, QWidget
 
+from studio.graph.blocks import resolve
 from studio.settings import DataSettings, TrainSettings
 
 from studio.ui.sweep.commands import SweepDoc
@@ -78,14 +79,17 @@ class Marker(QToolButton):
 
 def node_marker_factory(doc: SweepDoc):
     """For Inspector.param_marker: a Marker for a searchable node parameter, else None."""
-    def make(nid: str, param) -> Marker | None:
+    def make(path: str, param) -> Marker | None:
         if doc.project is None or param.kind not in SEARCHABLE_KINDS:
             return None
-        model = doc.project.model
+        found = resolve(doc.project.model, path)  # path: the node's id, or "block/id" inside a block
+        if found is None:
+            return None
+        model, nid = found
         if model.type_of(nid) == "Input":  # the dataset sets the Input
             return None
-        return Marker(doc, {"target": "node", "node": nid, "param": param.name},
-                      f"{nid} {param.title.lower()}", lambda: model.params(nid).get(param.name), param.kind,
+        return Marker(doc, {"target": "node", "node": path, "param": param.name},
+                      f"{path} {param.title.lower()}", lambda: model.params(nid).get(param.name), param.kind,
                       param.choices, param.minimum, param.maximum, compact=True)
     return make
 

@@ -40,7 +40,6 @@ def test_activations_follow_training_and_the_canvas(window, qtbot):
 
 
 def test_the_gaps_between_feature_maps_are_grey_not_a_value():
-    import numpy as np
     import torch
     from studio.train import activations
     from studio.ui.run.activation_view import _RAMP, GAP, colourize

@@ -111,3 +111,28 @@ def test_mark_run_four_trials_and_open_the_best(window, qtbot):
     assert opened.model.params("linear1")["out_features"] == best.params["linear1.out_features"]
     assert opened.train.lr == best.params["training.lr"]
     w.grab().save(str(ART / "sweep_opened_best.png"))
+
+
+def test_a_layer_inside_a_block_is_marked_by_its_path(window, qtbot):
+    w = window
+    w.canvas.select_nodes(["linear1"])
+    blk = w.canvas.make_block()
+    assert blk is not None
+    w.canvas.open_block(blk)
+    body = w.project.model.body(blk)
+    inner = [n for n in body.nodes() if body.type_of(n) == "Linear"][0]
+    w.canvas.select_nodes([inner])
+    qtbot.waitUntil(lambda: "out_features" in w.inspector.editors)
+    marker = w.inspector.editors["out_features"].widget.parentWidget().findChild(type(
+        w.run_panel.setting_markers["training.lr"]))
+    assert marker is not None and marker.key == f"{blk}/{inner}.out_features"
+    _mark(qtbot, marker, choices="8, 24")
+    assert [d.key for d in w.project.sweep.dimensions] == [f"{blk}/{inner}.out_features"]
+    assert marker.isChecked() and "{8, 24}" in marker.toolTip()
+    ART.mkdir(exist_ok=True)
+    w.inspector.grab().save(str(ART / "sweep_marker_inside_block.png"))
+    assert w.save()
+    saved = load(w.project.path)
+    assert saved.sweep.dimensions[0].node == f"{blk}/{inner}"
+    w.undo_stack.undo()  # the mark is one undo step
+    assert not w.project.sweep or not w.project.sweep.dimensions
