@@ -153,6 +153,7 @@ MODULE_RULES: dict[type, tuple[str, Any]] = {
     nn.LeakyReLU: ("LeakyReLU", lambda m: dict(negative_slope=float(m.negative_slope))),
     nn.Identity: ("Identity", None), nn.Dropout: ("Dropout", _dropout),
     nn.Flatten: ("Flatten", _flatten), nn.Embedding: ("Embedding", _embedding),
+    nn.ChannelShuffle: ("ChannelShuffle", lambda m: dict(groups=int(m.groups))),
 }
 try:  # torchvision's LayerNorm over channels (ConvNeXt)
     from torchvision.models.convnext import LayerNorm2d as TVLayerNorm2d
@@ -164,6 +165,15 @@ try:  # torchvision's stochastic depth (EfficientNet, ConvNeXt, Swin)
     MODULE_RULES[TVStochasticDepth] = ("StochasticDepth", _stochastic_depth)
 except ImportError:  # pragma: no cover - torchvision is a dependency
     TVStochasticDepth = None
+
+# Module-level functions of model code that fx keeps as one call (not traced into
+# tensor methods), so a rule below can map the call to a layer.
+LEAF_FUNCTIONS: list = []
+try:  # ShuffleNetV2's channel_shuffle(x, groups): view, transpose, view
+    from torchvision.models.shufflenetv2 import channel_shuffle as tv_channel_shuffle
+    LEAF_FUNCTIONS.append(tv_channel_shuffle)
+except ImportError:  # pragma: no cover - torchvision is a dependency
+    tv_channel_shuffle = None
 
 ACTIVATION_FUNCTIONS = {
     F.relu: "ReLU", torch.relu: "ReLU", F.relu6: "ReLU6", F.silu: "SiLU", F.gelu: "GELU",
@@ -300,11 +310,21 @@ def map_function(node: fx.Node) -> Mapped:
     if t in (F.max_pool2d, F.avg_pool2d):
         kind = "Max" if t is F.max_pool2d else "Avg"
         return Mapped(f"{kind}Pool2d", _functional_pool(node, kind), _tensor_args(node, node.args[:1]))
+    if tv_channel_shuffle is not None and t is tv_channel_shuffle:
+        return _channel_shuffle_call(node)
     if t is F.dropout:
         if _dim_arg(node, 2, "training", True) is not False:
             raise NoLayer("functional dropout that depends on the training flag")
         return Mapped("Identity", {}, _tensor_args(node, node.args[:1]))
     raise NoLayer(f"{_name(node)}() is not a Studio layer")
+
+
+def _channel_shuffle_call(node: fx.Node) -> Mapped:
+    groups = _dim_arg(node, 1, "groups", None)
+    if isinstance(groups, bool) or not isinstance(groups, int) or set(node.kwargs) - {"x", "groups"}:
+        raise NoLayer(f"channel_shuffle with groups {groups!r}, not a fixed whole number")
+    x = node.args[0] if node.args else node.kwargs.get("x")
+    return Mapped("ChannelShuffle", dict(groups=groups), _tensor_args(node, [x]))
 
 
 def _flatten_call(node: fx.Node) -> Mapped:

@@ -10,7 +10,7 @@ import torch
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
-from studio.importer.mapping import leaf_types, studio_helper
+from studio.importer.mapping import LEAF_FUNCTIONS, leaf_types, studio_helper
 
 
 class ImportFailed(ValueError):
@@ -20,7 +20,7 @@ class ImportFailed(ValueError):
 
 class _Tracer(fx.Tracer):
     def __init__(self, opaque: set[str]):
-        super().__init__()
+        super().__init__(autowrap_functions=tuple(LEAF_FUNCTIONS))
         self.opaque = opaque
         self.stack: list[str] = []
         self.failed_in: str | None = None

@@ -35,6 +35,7 @@ SINGLE = [
     ("layernorm_seq", SEQ, "LayerNorm", {}),
     ("layernorm_img", IMG, "LayerNorm", {}),
     ("layernorm2d", IMG, "LayerNorm2d", {"eps": 1e-6}),
+    ("channel_shuffle", {**IMG, "channels": 6}, "ChannelShuffle", {"groups": 3}),
     ("dropout", VEC, "Dropout", {"p": 0.3}),
     ("dropout_img", IMG, "Dropout", {}),
     ("relu", IMG, "ReLU", {}),

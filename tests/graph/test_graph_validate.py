@@ -96,6 +96,17 @@ def test_kernel_larger_than_input():
     assert by_node(m)[ids[1]] == ["Conv2d kernel 5×5 is larger than its 3×3 input"]
 
 
+def test_channel_shuffle_groups_must_divide_the_channels():
+    img = {"kind": "image", "channels": 6, "height": 4, "width": 4}
+    m, ids = sequential([("ChannelShuffle", {"groups": 4})], img)
+    assert by_node(m)[ids[1]] == ["Channel shuffle groups 4 must divide its 6 input channels "
+                                  "(each group gets the same number of channels)"]
+    m, ids = sequential([("ChannelShuffle", {"groups": 3})], img)
+    assert ids[1] not in by_node(m) and m.shapes.out(ids[1]).dims == (6, 4, 4)
+    m, ids = sequential([("ChannelShuffle", {})], VEC)
+    assert by_node(m)[ids[1]][0].startswith("Channel shuffle needs an image C×H×W, got 4.")
+
+
 def test_add_of_unequal_shapes():
     m = GraphModel()
     inp = m.add_node("Input", {"kind": "image", "channels": 3, "height": 8, "width": 8})

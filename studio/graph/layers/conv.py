@@ -67,3 +67,27 @@ CONV2D = register(LayerSpec(
     macs=lambda p, i, o: o.numel * i[0][0] // p["groups"] * p["kernel_size"] ** 2,
     icon="conv",
 ))
+
+
+def _shuffle_infer(p, ins) -> Shape:
+    (x,) = ins
+    need_image("Channel shuffle", x)
+    g = p["groups"]
+    if x[0] % g:
+        raise ShapeError(f"Channel shuffle groups {g} must divide its {x[0]} input channels "
+                         f"(each group gets the same number of channels)")
+    return x
+
+
+CHANNEL_SHUFFLE = register(LayerSpec(
+    type="ChannelShuffle", category="Convolution", title="Channel shuffle",
+    description=("Interleaves the channels of an image: splits them into groups and deals them out "
+                 "one from each group in turn, so the next grouped convolution sees channels from "
+                 "every group. No weights; ShuffleNet uses it between its branches."),
+    params=(Param("groups", "int", 2, "Number of channel groups to interleave (must divide the channels)",
+                  1, 1024),),
+    inputs=IN, outputs=OUT, infer=_shuffle_infer,
+    ctor=lambda p, ins: Ctor("nn.ChannelShuffle", dict(groups=p["groups"])),
+    summary=lambda p: f"{p['groups']} groups",
+    icon="shape",
+))
