@@ -189,3 +189,14 @@ class LayerNorm2d(nn.LayerNorm):
         x = x.permute(0, 2, 3, 1)
         x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
         return x.permute(0, 3, 1, 2)
+
+
+class ChannelChunk(nn.Module):
+    """One of `chunks` equal parts of an N×C×H×W image's channels: x.chunk(chunks, 1)[part]."""
+
+    def __init__(self, chunks: int, part: int):
+        super().__init__()
+        self.chunks, self.part = chunks, part
+
+    def forward(self, x):
+        return x.chunk(self.chunks, 1)[self.part]

@@ -175,6 +175,14 @@ try:  # ShuffleNetV2's channel_shuffle(x, groups): view, transpose, view
 except ImportError:  # pragma: no cover - torchvision is a dependency
     tv_channel_shuffle = None
 
+
+
+def channel_chunk(x, chunks: int, part: int):
+    """`x.chunk(chunks, dim)[part]` as one call: trace.py rewrites a chunk whose parts are only
+    indexed into these, so each part can be a ChannelChunk layer."""
+    return x.chunk(chunks, 1)[part]
+
+
 ACTIVATION_FUNCTIONS = {
     F.relu: "ReLU", torch.relu: "ReLU", F.relu6: "ReLU6", F.silu: "SiLU", F.gelu: "GELU",
     torch.sigmoid: "Sigmoid", F.sigmoid: "Sigmoid", torch.tanh: "Tanh", F.tanh: "Tanh",
@@ -208,6 +216,7 @@ HELPER_RULES = {
     "TokenEmbedding": lambda m: ("Embedding", dict(embedding_dim=m.emb.embedding_dim)),
     "SeqBatchNorm1d": lambda m: ("BatchNorm1d", _bn(m.bn)),
     "LayerNorm2d": lambda m: ("LayerNorm2d", _layernorm(m)),
+    "ChannelChunk": lambda m: ("ChannelChunk", dict(chunks=m.chunks, part=m.part)),
     "Recurrent": _recurrent_helper,
 }
 
@@ -312,6 +321,8 @@ def map_function(node: fx.Node) -> Mapped:
         return Mapped(f"{kind}Pool2d", _functional_pool(node, kind), _tensor_args(node, node.args[:1]))
     if tv_channel_shuffle is not None and t is tv_channel_shuffle:
         return _channel_shuffle_call(node)
+    if t is channel_chunk:
+        return _channel_chunk_call(node)
     if t is F.dropout:
         if _dim_arg(node, 2, "training", True) is not False:
             raise NoLayer("functional dropout that depends on the training flag")
@@ -325,6 +336,16 @@ def _channel_shuffle_call(node: fx.Node) -> Mapped:
         raise NoLayer(f"channel_shuffle with groups {groups!r}, not a fixed whole number")
     x = node.args[0] if node.args else node.kwargs.get("x")
     return Mapped("ChannelShuffle", dict(groups=groups), _tensor_args(node, [x]))
+
+
+def _channel_chunk_call(node: fx.Node) -> Mapped:
+    x, chunks, part = node.args
+    if rank(x) != 4:
+        raise NoLayer(f"chunk along dimension 1 of a rank-{rank(x)} tensor, not an image's channels")
+    channels = x.meta["tensor_meta"].shape[1]
+    if channels % chunks:
+        raise NoLayer(f"chunk of {channels} channels into {chunks} unequal parts")
+    return Mapped("ChannelChunk", dict(chunks=chunks, part=part % chunks), _tensor_args(node, [x]))
 
 
 def _flatten_call(node: fx.Node) -> Mapped:

@@ -3,6 +3,7 @@ leaves, and record every node's shape by running the trace on example inputs
 (meta tensors for a model without real weights)."""
 from __future__ import annotations
 
+import operator
 import traceback
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import torch
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
-from studio.importer.mapping import LEAF_FUNCTIONS, leaf_types, studio_helper
+from studio.importer.mapping import LEAF_FUNCTIONS, channel_chunk, leaf_types, studio_helper
 
 
 class ImportFailed(ValueError):
@@ -64,9 +65,36 @@ def trace(model: nn.Module, opaque: set[str]) -> fx.GraphModule:
         hint = f"; keep it opaque with --opaque {where}" if where else ""
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ImportFailed(f"torch.fx stopped {_where(e)}{module}: {msg}{hint}") from None
+    _chunks_as_calls(graph)
     gm = fx.GraphModule(model, graph)
     gm.graph.eliminate_dead_code()
     return gm
+
+
+def _chunks_as_calls(graph: fx.Graph) -> None:
+    """`a, b = x.chunk(n, dim=1)`: fx records the chunk (a tuple, no layer) and an indexing per
+    part. When the parts are only indexed, each indexing becomes channel_chunk(x, n, i)."""
+    for n in list(graph.nodes):
+        is_chunk = (n.op == "call_method" and n.target == "chunk") or (
+            n.op == "call_function" and n.target is torch.chunk)
+        if not is_chunk or not n.users:
+            continue
+        args = dict(zip(("x", "chunks", "dim"), n.args)) | dict(n.kwargs)
+        x, chunks, dim = args.get("x", args.get("input")), args.get("chunks"), args.get("dim", 0)
+        if not (isinstance(x, fx.Node) and type(chunks) is int and chunks > 0 and dim in (1, -3)
+                and set(args) <= {"x", "input", "chunks", "dim"}):
+            continue
+        users = list(n.users)
+        if not all(u.op == "call_function" and u.target is operator.getitem and not u.kwargs
+                   and type(u.args[1]) is int for u in users):
+            continue
+        for u in users:
+            with graph.inserting_before(u):
+                part = graph.call_function(channel_chunk, (x, chunks, u.args[1]))
+            part.meta = dict(u.meta)
+            u.replace_all_uses_with(part)
+            graph.erase_node(u)
+        graph.erase_node(n)
 
 
 def propagate(gm: fx.GraphModule, inputs: tuple[torch.Tensor, ...]) -> None:

@@ -36,6 +36,8 @@ SINGLE = [
     ("layernorm_img", IMG, "LayerNorm", {}),
     ("layernorm2d", IMG, "LayerNorm2d", {"eps": 1e-6}),
     ("channel_shuffle", {**IMG, "channels": 6}, "ChannelShuffle", {"groups": 3}),
+    ("channel_chunk", {**IMG, "channels": 6}, "ChannelChunk", {"chunks": 3, "part": 2}),
+    ("channel_chunk_first", IMG, "ChannelChunk", {"chunks": 1}),
     ("dropout", VEC, "Dropout", {"p": 0.3}),
     ("dropout_img", IMG, "Dropout", {}),
     ("relu", IMG, "ReLU", {}),

@@ -107,6 +107,16 @@ def test_channel_shuffle_groups_must_divide_the_channels():
     assert by_node(m)[ids[1]][0].startswith("Channel shuffle needs an image C×H×W, got 4.")
 
 
+def test_channel_chunk_needs_equal_chunks_and_an_existing_part():
+    img = {"kind": "image", "channels": 6, "height": 4, "width": 4}
+    m, ids = sequential([("ChannelChunk", {"chunks": 4})], img)
+    assert by_node(m)[ids[1]] == ["Channel chunk: 4 chunks must divide its 6 input channels evenly"]
+    m, ids = sequential([("ChannelChunk", {"chunks": 3, "part": 3})], img)
+    assert by_node(m)[ids[1]] == ["Channel chunk part 3 does not exist: the 3 chunks are numbered 0 to 2"]
+    m, ids = sequential([("ChannelChunk", {"chunks": 3, "part": 1})], img)
+    assert ids[1] not in by_node(m) and m.shapes.out(ids[1]).dims == (2, 4, 4)
+
+
 def test_add_of_unequal_shapes():
     m = GraphModel()
     inp = m.add_node("Input", {"kind": "image", "channels": 3, "height": 8, "width": 8})

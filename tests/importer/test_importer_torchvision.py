@@ -108,3 +108,47 @@ def test_round_trip_through_python_export(tmp_path, capsys):
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         assert (a.eval()(x) - b(x)).abs().max().item() <= 1e-5
+
+
+def test_shufflenet_imports_without_opaque_nodes(tmp_path):
+    """ShuffleNetV2's channel_shuffle() becomes ChannelShuffle and its x.chunk(2, dim=1) two
+    ChannelChunk layers, so no block stays opaque; outputs and weights match torchvision's."""
+    from torchvision import models
+    torch.manual_seed(0)
+    ref = models.get_model("shufflenet_v2_x0_5", num_classes=5).eval()
+    _random_stats(ref)
+    save_file({k: v.contiguous() for k, v in ref.state_dict().items()}, str(tmp_path / "w.safetensors"))
+    r = import_model("torchvision:shufflenet_v2_x0_5", num_classes=5, weights=tmp_path / "w.safetensors",
+                     input="image:3,64,64")
+    assert not r.opaque
+    layers = [(g.type_of(n), g.params(n)) for g, n, _ in walk(r.project.model)]
+    assert {p["groups"] for t, p in layers if t == "ChannelShuffle"} == {2}
+    assert sorted((p["chunks"], p["part"]) for t, p in layers if t == "ChannelChunk") == [(2, 0)] * 3 + [(2, 1)] * 3
+    gm = compiled_with_weights(r)
+    assert sum(p.numel() for p in gm.parameters()) == sum(p.numel() for p in ref.parameters()) == r.weights
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        want, got = ref(x), gm(x)
+    assert want.abs().max() > 0.01
+    assert (want - got).abs().max().item() <= 1e-5
+
+
+def test_shufflenet_round_trips_through_python_export(tmp_path, capsys):
+    """The exported .py uses nn.ChannelShuffle and Studio's ChannelChunk; it imports back layer for layer."""
+    proj, gen = tmp_path / "s.studio.json", tmp_path / "s.py"
+    assert main(["import", "torchvision:shufflenet_v2_x0_5", "--num-classes", "4", "--input", "image:3,32,32",
+                 "-o", str(proj)]) == 0
+    weights = tmp_path / "s.weights.safetensors"
+    assert main(["export", str(proj), "--weights", str(weights), "--format", "python", "--raw-model",
+                 "--no-parity", "-o", str(gen)]) == 0
+    capsys.readouterr()
+    assert "nn.ChannelShuffle(groups=2)" in gen.read_text() and "class ChannelChunk" in gen.read_text()
+    from studio.project.file import load
+    first = load(proj).model
+    again = import_model(f"{gen}:StudioModel", weights=tmp_path / "s.safetensors", input="image:3,32,32")
+    assert not again.opaque
+
+    def strip(snap):  # types, params, insides and wiring; not positions or wire ids
+        return ({n: (t[0], t[1]) + ((strip(t[3]),) if len(t) > 3 else ()) for n, t in snap["nodes"].items()},
+                sorted(e[:4] for e in snap["edges"].values()))
+    assert strip(first.snapshot()) == strip(again.project.model.snapshot())

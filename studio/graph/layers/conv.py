@@ -91,3 +91,29 @@ CHANNEL_SHUFFLE = register(LayerSpec(
     summary=lambda p: f"{p['groups']} groups",
     icon="shape",
 ))
+
+
+def _chunk_infer(p, ins) -> Shape:
+    (x,) = ins
+    need_image("Channel chunk", x)
+    n, part = p["chunks"], p["part"]
+    c, h, w = x
+    if c % n:
+        raise ShapeError(f"Channel chunk: {n} chunks must divide its {c} input channels evenly")
+    if part >= n:
+        raise ShapeError(f"Channel chunk part {part} does not exist: the {n} chunks are numbered 0 to {n - 1}")
+    return Shape((c // n, h, w))
+
+
+CHANNEL_CHUNK = register(LayerSpec(
+    type="ChannelChunk", category="Convolution", title="Channel chunk",
+    description=("Cuts the channels of an image into equal chunks and passes one of them on. Two of "
+                 "these with parts 0 and 1 split an image in two, as ShuffleNet does before working on "
+                 "one half and concatenating the other back. No weights."),
+    params=(Param("chunks", "int", 2, "Number of equal chunks the channels are cut into", 1, 1024),
+            Param("part", "int", 0, "Which chunk to pass on (0 = the first channels)", 0, 1023)),
+    inputs=IN, outputs=OUT, infer=_chunk_infer,
+    ctor=lambda p, ins: Ctor("studio.ChannelChunk", dict(chunks=p["chunks"], part=p["part"])),
+    summary=lambda p: f"chunk {p['part']} of {p['chunks']}",
+    icon="shape",
+))
