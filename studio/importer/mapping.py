@@ -176,10 +176,9 @@ except ImportError:  # pragma: no cover - torchvision is a dependency
     tv_channel_shuffle = None
 
 
-
 def channel_chunk(x, chunks: int, part: int):
-    """`x.chunk(chunks, dim)[part]` as one call: trace.py rewrites a chunk whose parts are only
-    indexed into these, so each part can be a ChannelChunk layer."""
+    """`x.chunk(chunks, dim=1)[part]` as one call: trace.py rewrites a chunk whose parts are
+    only indexed into these, so each part can be a ChannelChunk layer."""
     return x.chunk(chunks, 1)[part]
 
 
@@ -341,7 +340,7 @@ def _channel_shuffle_call(node: fx.Node) -> Mapped:
 def _channel_chunk_call(node: fx.Node) -> Mapped:
     x, chunks, part = node.args
     if rank(x) != 4:
-        raise NoLayer(f"chunk along dimension 1 of a rank-{rank(x)} tensor, not an image's channels")
+        raise NoLayer(f"chunk of a rank-{rank(x)} tensor (ChannelChunk cuts an image's channels)")
     channels = x.meta["tensor_meta"].shape[1]
     if channels % chunks:
         raise NoLayer(f"chunk of {channels} channels into {chunks} unequal parts")
