@@ -143,6 +143,12 @@ class EmbeddingDialog(QDialog):
         self.limit.setRange(50, 5000)
         self.limit.setValue(min(1000, int(ds.x_val.shape[0])))
         self.limit.setSuffix(" examples")
+        self.weights = QComboBox()
+        self.weights.addItem("trained", "trained")
+        self.weights.addItem("untrained", "untrained")
+        self.weights.setToolTip("Untrained: the same network with the weights it started from (the run's "
+                                "seed), to see how much of the grouping training made")
+        self.weights.setEnabled(outcome.project is not None)
         self.go = QPushButton("Show")
         self.go.setDefault(True)
         self.status = QLabel()
@@ -167,7 +173,7 @@ class EmbeddingDialog(QDialog):
         side.addWidget(self.example_text)
         side.addStretch(1)
         bar = QHBoxLayout()
-        for w in (QLabel("Layer"), self.node, self.method, self.limit, self.go):
+        for w in (QLabel("Layer"), self.node, self.method, self.limit, QLabel("Weights"), self.weights, self.go):
             bar.addWidget(w)
         bar.addStretch(1)
         body = QHBoxLayout()
@@ -178,9 +184,12 @@ class EmbeddingDialog(QDialog):
         v.addWidget(self.status)
         v.addLayout(body, 1)
         self.go.clicked.connect(self.compute)
+        self.weights.activated.connect(self.compute)
         self.scatter.sigClicked.connect(self._clicked)
         self.job: _Compute | None = None
         self.result = None
+        self.untrained = None                      # built on first use
+        self.scores: dict[tuple[str, str], float] = {}  # (node, weights) -> adjusted Rand index
 
     @Slot(list)
     def follow_selection(self, ids: list) -> None:
@@ -193,12 +202,37 @@ class EmbeddingDialog(QDialog):
         if self.job is not None and self.job.isRunning():
             return
         node = self.node.currentText()
+        try:
+            model = self.model()
+        except Exception as e:  # noqa: BLE001 - e.g. the network no longer fits the data: say so
+            self.status.setText(f"<span style='color:#d03d3d'>Cannot build the untrained network: {e}</span>")
+            return
         self.go.setEnabled(False)
         self.status.setText(f"Computing {self.method.currentText()} of {node}'s outputs…")
-        self.job = _Compute(self.outcome.model, self.outcome.dataset, self.normalize, node,
+        self.job = _Compute(model, self.outcome.dataset, self.normalize, node,
                             self.method.currentData(), self.limit.value())
+        self.job.weights = self.weights.currentData()
         self.job.done.connect(self._shown)
         self.job.start()
+
+    def model(self) -> torch.nn.Module:
+        """The network whose outputs are shown: the run's, or the same untrained."""
+        if self.weights.currentData() != "untrained":
+            return self.outcome.model
+        if self.untrained is None:
+            from studio.train.model_setup import build_model
+            project = self.outcome.project
+            rng = torch.get_rng_state()
+            torch.manual_seed(project.train.seed)  # as the trainer seeds before building the network
+            try:
+                model = build_model(project, self.outcome.dataset)
+            finally:
+                torch.set_rng_state(rng)
+            if project.train.init_weights:  # a fine-tuning run started from these
+                from studio.train.finetune import init_weights_path, load_init_weights
+                load_init_weights(model, init_weights_path(project, project.train.init_weights))
+            self.untrained = model
+        return self.untrained
 
     @Slot(object)
     def _shown(self, result) -> None:
@@ -218,10 +252,16 @@ class EmbeddingDialog(QDialog):
         self.legend.setText("<br>".join(f"<span style='color:{PALETTE[i % len(PALETTE)]}'>●</span> {n}"
                                         for i, n in enumerate(names)))
         shape = "×".join(map(str, self.shapes.get(node, ())))
-        text = f"{node} ({shape}) over {len(emb)} validation examples. k-means with k={clusters.k}"
+        which = self.job.weights if self.job is not None else "trained"
+        text = (f"{node} ({shape}), {which} weights, over {len(emb)} validation examples. "
+                f"k-means with k={clusters.k}")
         if clusters.ari is not None:
             text += (f": adjusted Rand index {clusters.ari:.2f}, NMI {clusters.nmi:.2f} against the "
                      "labels (1 = the clusters are the classes, 0 = chance).")
+            self.scores[(node, which)] = clusters.ari
+            other = "untrained" if which == "trained" else "trained"
+            if (node, other) in self.scores:
+                text += f" The {other} network scored {self.scores[(node, other)]:.2f} here."
         self.status.setText(text)
 
     @Slot(object, object)
