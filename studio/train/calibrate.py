@@ -9,10 +9,11 @@ in $XDG_CACHE_HOME/studio/calibration.json, keyed by the model's structure,
 batch shape, precision, optimizer, CPU, torch version, thread count and
 whether the machine is quiet or busy (a busy machine favours fewer threads).
 
-One calibration is a second of timings and can be unlucky (a brief slowdown of the
-machine while one candidate runs), so a cached choice is only trusted once two
-calibrations agree: the next run measures again and decides on the timings of both
-(the median of each candidate's medians); a third settles it either way.
+For a small network one calibration is a second of timings and can be unlucky (a
+brief slowdown of the machine while one candidate runs), so its cached choice is only
+trusted once two calibrations agree: the next run measures again and decides on the
+timings of both (the median of each candidate's medians); a third settles it either
+way. Steps of SLOW_STEP or more time reliably and are trusted at once.
 """
 from __future__ import annotations
 
@@ -72,6 +73,8 @@ class Plan:
         calibrations picked the same, or there were SETTLED of them."""
         if len(self.history) >= SETTLED:
             return True
+        if len(self.history) == 1 and self.history[0].get(plain.label(), 0.0) >= SLOW_STEP:
+            return True  # steps this long time reliably, and measuring again would cost many seconds
         return len(self.history) == 2 and _pick(self.history[:1], plain) == _pick(self.history[1:], plain)
 
     def describe(self) -> str:

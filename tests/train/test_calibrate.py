@@ -185,7 +185,7 @@ def _scripted_measure(monkeypatch, runs):
 
 def test_a_choice_is_cached_for_good_once_two_calibrations_agree(tmp_path, monkeypatch):
     cache = Cache(tmp_path / "calibration.json")
-    left = _scripted_measure(monkeypatch, [{PLAIN: 1.0, CL: 0.6}, {PLAIN: 1.0, CL: 0.62}])
+    left = _scripted_measure(monkeypatch, [{PLAIN: 0.01, CL: 0.006}, {PLAIN: 0.01, CL: 0.0062}])
     first, _ = _plan(cache, threads=2)
     assert first.source == "calibrated" and first.knobs == CL and len(first.history) == 1
     second, _ = _plan(cache, threads=2)  # one calibration is not trusted yet
@@ -197,14 +197,14 @@ def test_a_choice_is_cached_for_good_once_two_calibrations_agree(tmp_path, monke
 
 
 def test_one_unlucky_calibration_is_outvoted(tmp_path, monkeypatch):
-    """A slowdown while channels_last was timed made the first calibration keep plain;
+    """(Steps of milliseconds, as small networks take.) A slowdown while channels_last was timed made the first calibration keep plain;
     the next ones see it clearly faster, and the pooled timings pick it."""
     cache = Cache(tmp_path / "calibration.json")
-    left = _scripted_measure(monkeypatch, [{PLAIN: 1.0, CL: 1.4}, {PLAIN: 1.0, CL: 0.6}, {PLAIN: 1.0, CL: 0.62}])
+    left = _scripted_measure(monkeypatch, [{PLAIN: 0.01, CL: 0.014}, {PLAIN: 0.01, CL: 0.006}, {PLAIN: 0.01, CL: 0.0062}])
     assert _plan(cache, threads=2)[0].knobs == PLAIN
-    second, _ = _plan(cache, threads=2)  # pooled: CL (1.4 + 0.6) / 2 = 1.0, no faster than plain
+    second, _ = _plan(cache, threads=2)  # pooled: CL (14 + 6) / 2 ms = 10 ms, no faster than plain
     assert second.knobs == PLAIN and second.source == "calibrated"
-    third, _ = _plan(cache, threads=2)  # the two disagreed: measured a third time, CL's median is 0.62
+    third, _ = _plan(cache, threads=2)  # the two disagreed: measured a third time, CL's median is 6.2 ms
     assert third.knobs == CL and third.speedup == pytest.approx(1 / 0.62) and not left
     assert _plan(cache, threads=2)[0].source == "cache"  # SETTLED calibrations: trusted either way
 
@@ -212,13 +212,13 @@ def test_one_unlucky_calibration_is_outvoted(tmp_path, monkeypatch):
 def test_an_entry_from_before_the_checks_is_measured_once_more(tmp_path, monkeypatch):
     import json
     path = tmp_path / "calibration.json"
-    _scripted_measure(monkeypatch, [{PLAIN: 1.0, CL: 0.6}])
+    _scripted_measure(monkeypatch, [{PLAIN: 0.01, CL: 0.006}])
     _plan(Cache(path), threads=2)
     doc = json.loads(path.read_text())
     for entry in doc.values():
         del entry["history"]  # the format of older versions: one calibration's timings
     path.write_text(json.dumps(doc))
-    _scripted_measure(monkeypatch, [{PLAIN: 1.0, CL: 0.6}])
+    _scripted_measure(monkeypatch, [{PLAIN: 0.01, CL: 0.006}])
     again, _ = _plan(Cache(path), threads=2)
     assert again.source == "calibrated" and len(again.history) == 2 and again.knobs == CL
 
@@ -320,3 +320,12 @@ def test_one_unlucky_first_step_does_not_drop_a_good_setting(monkeypatch):
     timings, _ = calibrate.measure([PLAIN, slow_once, CL], None, None, None, None, None)
     assert set(timings) == {PLAIN, slow_once}  # CL: 5.0 twice, over PRUNE x the best (0.5)
     assert choose(timings, PLAIN)[0] == slow_once
+
+
+def test_a_slow_network_is_trusted_after_one_calibration(tmp_path, monkeypatch):
+    """Steps of half a second or more time reliably; calibrating again would cost many seconds."""
+    cache = Cache(tmp_path / "calibration.json")
+    left = _scripted_measure(monkeypatch, [{PLAIN: calibrate.SLOW_STEP * 2, CL: calibrate.SLOW_STEP * 1.5}])
+    assert _plan(cache, threads=2)[0].source == "calibrated" and not left
+    again, _ = _plan(cache, threads=2)
+    assert again.source == "cache" and again.knobs == CL
