@@ -299,12 +299,16 @@ def measure(cands: list[Knobs], model, make_opt, loss_fn, x, y,
     return timings, problems
 
 
+MEASURING = "Choosing speed settings: timing a few training steps…"
+
+
 def plan_for(model, x: torch.Tensor, y: torch.Tensor, *, make_opt, loss_fn, precision: str,
              optimizer: str, conv_images: bool, try_compile: bool = False, cache: Cache | None = None,
-             ) -> tuple[Plan, list[str]]:
+             announce: Callable[[str], None] | None = None) -> tuple[Plan, list[str]]:
     """The knobs for a CPU run: from the cache, else measured (and cached).
     `x`, `y` is one prepared training batch (contiguous). Torch's RNG and
-    thread count are left as they were."""
+    thread count are left as they were. `announce(MEASURING)` is called before
+    measuring (seconds for a large network), so a window can say what it waits for."""
     threads = torch.get_num_threads()
     bf16 = precision == "bf16"
     plain = Knobs(False, threads)
@@ -316,6 +320,8 @@ def plan_for(model, x: torch.Tensor, y: torch.Tensor, *, make_opt, loss_fn, prec
     hit = cache.get(key)
     if hit is not None and hit.knobs in cands and hit.settled(plain):
         return hit, []
+    if announce is not None:
+        announce(MEASURING)
     started = time.perf_counter()
     rng = torch.get_rng_state()
     try:
@@ -331,7 +337,8 @@ def plan_for(model, x: torch.Tensor, y: torch.Tensor, *, make_opt, loss_fn, prec
     return plan, problems
 
 
-def plan_for_run(model, trainer, conv_images: bool, enabled: bool = True) -> tuple[Plan, list[str]]:
+def plan_for_run(model, trainer, conv_images: bool, enabled: bool = True,
+                 announce: Callable[[str], None] | None = None) -> tuple[Plan, list[str]]:
     """plan_for() with a Trainer's first training batch, optimizer and loss; the
     notes for the user say what was chosen and which knobs did not work here."""
     s, ds, obj = trainer.settings, trainer.dataset, trainer.objective
@@ -355,7 +362,7 @@ def plan_for_run(model, trainer, conv_images: bool, enabled: bool = True) -> tup
         plan, problems = plan_for(model, x, y, make_opt=lambda p: make_optimizer(p, s),
                                   loss_fn=lambda out, t: obj.loss(out, obj.target(t)),
                                   precision=precision, optimizer=s.optimizer, conv_images=conv_images,
-                                  try_compile=s.compile)
+                                  try_compile=s.compile, announce=announce)
     except Exception:  # noqa: BLE001 - the first training step reports a broken network, with context
         return Plan(Knobs(False, threads, False, precision == "bf16")), notes
     notes = notes + problems

@@ -206,7 +206,9 @@ class Trainer:
 
     def _calibrate(self, model, conv_images: bool) -> None:
         """Choose memory format, threads (and torch.compile if asked) for a CPU run."""
-        self.plan, notes = plan_for_run(model, self, conv_images, self.CALIBRATE)
+        # A progress line while measuring, not a note: the notes say what came of it.
+        self.plan, notes = plan_for_run(model, self, conv_images, self.CALIBRATE,
+                                        announce=lambda text: self._emit("on_notice", text))
         for text in notes:
             self._notice(text)
         self.channels_last = self.plan.knobs.channels_last

@@ -153,6 +153,18 @@ def overfitting_hint(train_losses, val_losses, patience: int = 2) -> str:
 
 # -- persistence ---------------------------------------------------------------
 
+def record_outcome(run: RunRecord, outcome) -> None:
+    """A finished run's status, result figures and message onto its record."""
+    run.status = outcome.status
+    res = outcome.result
+    if res is not None:
+        run.result = {k: getattr(res, k) for k in ("status", "epochs", "best_epoch", "train_loss", "val_loss",
+                                                   "val_metric", "metric_name", "seconds",
+                                                   "images_per_second", "message")}
+        run.metric_name = res.metric_name or run.metric_name
+    run.message = outcome.error.message if outcome.error else ""
+
+
 def runs_dir(project_path: str | os.PathLike | None) -> Path | None:
     """`<project>.runs/` beside the project file; None for an unsaved project."""
     if not project_path:

@@ -29,7 +29,7 @@ from studio.ui.run.activation_view import ActivationView, panel_source
 from studio.ui.run.checkbar import CheckBar
 from studio.ui.run.controls import build_controls
 from studio.ui.run.precheck import precheck
-from studio.ui.run.progress import Progress, metric_text
+from studio.ui.run.progress import Progress, ended_text, metric_text
 from studio.ui.run.tabs import build_tabs
 from studio.ui.run.samples import Sample, SampleGrid
 from studio.ui.run.settings import RunSettingsForm
@@ -65,6 +65,8 @@ class RunPanel(QWidget):
         self.session.activations_ready.connect(self.activations.show_epoch)
         self.session.loading.connect(self._on_loading)
         self.session.dataset_ready.connect(self._on_dataset_ready)
+        self.session.notice.connect(self._on_notice)
+        self.notices: list[str] = []  # the current run's notices (speed settings, fallbacks)
         self.session.run_finished.connect(self._on_run_finished)
         self._set_state("idle")
 
@@ -209,6 +211,8 @@ class RunPanel(QWidget):
         self.outcome = None
         self._stale = False
         self.progress.setToolTip("")
+        self.notices = []
+        self.speed_label.setToolTip("")
         self.results.set_stale(False)
         self.session.start(self.project, out_dir)
         self._set_state("running")
@@ -289,6 +293,17 @@ class RunPanel(QWidget):
         # The run trains a snapshot fitted to this dataset; the editor's graph follows.
         self.fit.learn(dataset, datafit.load_key(self.project.data) if self.project else None)
 
+    @Slot(str)
+    def _on_notice(self, text: str) -> None:
+        """The trainer's words: on the progress bar until training starts (choosing speed
+        settings takes seconds for a large network), and kept on the speed figure's tooltip."""
+        from studio.train.calibrate import MEASURING  # torch: not at the app's start
+        if self.progress_state is not None and self.progress_state.last is None:
+            self.progress.setFormat(text[:120])
+        if text != MEASURING:
+            self.notices.append(text)
+            self.speed_label.setToolTip("This run: " + "; ".join(self.notices))
+
     @Slot(object)
     def _on_batches(self, events) -> None:
         run = self.current
@@ -327,13 +342,7 @@ class RunPanel(QWidget):
             self.run_list.remove_run(run.number)
             self.current = run = None
         if run is not None:
-            run.status = outcome.status
-            if res is not None:
-                run.result = {k: getattr(res, k) for k in ("status", "epochs", "best_epoch", "train_loss",
-                                                           "val_loss", "val_metric", "metric_name", "seconds",
-                                                           "images_per_second", "message")}
-                run.metric_name = res.metric_name or run.metric_name
-            run.message = outcome.error.message if outcome.error else ""
+            history.record_outcome(run, outcome)
             self.run_list.update_run(run)
             self._save_run(run)
         self.plots.flush()
@@ -344,12 +353,9 @@ class RunPanel(QWidget):
             self.progress.setFormat("Failed")
             self._status("Training failed", 8000)
         else:
-            done = {"finished": "Finished", "stopped": "Stopped", "early_stopped": "Stopped early"}
-            text = done.get(outcome.status, outcome.status.title())
-            if res is not None:
-                text += f" · {res.epochs} epoch{'s' if res.epochs != 1 else ''} in {res.seconds:.1f} s"
-                if res.images_per_second:
-                    self.speed_label.setText(f"{res.images_per_second:,.0f} examples/s")
+            text = ended_text(outcome.status, res)
+            if res is not None and res.images_per_second:
+                self.speed_label.setText(f"{res.images_per_second:,.0f} examples/s")
             self.progress.setFormat(text)
             if outcome.status == "finished":
                 self.progress.setValue(1000)

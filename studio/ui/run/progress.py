@@ -77,3 +77,12 @@ def metric_text(name: str, val, train) -> str:
     if name == "accuracy":
         return f"{which} accuracy {value * 100:.1f}%"
     return f"{which} MAE {value:.4g}"
+
+
+def ended_text(status: str, result) -> str:
+    """How a run ended, for the progress bar: "Finished · 3 epochs in 0.7 s"."""
+    done = {"finished": "Finished", "stopped": "Stopped", "early_stopped": "Stopped early"}
+    text = done.get(status, status.title())
+    if result is not None:
+        text += f" · {result.epochs} epoch{'s' if result.epochs != 1 else ''} in {result.seconds:.1f} s"
+    return text

@@ -68,6 +68,7 @@ class TrainThread(QThread):
     ready = Signal(object)          # Dataset, before the first batch
     done = Signal(object)           # RunOutcome
     activations = Signal(object)    # (epoch, {node: outputs}, raw examples) of the probe batch
+    notice = Signal(str)            # what the trainer tells the user (speed settings, fallbacks)
 
     def __init__(self, project, out_dir: str | None = None, parent=None):
         super().__init__(parent)
@@ -172,6 +173,9 @@ class TrainThread(QThread):
     def on_run_end(self, result) -> None:
         self._flush()
 
+    def on_notice(self, text: str) -> None:
+        self.notice.emit(str(text))
+
     def on_error(self, error) -> None:
         self._error = error
 
@@ -192,6 +196,7 @@ class RunSession(QObject):
     dataset_ready = Signal(object)
     run_finished = Signal(object)   # RunOutcome
     activations_ready = Signal(object)
+    notice = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -215,6 +220,7 @@ class RunSession(QObject):
         t.ready.connect(self._on_ready)
         t.done.connect(self._on_done)
         t.activations.connect(self._on_activations)
+        t.notice.connect(self._on_notice)
         t.finished.connect(self._on_thread_finished)
         self._thread = t
         run_gc.quiet_enter()  # no full GC pauses while training: see run_gc
@@ -254,6 +260,10 @@ class RunSession(QObject):
     @Slot(float, str)
     def _on_loading(self, fraction: float, message: str) -> None:
         self.loading.emit(fraction, message)
+
+    @Slot(str)
+    def _on_notice(self, text: str) -> None:
+        self.notice.emit(text)
 
     @Slot(object)
     def _on_ready(self, dataset) -> None:
