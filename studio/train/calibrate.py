@@ -156,13 +156,8 @@ def pooled(history: list[dict[str, float]], cands: list[Knobs]) -> dict[Knobs, l
 
 def _pick(history: list[dict[str, float]], plain: Knobs) -> str:
     """The label choose() picks from `history` (candidates named as in the timings)."""
-    labels = {label for h in history for label in h}
-    if plain.label() not in labels:
-        return ""
-    by_label = {label: [h[label] for h in history if label in h] for label in labels}
-    medians = {label: statistics.median(v) for label, v in by_label.items()}
-    base, best = medians[plain.label()], min(medians, key=medians.get)
-    return plain.label() if medians[best] > base * (1 - MARGIN) else best
+    by_label = {label: [h[label] for h in history if label in h] for h in history for label in h}
+    return choose(by_label, plain.label())[0] if plain.label() in by_label else ""
 
 
 def candidates(threads: int, conv_images: bool, try_compile: bool, bf16: bool = False) -> list[Knobs]:
