@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from studio.train.model_setup import SetupError
+from studio.train.model_setup import SetupError, build_model
 
 
 def param_groups(model: torch.nn.Module, graph, base_lr: float) -> tuple[list[dict], list[torch.nn.Module]]:
@@ -68,3 +68,17 @@ def load_init_weights(model: torch.nn.Module, path: Path) -> list[str]:
         raise WeightsError(f"{Path(path).name}: none of its tensors fit this network (init_weights)")
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in fits.items()}, strict=False)
     return [k for k in own if k not in fits]
+
+
+def starting_model(project, dataset, device: str | None = None, initial: bool = True):
+    """(network, tensors of the initial weights that did not fit) as a run starts it: torch's
+    RNG seeded with the project's seed, the network built, then the initial weights the
+    training settings name (a fine-tuning run), unless `initial` is False (a resumed run).
+    The RNG is left as the build left it: the run draws on from there."""
+    s = project.train
+    torch.manual_seed(s.seed)
+    model = build_model(project, dataset, device)
+    skipped: list[str] = []
+    if s.init_weights and initial:  # e.g. an import's weights; a replaced head starts fresh
+        skipped = load_init_weights(model, init_weights_path(project, s.init_weights))
+    return model, skipped

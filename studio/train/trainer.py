@@ -21,10 +21,10 @@ from studio.train.calibrate import Plan, effective_precision, plan_for_run
 from studio.train.checkpoint import load_checkpoint
 from studio.train.evaluate import evaluate
 from studio.train.events import BatchEvent, EpochEvent, RunResult, TrainError
-from studio.train.model_setup import (LatentTerms, build_model, has_conv, latent_terms, make_objective,
+from studio.train.model_setup import (LatentTerms, has_conv, latent_terms, make_objective,
                                       trainable_layers)
 from studio.train.host_memory import keep_freed_memory, release_freed_memory
-from studio.train.finetune import init_weights_path, keep_frozen, load_init_weights, param_groups
+from studio.train.finetune import keep_frozen, param_groups, starting_model
 from studio.train.optim import Schedule, l1_penalty, make_optimizer
 from studio.train.runtime import NonFiniteLoss, classify, pick_device
 from studio.train.train_graph import training_graph
@@ -148,12 +148,10 @@ class Trainer:
     def _setup(self) -> None:
         s, d = self.settings, self.data_settings
         self.device = pick_device(self.requested_device)
-        torch.manual_seed(s.seed)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
-        model = build_model(self.project, self.dataset, str(self.device))
-        if s.init_weights and not self.resume:  # e.g. an import's weights; a replaced head starts fresh
-            self.init_skipped = load_init_weights(model, init_weights_path(self.project, s.init_weights))
+        model, self.init_skipped = starting_model(self.project, self.dataset, str(self.device),
+                                                  initial=not self.resume)
         self.precision, note = effective_precision(s.precision, self.device)
         if note:
             self._notice(note)

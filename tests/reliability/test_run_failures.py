@@ -19,7 +19,6 @@ from studio.data.load import load_dataset
 from studio.graph.builder import sequential
 from studio.project.file import Project
 from studio.train import resume as resume_mod
-from studio.train import trainer as trainer_mod
 from studio.train.checkpoint import load_checkpoint
 from studio.train.trainer import Trainer
 
@@ -73,7 +72,8 @@ def test_a_run_continues_when_its_data_folder_vanishes(tmp_path, isolated_cache)
 
 def test_out_of_memory_is_reported_with_a_smaller_batch_suggested(tmp_path, isolated_cache, monkeypatch):
     project = _project(_image_folder(tmp_path / "data"))
-    real_build = trainer_mod.build_model
+    from studio.train import finetune  # the run's network is built there (starting_model)
+    real_build = finetune.build_model
 
     def build_then_explode(*a, **k):
         model = real_build(*a, **k)
@@ -82,7 +82,7 @@ def test_out_of_memory_is_reported_with_a_smaller_batch_suggested(tmp_path, isol
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
         model.register_forward_pre_hook(oom)
         return model
-    monkeypatch.setattr(trainer_mod, "build_model", build_then_explode)
+    monkeypatch.setattr(finetune, "build_model", build_then_explode)
     trainer = Trainer(project, load_dataset(project.data), callbacks=[])
     result = trainer.run()
     assert result.status == "failed" and trainer.error.kind == "oom"

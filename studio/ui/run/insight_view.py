@@ -220,18 +220,12 @@ class EmbeddingDialog(QDialog):
         if self.weights.currentData() != "untrained":
             return self.outcome.model
         if self.untrained is None:
-            from studio.train.model_setup import build_model
-            project = self.outcome.project
+            from studio.train.finetune import starting_model
             rng = torch.get_rng_state()
-            torch.manual_seed(project.train.seed)  # as the trainer seeds before building the network
             try:
-                model = build_model(project, self.outcome.dataset)
+                self.untrained = starting_model(self.outcome.project, self.outcome.dataset)[0]
             finally:
                 torch.set_rng_state(rng)
-            if project.train.init_weights:  # a fine-tuning run started from these
-                from studio.train.finetune import init_weights_path, load_init_weights
-                load_init_weights(model, init_weights_path(project, project.train.init_weights))
-            self.untrained = model
         return self.untrained
 
     @Slot(object)
