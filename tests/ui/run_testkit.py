@@ -3,6 +3,7 @@ fast image classifier project and "set a setting the way a user would"."""
 from __future__ import annotations
 
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import studio
@@ -55,3 +56,15 @@ def quick(panel, samples: int = 2000, epochs: int = 2, batch_size: int = 32) -> 
     set_setting(panel, "train", "epochs", epochs)
     set_setting(panel, "train", "batch_size", batch_size)
     set_setting(panel, "train", "device", "cpu")
+
+
+@contextmanager
+def shapes_window(qtbot, tmp_path, monkeypatch):
+    """The window run tests start from: the default size, a copy of the Shapes CNN sample
+    open (runs are written beside it, in the test's folder); a run is stopped afterwards."""
+    from tests.ui import testkit
+    w = testkit.make_window(qtbot, tmp_path, monkeypatch, size=(1400, 900))
+    assert w.open_path(shapes_project_file(tmp_path / "proj"), confirm=False)
+    yield w
+    w.run_panel.shutdown(10000)
+    w.undo_stack.clear()

@@ -14,11 +14,8 @@ SAMPLES = run_testkit.SAMPLES
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    w = testkit.make_window(qtbot, tmp_path, monkeypatch, size=(1400, 900))
-    assert w.open_path(run_testkit.shapes_project_file(tmp_path / "proj"), confirm=False)
-    yield w
-    w.run_panel.shutdown(10000)
-    w.undo_stack.clear()
+    with run_testkit.shapes_window(qtbot, tmp_path, monkeypatch) as w:
+        yield w
 
 
 def _section(window):

@@ -2,13 +2,10 @@
 Shapes CNN sample open (runs are written beside it, in the test's folder)."""
 import pytest
 
-from tests.ui import run_testkit, testkit
+from tests.ui import run_testkit
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    w = testkit.make_window(qtbot, tmp_path, monkeypatch, size=(1400, 900))
-    assert w.open_path(run_testkit.shapes_project_file(tmp_path / "proj"), confirm=False)
-    yield w
-    w.run_panel.shutdown(10000)
-    w.undo_stack.clear()
+    with run_testkit.shapes_window(qtbot, tmp_path, monkeypatch) as w:
+        yield w
