@@ -1,6 +1,9 @@
 """Layers that imported torchvision models use: more activations, Identity,
-stochastic depth, the broadcasting Mul of squeeze-and-excitation, and Mean."""
+stochastic depth, the broadcasting Mul of squeeze-and-excitation, Mean, and
+ShuffleNet's channel shuffle and chunk (declared here, after the everyday
+layers, so the palette lists them after ConvTranspose2d)."""
 from studio.graph.layers.activation import _activation, need_float
+from studio.graph.layers.conv import need_image
 from studio.graph.spec import Ctor, LayerSpec, Param, Port, Shape, ShapeError, fmt, register
 
 IN, MULTI, OUT = (Port("in"),), (Port("in", multi=True),), (Port("out"),)
@@ -90,4 +93,54 @@ MEAN = register(LayerSpec(
     inputs=IN, outputs=OUT, infer=_mean_infer,
     ctor=lambda p, ins: Ctor("studio.Mean", dict(dims=tuple(_mean_dims(p, ins[0])), keepdim=p["keepdim"])),
     summary=lambda p: "over " + fmt(p["dims"]), macs=lambda p, i, o: i[0].numel, icon="pool",
+))
+
+
+def _shuffle_infer(p, ins) -> Shape:
+    (x,) = ins
+    need_image("Channel shuffle", x)
+    g = p["groups"]
+    if x[0] % g:
+        raise ShapeError(f"Channel shuffle groups {g} must divide its {x[0]} input channels "
+                         f"(each group gets the same number of channels)")
+    return x
+
+
+CHANNEL_SHUFFLE = register(LayerSpec(
+    type="ChannelShuffle", category="Convolution", title="Channel shuffle",
+    description=("Interleaves the channels of an image: splits them into groups and deals them out "
+                 "one from each group in turn, so the next grouped convolution sees channels from "
+                 "every group. No weights; ShuffleNet uses it between its branches."),
+    params=(Param("groups", "int", 2, "Number of channel groups to interleave (must divide the channels)",
+                  1, 1024),),
+    inputs=IN, outputs=OUT, infer=_shuffle_infer,
+    ctor=lambda p, ins: Ctor("nn.ChannelShuffle", dict(groups=p["groups"])),
+    summary=lambda p: f"{p['groups']} groups",
+    icon="shape",
+))
+
+
+def _chunk_infer(p, ins) -> Shape:
+    (x,) = ins
+    need_image("Channel chunk", x)
+    n, part = p["chunks"], p["part"]
+    c, h, w = x
+    if c % n:
+        raise ShapeError(f"Channel chunk: {n} chunks must divide its {c} input channels evenly")
+    if part >= n:
+        raise ShapeError(f"Channel chunk part {part} does not exist: the {n} chunks are numbered 0 to {n - 1}")
+    return Shape((c // n, h, w))
+
+
+CHANNEL_CHUNK = register(LayerSpec(
+    type="ChannelChunk", category="Convolution", title="Channel chunk",
+    description=("Cuts the channels of an image into equal chunks and passes one of them on. Two of "
+                 "these with parts 0 and 1 split an image in two, as ShuffleNet does before working on "
+                 "one half and concatenating the other back. No weights."),
+    params=(Param("chunks", "int", 2, "Number of equal chunks the channels are cut into", 1, 1024),
+            Param("part", "int", 0, "Which chunk to pass on (0 = the first channels)", 0, 1023)),
+    inputs=IN, outputs=OUT, infer=_chunk_infer,
+    ctor=lambda p, ins: Ctor("studio.ChannelChunk", dict(chunks=p["chunks"], part=p["part"])),
+    summary=lambda p: f"chunk {p['part']} of {p['chunks']}",
+    icon="shape",
 ))
