@@ -87,6 +87,12 @@ SINGLE = [
     ("upsample", IMG, "Upsample", {}),
     ("upsample_bilinear3", IMG, "Upsample", {"scale_factor": 3, "mode": "bilinear"}),
     ("gaussian_latent", VEC, "GaussianLatent", {"features": 4}),
+    ("permute_channels_last", IMG, "Permute", {}),
+    ("permute_seq_negative", SEQ, "Permute", {"dims": [0, -1, 1]}),
+    ("linear_per_position_img", IMG, "Linear", {"out_features": 4, "per_position": True}),
+    ("layer_scale_img", IMG, "LayerScale", {"init": 0.5}),
+    ("layer_scale_seq", SEQ, "LayerScale", {"init": 2.0}),
+    ("layer_scale_vec", VEC, "LayerScale", {}),
 ]
 for kind in ("RNN", "LSTM", "GRU"):
     SINGLE += [
