@@ -1,0 +1,36 @@
+"""An imported ConvNeXt's CNBlock opens on the canvas as layers: the block's branch, its
+layer scale, stochastic depth and the residual add; inside the branch the depthwise
+convolution, the two Permutes and the per-position Linears."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from studio.importer import import_model, write
+from tests.ui import testkit
+from tests.ui.editor.canvas.test_canvas_blocks import card_point, double_click
+
+ART = Path(__file__).resolve().parents[3] / "_artifacts"
+
+
+def test_imported_cnblock_opens_as_layers(qtbot, tmp_path, monkeypatch):
+    path = tmp_path / "convnext.studio.json"
+    write(import_model("torchvision:convnext_tiny", meta=True, input="image:3,64,64"), path)
+    w = testkit.make_window(qtbot, tmp_path, monkeypatch)
+    assert w.open_path(path, confirm=False)
+    QApplication.processEvents()
+    view = w.canvas
+    for block in ("features", "features_1", "features_1_0"):
+        double_click(view, card_point(view, block))
+    cn = view.model()
+    assert sorted(cn.type_of(n) for n in cn.nodes()) == [
+        "Add", "Block", "BlockInput", "BlockOutput", "LayerScale", "StochasticDepth"]
+    ART.mkdir(exist_ok=True)
+    w.grab().save(str(ART / "convnext_cnblock.png"))
+    double_click(view, card_point(view, "block"))
+    branch = view.model()
+    assert [branch.type_of(n) for n in branch.nodes()][1:-1] == [
+        "Conv2d", "Permute", "LayerNorm", "Linear", "GELU", "Linear", "Permute"]
+    assert branch.shapes.out("block_1").dims == (16, 16, 96)  # H×W×C for the LayerNorm and Linears
+    w.grab().save(str(ART / "convnext_cnblock_branch.png"))
