@@ -55,8 +55,7 @@ LINEAR = register(LayerSpec(
         Param("out_features", "int", 64, "Number of outputs (units)", 1, 1000000, label="Units"),
         Param("bias", "bool", True, "Learn an offset per output"),
         Param("per_position", "bool", False,
-              "Apply to the last dimension at every position of a larger input (e.g. the channels of "
-              "an H×W×C image after a Permute), like a 1×1 convolution; off: the input must be flat"),
+              "Apply to the last dimension at every position (H×W×C after a Permute)"),
     ),
     inputs=IN, outputs=OUT, infer=_linear_infer,
     ctor=lambda p, ins: Ctor("nn.Linear", dict(in_features=ins[0][-1], out_features=p["out_features"],

@@ -169,8 +169,8 @@ PERMUTE = register(LayerSpec(
     description=("Reorders the dimensions of each example, as torch's permute does: (0, 2, 3, 1) turns "
                  "a C×H×W image into H×W×C, so a LayerNorm or a per-position Linear works on its channels, "
                  "and (0, 3, 1, 2) turns it back. No weights."),
-    params=(Param("dims", "ints", (0, 2, 3, 1), "The new order of the dimensions; 0 is the batch and "
-                  "stays first, 1 is the channels of an image", -6, 5, label="Order"),),
+    params=(Param("dims", "ints", (0, 2, 3, 1), "New order of the dimensions; the batch (0) stays first",
+                  -6, 5, label="Order"),),
     inputs=IN, outputs=OUT, infer=_permute_infer,
     ctor=lambda p, ins: Ctor("studio.Permute", dict(dims=_permute_dims(p, ins[0]))),
     summary=lambda p: fmt(p["dims"]).replace("×", ", "), icon="shape",
