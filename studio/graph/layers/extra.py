@@ -1,7 +1,8 @@
 """Layers that imported torchvision models use: more activations, Identity,
-stochastic depth, the broadcasting Mul of squeeze-and-excitation, Mean, and
-ShuffleNet's channel shuffle and chunk (declared here, after the everyday
-layers, so the palette lists them after ConvTranspose2d)."""
+stochastic depth, the broadcasting Mul of squeeze-and-excitation, Mean,
+ShuffleNet's channel shuffle and chunk, and ConvNeXt's Permute and layer scale
+(declared here, after the everyday layers, so the palette lists them after
+ConvTranspose2d, Reshape and Dropout)."""
 from studio.graph.layers.activation import _activation, need_float
 from studio.graph.layers.conv import need_image
 from studio.graph.spec import Ctor, LayerSpec, Param, Port, Shape, ShapeError, fmt, register
