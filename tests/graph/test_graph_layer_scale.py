@@ -38,7 +38,7 @@ def test_permute_keeps_a_sequence_only_while_time_stays_first():
 
 
 @pytest.mark.parametrize("dims,message", [
-    ((0, 2, 1), "must list each of the dimensions 0 to 3 of 6×5×4 once (0 is the batch)"),
+    ((0, 2, 1), "Permute order (0, 2, 1) must list each of the dimensions 0 to 3 of 6×5×4 once (0 is the batch)"),
     ((0, 2, 2, 1), "must list each of the dimensions 0 to 3"),
     ((0, 1, 2, 3, 4), "must list each of the dimensions 0 to 3"),
     ((1, 0, 2, 3), "must keep the batch (dimension 0) first"),

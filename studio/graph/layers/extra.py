@@ -147,14 +147,18 @@ CHANNEL_CHUNK = register(LayerSpec(
 ))
 
 
+def _order(dims) -> str:
+    return ", ".join(map(str, dims))
+
+
 def _permute_dims(p, x: Shape) -> tuple[int, ...]:
     n = len(x) + 1  # torch counts the batch as dimension 0
     dims = tuple(d + n if d < 0 else d for d in p["dims"])
     if sorted(dims) != list(range(n)):
-        raise ShapeError(f"Permute order {fmt(p['dims'])} must list each of the dimensions 0 to {n - 1} "
+        raise ShapeError(f"Permute order ({_order(p['dims'])}) must list each of the dimensions 0 to {n - 1} "
                          f"of {x.full()} once (0 is the batch)")
     if dims[0] != 0:
-        raise ShapeError(f"Permute order {fmt(p['dims'])} must keep the batch (dimension 0) first")
+        raise ShapeError(f"Permute order ({_order(p['dims'])}) must keep the batch (dimension 0) first")
     return dims
 
 
@@ -174,7 +178,7 @@ PERMUTE = register(LayerSpec(
                   -6, 5, label="Order"),),
     inputs=IN, outputs=OUT, infer=_permute_infer,
     ctor=lambda p, ins: Ctor("studio.Permute", dict(dims=_permute_dims(p, ins[0]))),
-    summary=lambda p: fmt(p["dims"]).replace("×", ", "), icon="shape",
+    summary=lambda p: _order(p["dims"]), icon="shape",
 ))
 
 

@@ -34,3 +34,12 @@ def test_imported_cnblock_opens_as_layers(qtbot, tmp_path, monkeypatch):
         "Conv2d", "Permute", "LayerNorm", "Linear", "GELU", "Linear", "Permute"]
     assert branch.shapes.out("block_1").dims == (16, 16, 96)  # H×W×C for the LayerNorm and Linears
     w.grab().save(str(ART / "convnext_cnblock_branch.png"))
+    testkit.select(w, "block_3")  # the first Linear: its per-position choice in the inspector
+    assert w.inspector.editors["per_position"].widget.isChecked()
+    w.grab().save(str(ART / "convnext_linear_inspector.png"))
+    testkit.edit_param(w, "block_1", "dims", [1, 0, 2, 3])  # through the inspector: one undo step
+    assert "must keep the batch (dimension 0) first" in branch.shapes.error("block_1")
+    w.grab().save(str(ART / "convnext_permute_error.png"))
+    w.undo_stack.undo()
+    QApplication.processEvents()
+    assert branch.shapes.error("block_1") is None and branch.params("block_1")["dims"] == (0, 2, 3, 1)
