@@ -23,7 +23,7 @@ def _add(window, type_):
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "cifar10_cnn.studio.json"
 WIDGET = {"int": QSpinBox, "float": QDoubleSpinBox, "bool": QCheckBox, "choice": QComboBox,
-          "ints": QLineEdit, "text": QLineEdit}
+          "ints": QLineEdit, "text": QLineEdit, "size2": QLineEdit}
 
 
 def test_every_layer_gets_typed_editors_with_help(window):
