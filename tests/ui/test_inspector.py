@@ -3,7 +3,7 @@ refused values, shapes, cost, problems and the graph overview."""
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox, QToolButton
 
 from studio.graph.layers import LAYERS
 from tests.ui import testkit
@@ -136,6 +136,10 @@ def test_a_height_by_width_kernel_is_typed_checked_and_undone(window):
     testkit.edit_param(window, conv, "kernel_size", "1x7")
     assert m.params(conv)["kernel_size"] == (1, 7) and w.text() == "1×7" and err.isHidden()
     assert window.undo_stack.undoText() == "Set kernel_size"
+    marker = w.parentWidget().findChild(QToolButton)  # a sweep searches it as a square size around 7
+    marker.click()
+    assert (marker.dialog.low.text(), marker.dialog.high.text()) == ("1", "28")
+    marker.dialog.reject()
     depth = window.undo_stack.count()
     testkit.edit_param(window, conv, "kernel_size", "abc")
     assert not err.isHidden() and "'abc' is not a whole number" in err.text() and "1×7" in err.text()
