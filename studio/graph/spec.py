@@ -66,12 +66,24 @@ def fmt(dims: Sequence[int]) -> str:
     return "×".join(str(d) for d in dims)
 
 
+def hw(value: int | Sequence[int]) -> tuple[int, int]:
+    """A "size2" param value as (height, width): 3 -> (3, 3), (1, 7) -> (1, 7)."""
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def hw_text(value: int | Sequence[int]) -> str:
+    """A "size2" value for people: "3" when square, "1×7" (height × width) when not."""
+    h, w = hw(value)
+    return str(h) if h == w else f"{h}×{w}"
+
+
 @dataclass(frozen=True)
 class Param:
     """One user-settable parameter: its type, default, range and one-line help."""
 
     name: str
-    kind: str  # "int" | "float" | "bool" | "choice" | "ints" | "text"
+    # "size2": a height×width size, an int when square (the usual case) or a pair (h, w)
+    kind: str  # "int" | "float" | "bool" | "choice" | "ints" | "text" | "size2"
     default: Any
     help: str
     minimum: float | None = None
@@ -92,13 +104,16 @@ class Param:
                 return value
             raise ValueError(f"{self.name} must be true or false, got {value!r}")
         if k == "int":
-            if isinstance(value, bool) or not isinstance(value, int):
-                if isinstance(value, float) and value.is_integer():
-                    value = int(value)
-                else:
-                    raise ValueError(f"{self.name} must be a whole number, got {value!r}")
-            self._range(value)
-            return value
+            return self._int(value)
+        if k == "size2":  # a square pair is stored as its int, so each size has one form
+            if not isinstance(value, (list, tuple)):
+                return self._int(value, " or a pair [height, width]")
+            if len(value) != 2 or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+                raise ValueError(f"{self.name} must be a whole number or a pair [height, width] of "
+                                 f"whole numbers, got {_short(value)}")
+            for v in value:
+                self._range(v)
+            return value[0] if value[0] == value[1] else (value[0], value[1])
         if k == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"{self.name} must be a number, got {value!r}")
@@ -130,11 +145,26 @@ class Param:
             return tuple(out)
         raise ValueError(f"unknown parameter kind {k}")
 
+    def _int(self, value: Any, alternative: str = "") -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                raise ValueError(f"{self.name} must be a whole number{alternative}, got {_short(value)}")
+        self._range(value)
+        return value
+
     def _range(self, v) -> None:
         if self.minimum is not None and v < self.minimum:
             raise ValueError(f"{self.name} must be at least {self.minimum:g}, got {v}")
         if self.maximum is not None and v > self.maximum:
             raise ValueError(f"{self.name} must be at most {self.maximum:g}, got {v}")
+
+
+def _short(value: Any) -> str:
+    """A refused value for a message; a hand-edited file can hold a huge one."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass(frozen=True)

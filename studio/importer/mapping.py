@@ -35,12 +35,20 @@ def _pair(v, what: str) -> int:
     return int(v)
 
 
+def _size2(v) -> int | tuple[int, int]:
+    """A Conv2d size as Studio's "size2" param holds it: an int when square, else (height, width)."""
+    if isinstance(v, (tuple, list)):
+        h, w = (int(x) for x in v) if len(v) == 2 else (int(v[0]),) * 2
+        return h if h == w else (h, w)
+    return int(v)
+
+
 def _conv(m: nn.Conv2d) -> dict:
     if m.padding_mode != "zeros" or isinstance(m.padding, str):
         raise NoLayer(f"padding {m.padding!r} ({m.padding_mode}) is not zero padding by a number")
-    return dict(out_channels=m.out_channels, kernel_size=_pair(m.kernel_size, "kernel"),
-                stride=_pair(m.stride, "stride"), padding=_pair(m.padding, "padding"),
-                bias=m.bias is not None, groups=m.groups, dilation=_pair(m.dilation, "dilation"))
+    return dict(out_channels=m.out_channels, kernel_size=_size2(m.kernel_size),
+                stride=_size2(m.stride), padding=_size2(m.padding),
+                bias=m.bias is not None, groups=m.groups, dilation=_size2(m.dilation))
 
 
 def _tconv(m: nn.ConvTranspose2d) -> dict:

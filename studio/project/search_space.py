@@ -217,4 +217,5 @@ def _param_checker(dim: Dimension, type_: str, where: str):
             return p.check(v)
         except ValueError as e:
             raise SearchSpaceError(f"{where}: {e}") from None
-    return check_param, {"bool": "bool", "choice": "str"}.get(p.kind, p.kind)
+    # a height×width size is searched as a square one: its values are ints (3 means 3×3)
+    return check_param, {"bool": "bool", "choice": "str", "size2": "int"}.get(p.kind, p.kind)

@@ -18,9 +18,11 @@ INNER = sorted(t for t in LAYERS if t not in ("Input", "Output", "Add", "Concat"
 
 
 def param_value(p: Param):
-    if p.kind == "int":
+    if p.kind in ("int", "size2"):
         lo = int(p.minimum if p.minimum is not None else 0)
-        return st.integers(lo, min(int(p.maximum or lo + 5), CAPS.get(p.name, lo + 5)))
+        side = st.integers(lo, min(int(p.maximum or lo + 5), CAPS.get(p.name, lo + 5)))
+        # a size2 is a square int or a (height, width) pair; check() stores a square pair as its int
+        return side if p.kind == "int" else st.one_of(side, st.tuples(side, side).map(p.check))
     if p.kind == "float":
         return st.floats(p.minimum or 0.0, min(p.maximum if p.maximum is not None else 1.0, 0.9))
     if p.kind == "bool":

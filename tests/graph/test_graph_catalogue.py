@@ -38,11 +38,11 @@ def test_every_param_is_fully_described():
             where = f"{s.type}.{p.name}"
             assert p.help and "\n" not in p.help and len(p.help) < 90, where
             assert p.check(p.default) == (tuple(p.default) if p.kind == "ints" else p.default), where
-            if p.kind in ("int", "float", "ints"):
+            if p.kind in ("int", "float", "ints", "size2"):
                 assert p.minimum is not None and p.maximum is not None, where
             if p.kind == "choice":
                 assert p.default in p.choices and len(p.choices) >= 2, where
-            assert p.kind in ("int", "float", "bool", "choice", "ints", "text"), where
+            assert p.kind in ("int", "float", "bool", "choice", "ints", "text", "size2"), where
 
 
 def test_by_category_lists_every_palette_layer_once():

@@ -58,7 +58,8 @@ def _set(path, value):
     (_set(["graph", "nodes", 2, "id"], "conv2d1"), 'net.studio.json: graph.nodes[2]: duplicate node id "conv2d1"'),
     (_set(["graph", "edges", 2, "id"], "e1"), 'net.studio.json: graph.edges[2]: duplicate edge id "e1"'),
     (_set(["graph", "nodes", 1, "params", "kernel_size"], "3"),
-     "net.studio.json: graph.nodes[1] (conv2d1): kernel_size must be a whole number, got '3'"),
+     "net.studio.json: graph.nodes[1] (conv2d1): kernel_size must be a whole number or a pair "
+     "[height, width], got '3'"),
     (_set(["graph", "nodes", 1, "params", "bias"], 1),
      "net.studio.json: graph.nodes[1] (conv2d1): bias must be true or false, got 1"),
     (_set(["graph", "nodes", 1, "params", "stride"], 10**400),

@@ -83,6 +83,9 @@ def param_value(p, c: Choices):
     hi = min(p.maximum if p.maximum is not None else lo + 8, lo + 8)
     if p.kind == "int":
         return int(lo) + c.below(int(hi) - int(lo) + 1)
+    if p.kind == "size2":  # a square int, or a (height, width) pair half the time
+        h, w = (int(lo) + c.below(int(hi) - int(lo) + 1) for _ in range(2))
+        return h if c.below(2) else p.check((h, w))
     if p.kind == "float":
         return float(lo) + (float(hi) - float(lo)) * c.below(1001) / 1000
     if p.kind == "ints":

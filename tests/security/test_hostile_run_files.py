@@ -34,12 +34,14 @@ HOSTILE = {
     "grads rows are not pairs": _doc(grads={"a": [[1]]}), "grads is a list": _doc(grads=[1]),
     "overflow inside": _doc().replace("0.01", "1e999"),
     "wrong format": _doc(format="something.else"),
+    "notes is text": _doc(notes="fast"), "notes hold numbers": _doc(notes=[1, 2]),
 }
 # Not errors: coerced so the run list and plots can draw them.
 COERCED = {"lr is text": _doc(train={"lr": "fast"}), "val_metric is text": _doc(result={"val_metric": "high"}),
            "colour is code": _doc(colour="red; drop"),
            "nested inside": _doc(train={"lr": [[[[[[1]]]]]]}),
-           "started in year 10^11": _doc(started=1.7e19), "started negative": _doc(started=-1e12), "status is long": _doc(status="x" * 10_000)}
+           "started in year 10^11": _doc(started=1.7e19), "started negative": _doc(started=-1e12), "status is long": _doc(status="x" * 10_000),
+           "notes are many and long": _doc(notes=["x" * 10_000] * 1000)}
 
 
 def _runs_folder(tmp_path, files: dict) -> "history.Path":
@@ -64,6 +66,7 @@ def test_hostile_run_files_are_skipped_with_a_note(tmp_path):
     for run in runs:  # what the run list and the plots do with a loaded run
         run.label(), run.tooltip(), run.epoch_column("train_loss"), run.batches.rows()
         assert run.colour.startswith("#") and len(run.status) <= 40
+        assert len(run.notes) <= history.MAX_NOTES and all(len(n) <= history.MAX_NOTE_CHARS for n in run.notes)
 
 
 def test_a_hostile_batch_csv_is_read_as_numbers_or_gaps(tmp_path):

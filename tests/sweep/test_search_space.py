@@ -1,6 +1,7 @@
 """The project file's optional `sweep` section: strict checks, one-line errors, and
 older files loading unchanged."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +93,19 @@ def test_project_methods_edit_the_space_and_announce_it():
         SweepChanged("linear1.out_features"), SweepChanged("trials"), SweepChanged("linear1.out_features")]
     with pytest.raises(KeyError):
         project.set_sweep_setting("dimensions", [])
+
+
+def test_a_height_by_width_kernel_is_searched_as_a_square_size():
+    from studio.sweep.trial import apply
+    cnn = Path(SAMPLE).parent / "cifar10_cnn.studio.json"
+    doc = json.loads(cnn.read_text(encoding="utf-8"))
+    doc["graph"]["nodes"][1]["params"].update(kernel_size=[1, 7], padding=[0, 3])
+    kernel = {"node": "conv2d1", "param": "kernel_size", "kind": "int", "low": 1, "high": 5}
+    project = loads(json.dumps(doc | {"sweep": {"dimensions": [kernel]}}))
+    (dim,) = project.sweep.dimensions
+    apply(project, dim, 5)  # a searched value is one whole number: a 5×5 kernel
+    assert project.model.params("conv2d1")["kernel_size"] == 5
+    for bad, words in (({**kernel, "kind": "float"}, 'use kind "int"'),
+                       ({**kernel, "kind": "choice", "choices": [[1, 7]]}, "not a plain value")):
+        with pytest.raises(ProjectError, match=words):
+            loads(json.dumps(doc | {"sweep": {"dimensions": [bad]}}))

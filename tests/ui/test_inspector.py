@@ -3,7 +3,7 @@ refused values, shapes, cost, problems and the graph overview."""
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox, QToolButton
 
 from studio.graph.layers import LAYERS
 from tests.ui import testkit
@@ -23,7 +23,7 @@ def _add(window, type_):
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "cifar10_cnn.studio.json"
 WIDGET = {"int": QSpinBox, "float": QDoubleSpinBox, "bool": QCheckBox, "choice": QComboBox,
-          "ints": QLineEdit, "text": QLineEdit}
+          "ints": QLineEdit, "text": QLineEdit, "size2": QLineEdit}
 
 
 def test_every_layer_gets_typed_editors_with_help(window):
@@ -126,3 +126,46 @@ def test_locked_inspector_refuses_edits(window):
     testkit.edit_param(window, nid, "out_features", 7)
     assert window.project.model.params(nid)["out_features"] == 7
 
+
+
+def test_a_height_by_width_kernel_is_typed_checked_and_undone(window):
+    conv = _add(window, "Conv2d")
+    m, insp = window.project.model, window.inspector
+    w, err = insp.editors["kernel_size"].widget, insp.errors["kernel_size"]
+    assert w.text() == "3"
+    testkit.edit_param(window, conv, "kernel_size", "1x7")
+    assert m.params(conv)["kernel_size"] == (1, 7) and w.text() == "1×7" and err.isHidden()
+    assert window.undo_stack.undoText() == "Set kernel_size"
+    marker = w.parentWidget().findChild(QToolButton)  # a sweep searches it as a square size around 7
+    marker.click()
+    assert (marker.dialog.low.text(), marker.dialog.high.text()) == ("1", "28")
+    marker.dialog.reject()
+    depth = window.undo_stack.count()
+    testkit.edit_param(window, conv, "kernel_size", "abc")
+    assert not err.isHidden() and "'abc' is not a whole number" in err.text() and "1×7" in err.text()
+    assert m.params(conv)["kernel_size"] == (1, 7) and window.undo_stack.count() == depth
+    assert "Not changed" in window.statusBar().currentMessage()
+    testkit.edit_param(window, conv, "kernel_size", "1x99")  # each side is range-checked
+    assert "at most 64" in err.text() and m.params(conv)["kernel_size"] == (1, 7)
+    testkit.edit_param(window, conv, "padding", "0,3")
+    assert m.params(conv)["padding"] == (0, 3) and insp.editors["padding"].widget.text() == "0×3"
+    window.actions_.undo.trigger()
+    window.actions_.undo.trigger()
+    assert m.params(conv)["kernel_size"] == 3 and m.params(conv)["padding"] == 0
+    assert w.text() == "3" and insp.editors["padding"].widget.text() == "0"
+    testkit.edit_param(window, conv, "kernel_size", "5 × 5")  # a square pair is the plain size
+    assert m.params(conv)["kernel_size"] == 5 and w.text() == "5"
+
+
+def test_screenshot_of_a_1x7_conv_in_the_inspector(window):
+    window.open_path(SAMPLE)
+    testkit.edit_param(window, "conv2d1", "kernel_size", "1×7")
+    testkit.edit_param(window, "conv2d1", "padding", "0, 3")
+    window.inspector.refresh()
+    assert window.inspector._dyn["Out"].text() == "32×32×32"
+    assert window.canvas.node_item("conv2d1")._summary == "32 · 1×7 p0×3"
+    window.canvas.centerOn(window.canvas.node_item("conv2d1"))
+    out = Path(__file__).resolve().parents[1] / "_artifacts"
+    out.mkdir(exist_ok=True)
+    window.inspector.grab().save(str(out / "inspector_conv2d_1x7.png"))
+    window.grab().save(str(out / "window_conv2d_1x7.png"))

@@ -124,7 +124,8 @@ def edit_param(window, nid: str, name: str, value: Any) -> None:
         w.setCurrentIndex(w.findData(value))
         w.activated.emit(w.currentIndex())
     else:
-        w.setText(value if isinstance(value, str) else ", ".join(str(v) for v in value))
+        w.setText(value if isinstance(value, str) else str(value) if isinstance(value, int)
+                  else ", ".join(str(v) for v in value))
         w.editingFinished.emit()
     _process()
 

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox,
                                QLineEdit, QSpinBox, QWidget)
 
-from studio.graph.spec import Param
+from studio.graph.spec import Param, hw_text
 
 INT_LIMIT = 2**31 - 1  # QSpinBox holds a C int
 
@@ -62,7 +62,24 @@ def parse_ints(text: str) -> list[int]:
     return out
 
 
+def parse_size2(text: str) -> int | tuple[int, int]:
+    """'3' -> 3; '1×7', '1x7', '1,7' or '1 7' -> (1, 7) as height, width; ValueError says what is wrong."""
+    if not text.strip():
+        raise ValueError("enter a size like 3, or height×width like 1×7")
+    parts = re.split(r"\s*[,×xX*]\s*|\s+", text.strip())
+    if len(parts) > 2 or "" in parts:
+        raise ValueError(f"enter one whole number like 3, or height×width like 1×7, not {text.strip()!r}")
+    try:
+        nums = [int(p) for p in parts]
+    except ValueError:
+        bad = next(p for p in parts if not re.fullmatch(r"[-+]?\d+", p))
+        raise ValueError(f"{bad!r} is not a whole number: enter a size like 3 or 1×7") from None
+    return nums[0] if len(nums) == 1 else (nums[0], nums[1])
+
+
 def format_value(param: Param, value: Any) -> str:
+    if param.kind == "size2":
+        return hw_text(value)
     if param.kind == "ints":
         return ", ".join(str(v) for v in value)
     if param.kind == "float":
@@ -113,6 +130,12 @@ class ParamEditor:
             w.setProperty("role", "field")
             w.setPlaceholderText("e.g. -1, 28, 28")
             w.editingFinished.connect(self._emit)
+        elif k == "size2":  # typed: "3" (square) or "1×7"; a spin box cannot hold a pair
+            w = QLineEdit()
+            w.setProperty("role", "field")
+            w.setPlaceholderText("e.g. 3 or 1×7")
+            w.setMaxLength(40)
+            w.editingFinished.connect(self._emit)
         elif k == "text":  # a name; or an import's reference: shown, not edited
             w = QLineEdit()
             w.setProperty("role", "field")
@@ -138,6 +161,8 @@ class ParamEditor:
             if self.param.editable and not w.text().strip():
                 raise ValueError(f"{self.param.title} cannot be empty")
             return w.text().strip()
+        if k == "size2":
+            return parse_size2(w.text())
         return parse_ints(w.text())
 
     def set_value(self, value: Any) -> None:

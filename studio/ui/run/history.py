@@ -28,6 +28,7 @@ SMOOTHING = 0.9  # EMA weight of the past, debiased like TensorBoard's
 MAX_RUNS_LOADED = 50
 MAX_RUN_JSON_BYTES = 16 << 20  # far above what a real run writes
 MAX_RUN_CSV_BYTES = 256 << 20   # one row per batch
+MAX_NOTES, MAX_NOTE_CHARS = 20, 500
 _COLOUR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
 
 
@@ -70,6 +71,7 @@ class RunRecord:
     metric_name: str = "accuracy"
     result: dict = field(default_factory=dict)    # RunResult fields
     message: str = ""
+    notes: list[str] = field(default_factory=list)  # the trainer's notices (speed settings, fallbacks)
     visible: bool = True
     batches: Series = field(default_factory=lambda: Series(BATCH_COLUMNS))
     epochs: list[dict] = field(default_factory=list)
@@ -100,6 +102,7 @@ class RunRecord:
                  f"batch {t.get('batch_size', '?')} · {t.get('epochs', '?')} epochs"]
         if self.message:
             lines.append(self.message)
+        lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     # -- feeding -------------------------------------------------------------
@@ -180,7 +183,7 @@ def save_run(folder: Path, run: RunRecord) -> Path:
     stem = folder / f"run-{run.number:03d}"
     meta = {"format": "studio.run_history", "version": 1, "number": run.number, "colour": run.colour,
             "started": run.started, "status": run.status, "metric_name": run.metric_name,
-            "message": run.message, "visible": run.visible, "data": run.data, "train": run.train,
+            "message": run.message, "notes": run.notes, "visible": run.visible, "data": run.data, "train": run.train,
             "result": run.result, "epochs": run.epochs,
             "grads": {k: s.rows().tolist() for k, s in run.grads.items()}}
     _write_text(stem.with_suffix(".json"), json.dumps(_finite(meta), indent=1))
@@ -235,6 +238,13 @@ def _timestamp(v) -> float:
     return t if 0 <= t < 253_402_300_800 else 0.0
 
 
+def _notes(v) -> list[str]:
+    """A run's notes: short lines of text, a few of them (older run files have none)."""
+    if not isinstance(v, list) or not all(isinstance(n, str) for n in v):
+        raise ValueError('"notes" must be a list of text lines')
+    return [n[:MAX_NOTE_CHARS] for n in v[:MAX_NOTES]]
+
+
 def _flat(d, numeric: bool = False) -> dict:
     """A dict of plain values (what the run list and plots format), from anything."""
     if not isinstance(d, dict):
@@ -264,7 +274,8 @@ def _load_run(path: Path) -> RunRecord:
                     train=train, status=str(meta.get("status", "finished"))[:40],
                     metric_name="mae" if meta.get("metric_name") == "mae" else "accuracy",
                     result=_flat(meta.get("result", {}), numeric=True),
-                    message=str(meta.get("message", ""))[:2000], visible=meta.get("visible", True) is not False,
+                    message=str(meta.get("message", ""))[:2000], notes=_notes(meta.get("notes", [])),
+                    visible=meta.get("visible", True) is not False,
                     epochs=[_flat(e, numeric=True) for e in epochs])
     if run.status == "running":  # the app closed mid-run without saving an ending
         run.status = "stopped"

@@ -303,6 +303,8 @@ class RunPanel(QWidget):
         if text != MEASURING:
             self.notices.append(text)
             self.speed_label.setToolTip("This run: " + "; ".join(self.notices))
+            if self.current is not None:  # saved with the run, shown on its tooltip later
+                self.current.notes.append(text)
 
     @Slot(object)
     def _on_batches(self, events) -> None:

@@ -99,6 +99,9 @@ QLabel[role="section"] {{ color: {c.muted}; font-size: 11px; font-weight: 600;
 QToolButton[role="section"], QToolButton[role="section"]:checked, QToolButton[role="section"]:hover {{
   color: {c.muted}; font-size: 11px; font-weight: 600; letter-spacing: 0.6px; background: transparent;
   border: none; padding: 10px 0px 0px 0px; }}
+QGroupBox {{ border: none; margin-top: 18px; padding-top: 2px; }}
+QGroupBox::title {{ subcontrol-origin: margin; subcontrol-position: top left; left: 8px; top: 4px;
+  color: {c.muted}; font-size: 11px; font-weight: 600; letter-spacing: 0.6px; }}
 QLabel[role="caption"] {{ color: {c.muted}; font-size: 11px; }}
 QLabel[role="muted"] {{ color: {c.muted}; }}
 QLabel[role="error"] {{ color: {c.error}; }}

@@ -9,12 +9,14 @@ from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QDialogButtonBox, QFormLayout, QHBoxLayout, QToolButton, QWidget
 
 from studio.graph.blocks import resolve
+from studio.graph.spec import hw
 from studio.settings import DataSettings, TrainSettings
 
 from studio.ui.sweep.commands import SweepDoc
 from studio.ui.sweep.dimension_dialog import DimensionDialog, suggestion
 
-SEARCHABLE_KINDS = ("int", "float", "choice", "bool")
+# A height×width size ("size2") is searched as a square int: a pair is not searchable.
+SEARCHABLE_KINDS = ("int", "float", "choice", "bool", "size2")
 # Settings offered in the run settings form.
 SETTING_MARKERS = {"train": ("optimizer", "lr", "momentum", "schedule", "batch_size", "weight_decay", "l1",
                              "grad_clip", "label_smoothing"),
@@ -88,8 +90,12 @@ def node_marker_factory(doc: SweepDoc):
         model, nid = found
         if model.type_of(nid) == "Input":  # the dataset sets the Input
             return None
+        if param.kind == "size2":  # the first range goes around the larger side
+            kind, current = "int", lambda: max(hw(model.params(nid).get(param.name)))
+        else:
+            kind, current = param.kind, lambda: model.params(nid).get(param.name)
         return Marker(doc, {"target": "node", "node": path, "param": param.name},
-                      f"{path} {param.title.lower()}", lambda: model.params(nid).get(param.name), param.kind,
+                      f"{path} {param.title.lower()}", current, kind,
                       param.choices, param.minimum, param.maximum, compact=True)
     return make
 

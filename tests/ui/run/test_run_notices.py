@@ -4,6 +4,7 @@ the model…", and the speed figure's tooltip keeps what was chosen."""
 from PySide6.QtCore import Slot
 
 from studio.train.calibrate import MEASURING
+from studio.ui.run import history
 from tests.ui import run_testkit, testkit
 
 
@@ -26,5 +27,11 @@ def test_choosing_speed_settings_shows_on_the_progress_bar(qtbot, tmp_path, monk
     tip = panel.speed_label.toolTip()
     assert tip.startswith("This run: ") and "speed settings: " in tip and MEASURING not in tip
     assert panel.progress.format().startswith("Finished")
+    # The notes are the run's: saved beside the project and on its tooltip after a restart.
+    run = panel.current
+    assert run.notes and any(n.startswith("speed settings: ") for n in run.notes) and MEASURING not in run.notes
+    reloaded, problems = history.load_runs(history.runs_dir(w.project.path))
+    assert problems == [] and reloaded[-1].notes == run.notes
+    assert "Note: speed settings: " in reloaded[-1].tooltip()
     w.run_panel.shutdown(10000)
     w.undo_stack.clear()
