@@ -370,10 +370,10 @@ def _channel_chunk_call(node: fx.Node) -> Mapped:
 
 def _permute_call(node: fx.Node) -> Mapped:
     """x.permute(0, 2, 3, 1), x.permute([0, 2, 3, 1]) or torch.permute(x, dims)."""
-    x, *dims = node.args
+    x, *dims = node.args or (node.kwargs.get("input"),)
     dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (list, tuple)) else dims or node.kwargs.get("dims")
     if not isinstance(dims, (list, tuple)) or not all(type(d) is int for d in dims) or \
-            set(node.kwargs) - {"dims"}:
+            set(node.kwargs) - {"input", "dims"}:
         raise NoLayer("permute by an order that is not fixed whole numbers")
     return Mapped("Permute", dict(dims=list(dims)), _tensor_args(node, [x]))
 

@@ -9,6 +9,7 @@ from studio.graph.builder import sequential
 from studio.graph.codegen import generate
 from studio.graph.compile import compile_graph, example_inputs
 from studio.graph.layers import by_category, spec
+from studio.graph.model import GraphError
 from studio.project.file import dumps, loads
 from studio.project.model import Project
 from tests.graph.block_specimens import cnblock
@@ -72,7 +73,7 @@ def test_layer_scale_keeps_the_shape_and_learns_one_number_per_channel(inp, weig
 def test_layer_scale_needs_numbers_and_a_sane_start():
     m, ids = sequential([("LayerScale", {})], {"kind": "tokens", "length": 4, "vocab": 9})
     assert "needs numbers, not token ids" in m.shapes.error(ids[1])
-    with pytest.raises(Exception, match="at least 0"):
+    with pytest.raises(GraphError, match="init must be at least 0"):
         sequential([("LayerScale", {"init": -1.0})], IMG)
 
 
