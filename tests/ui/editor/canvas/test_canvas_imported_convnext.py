@@ -7,7 +7,6 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from studio.importer import import_model, write
 from tests.ui import testkit
 from tests.ui.editor.canvas.test_canvas_blocks import card_point, double_click
 
@@ -15,11 +14,7 @@ ART = Path(__file__).resolve().parents[3] / "_artifacts"
 
 
 def test_imported_cnblock_opens_as_layers(qtbot, tmp_path, monkeypatch):
-    path = tmp_path / "convnext.studio.json"
-    write(import_model("torchvision:convnext_tiny", meta=True, input="image:3,64,64"), path)
-    w = testkit.make_window(qtbot, tmp_path, monkeypatch)
-    assert w.open_path(path, confirm=False)
-    QApplication.processEvents()
+    w = testkit.open_imported(qtbot, tmp_path, monkeypatch, "torchvision:convnext_tiny", "image:3,64,64")
     view = w.canvas
     for block in ("features", "features_1", "features_1_0"):
         double_click(view, card_point(view, block))
