@@ -87,6 +87,12 @@ SINGLE = [
     ("upsample", IMG, "Upsample", {}),
     ("upsample_bilinear3", IMG, "Upsample", {"scale_factor": 3, "mode": "bilinear"}),
     ("gaussian_latent", VEC, "GaussianLatent", {"features": 4}),
+    ("transformer", SEQ, "TransformerEncoder", {"nhead": 3, "dim_feedforward": 16}),
+    ("transformer_prenorm_gelu", SEQ, "TransformerEncoder", {"nhead": 2, "num_layers": 1, "dropout": 0.0,
+                                                             "activation": "gelu", "norm_first": True}),
+    ("posenc_learned", SEQ, "PositionalEncoding", {}),
+    ("posenc_sinusoidal_exact", SEQ, "PositionalEncoding", {"kind": "sinusoidal", "max_len": 5}),
+    ("posenc_sinusoidal_odd", {**SEQ, "features": 5}, "PositionalEncoding", {"kind": "sinusoidal"}),
 ]
 for kind in ("RNN", "LSTM", "GRU"):
     SINGLE += [
