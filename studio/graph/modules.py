@@ -237,3 +237,26 @@ class ChannelChunk(nn.Module):
 
     def forward(self, x):
         return x.chunk(self.chunks, 1)[self.part]
+
+
+class Permute(nn.Module):
+    """Reorders the dimensions (batch is 0): (0, 2, 3, 1) makes an N×C×H×W batch N×H×W×C."""
+
+    def __init__(self, dims: tuple):
+        super().__init__()
+        self.dims = tuple(dims)
+
+    def forward(self, x):
+        return torch.permute(x, self.dims)
+
+
+class LayerScale(nn.Module):
+    """Multiplies by a learned tensor of the given shape (C×1×1: one number per channel)."""
+
+    def __init__(self, shape: tuple, init: float = 1e-6):
+        super().__init__()
+        self.init = init
+        self.weight = nn.Parameter(torch.full(tuple(shape), float(init)))
+
+    def forward(self, x):
+        return x * self.weight

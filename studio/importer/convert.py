@@ -17,6 +17,7 @@ from torch import fx, nn
 
 from studio.graph.compile import node_module
 from studio.graph.model import GraphError, GraphModel, id_problem
+from studio.importer.layer_scale import held_by_scale, is_layer_scale, map_layer_scale
 from studio.importer.mapping import RECURRENT, Mapped, NoLayer, map_function, map_module, rank
 from studio.importer.recurrent import map_recurrent
 from studio.importer.structure import Where, structure
@@ -40,7 +41,7 @@ class Converted:
 class _Entry:
     node: fx.Node
     mapped: Mapped
-    path: str = ""  # the torch module this node is (call_module nodes)
+    path: str = ""  # the torch module this node is (call_module), or the Parameter a LayerScale holds
 
 
 class _Problem(Exception):
@@ -131,8 +132,12 @@ def _plan(gm: fx.GraphModule, model: nn.Module, opaque: set[str], bad: set[str])
                     alias.update({f: n for f in finals})
                 else:
                     entries.append(_Entry(n, map_module(n, m), n.target))
+            elif is_layer_scale(n):  # named after the Parameter it holds (layer_scale)
+                entries.append(_Entry(n, *map_layer_scale(n, gm)))
             elif n.op in ("call_function", "call_method"):
                 entries.append(_Entry(n, map_function(n)))
+            elif held_by_scale(n):
+                continue
             else:
                 raise NoLayer(f"{n.op} {n.target} (a tensor held by the module, not a layer)")
         except NoLayer as e:
@@ -296,7 +301,7 @@ def _unused(model: nn.Module, used: set[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for name, p in model.named_parameters():
         owner = name.rpartition(".")[0]
-        if any(owner == u or owner.startswith(u + ".") for u in used):
+        if name in used or any(owner == u or owner.startswith(u + ".") for u in used):
             continue
         parts = owner.split(".")
         top = next((".".join(parts[:i]) for i in range(1, len(parts) + 1)

@@ -175,6 +175,11 @@ try:  # torchvision's stochastic depth (EfficientNet, ConvNeXt, Swin)
     MODULE_RULES[TVStochasticDepth] = ("StochasticDepth", _stochastic_depth)
 except ImportError:  # pragma: no cover - torchvision is a dependency
     TVStochasticDepth = None
+try:  # torchvision's Permute module (ConvNeXt's CNBlock)
+    from torchvision.ops.misc import Permute as TVPermute
+    MODULE_RULES[TVPermute] = ("Permute", lambda m: dict(dims=list(m.dims)))
+except ImportError:  # pragma: no cover - torchvision is a dependency
+    pass
 
 # Module-level functions of model code that fx keeps as one call (not traced into
 # tensor methods), so a rule below can map the call to a layer.
@@ -238,6 +243,8 @@ HELPER_RULES = {
     "SeqBatchNorm1d": lambda m: ("BatchNorm1d", _bn(m.bn)),
     "LayerNorm2d": lambda m: ("LayerNorm2d", _layernorm(m)),
     "ChannelChunk": lambda m: ("ChannelChunk", dict(chunks=m.chunks, part=m.part)),
+    "Permute": lambda m: ("Permute", dict(dims=list(m.dims))),
+    "LayerScale": lambda m: ("LayerScale", dict(init=m.init)),
     "Recurrent": _recurrent_helper,
 }
 
@@ -299,6 +306,8 @@ def map_module(node: fx.Node, module: nn.Module) -> Mapped:
     params = params_of(module) if params_of else {}
     if type_ == "TransformerEncoder":  # a lone encoder layer's weights named as in a stack
         module = weights_holder(module)
+    if type_ == "Linear" and (rank(node.args[0]) or 0) >= 4:  # over the channels of N×H×W×C
+        params["per_position"] = True
     return Mapped(type_, params, _tensor_args(node, node.args), module)
 
 
@@ -311,6 +320,8 @@ def map_function(node: fx.Node) -> Mapped:
             return _flatten_call(node)
         if t == "mean":
             return _mean_call(node)
+        if t == "permute":
+            return _permute_call(node)
         raise NoLayer(f"tensor method .{t}() is not a Studio layer")
     if t in ACTIVATION_FUNCTIONS:
         extra = {k: v for k, v in node.kwargs.items() if k != "inplace"}
@@ -336,6 +347,8 @@ def map_function(node: fx.Node) -> Mapped:
         return _flatten_call(node)
     if t is torch.mean:
         return _mean_call(node)
+    if t is torch.permute:
+        return _permute_call(node)
     if t is F.adaptive_avg_pool2d:
         return Mapped("AdaptiveAvgPool2d", _adaptive(_dim_arg(node, 1, "output_size", None)),
                       _tensor_args(node, node.args[:1]))
@@ -369,6 +382,16 @@ def _channel_chunk_call(node: fx.Node) -> Mapped:
     if channels % chunks:
         raise NoLayer(f"chunk of {channels} channels into {chunks} unequal parts")
     return Mapped("ChannelChunk", dict(chunks=chunks, part=part % chunks), _tensor_args(node, [x]))
+
+
+def _permute_call(node: fx.Node) -> Mapped:
+    """x.permute(0, 2, 3, 1), x.permute([0, 2, 3, 1]) or torch.permute(x, dims)."""
+    x, *dims = node.args or (node.kwargs.get("input"),)
+    dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (list, tuple)) else dims or node.kwargs.get("dims")
+    if not isinstance(dims, (list, tuple)) or not all(type(d) is int for d in dims) or \
+            set(node.kwargs) - {"input", "dims"}:
+        raise NoLayer("permute by an order that is not fixed whole numbers")
+    return Mapped("Permute", dict(dims=list(dims)), _tensor_args(node, [x]))
 
 
 def _flatten_call(node: fx.Node) -> Mapped:

@@ -326,11 +326,26 @@ def _layout(doc: dict, dx: float = 260.0, dy: float = 110.0) -> None:
         row = rows.get(col[nid], 0)
         rows[col[nid]] = row + 1
         pos[nid] = (col[nid], row)
+    _lower_skips(g, order, pos)
     # Long chains wrap like text into bands of PER_ROW columns (as the canvas's auto-layout
     # and the samples do), so a fitted window shows readable cards, not one thin row.
     bands = 1 + max(col.values(), default=0) // PER_ROW
-    tallest = [max((rows[c] for c in rows if c // PER_ROW == b), default=1) for b in range(bands)]
+    tallest = [1 + max((r for c, r in pos.values() if c // PER_ROW == b), default=0) for b in range(bands)]
     tops = [sum(tallest[:b]) * dy + b * BAND_GAP for b in range(bands)]
     for n in doc["nodes"]:
         c, row = pos[n["id"]]
         n["pos"] = [(c % PER_ROW) * dx, tops[c // PER_ROW] + row * dy]
+
+
+def _lower_skips(g: nx.DiGraph, order: list[str], pos: dict[str, tuple[int, int]]) -> None:
+    """A wire that skips over cards on its own row (a residual block's input straight to its
+    Add) would run hidden behind them: its two ends move to a free row below, so the skip is
+    drawn as a line of its own under the branch it jumps."""
+    for v in order:
+        for u in list(g.predecessors(v)):
+            (cu, ru), (cv, rv) = pos[u], pos[v]
+            if ru != rv or cv - cu < 2 or cu // PER_ROW != cv // PER_ROW:
+                continue  # a neighbour, another row, or a wire that wraps into the next band anyway
+            if any(r == ru for c, r in pos.values() if cu < c < cv):
+                free = 1 + max(r for n, (c, r) in pos.items() if cu <= c <= cv and n not in (u, v))
+                pos[u], pos[v] = (cu, free), (cv, free)

@@ -11,6 +11,7 @@ import torch
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
+from studio.importer.layer_scale import scales_as_calls
 from studio.importer.mapping import LEAF_FUNCTIONS, channel_chunk, leaf_types, studio_helper
 
 
@@ -66,6 +67,7 @@ def trace(model: nn.Module, opaque: set[str]) -> fx.GraphModule:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ImportFailed(f"torch.fx stopped {_where(e)}{module}: {msg}{hint}") from None
     _chunks_as_calls(graph)
+    scales_as_calls(graph, model)
     gm = fx.GraphModule(model, graph)
     gm.graph.eliminate_dead_code()
     return gm

@@ -86,6 +86,19 @@ def shared_names() -> GraphModel:
     return m
 
 
+def cnblock(channels: int = 3, init: float = 0.5) -> GraphModel:
+    """ConvNeXt's block: depthwise conv, channels last for LayerNorm and two per-position
+    Linears, back to channels first, layer scale, stochastic depth, plus the input."""
+    m, ids = sequential([("Conv2d", {"out_channels": channels, "kernel_size": 3, "padding": 1, "groups": channels}),
+                         ("Permute", {"dims": [0, 2, 3, 1]}), ("LayerNorm", {"eps": 1e-6}),
+                         ("Linear", {"out_features": 4 * channels, "per_position": True}), "GELU",
+                         ("Linear", {"out_features": channels, "per_position": True}),
+                         ("Permute", {"dims": [0, 3, 1, 2]}), ("LayerScale", {"init": init}),
+                         ("StochasticDepth", {"p": 0.2})], {**IMG, "channels": channels}, MSE)
+    residual(m.body(group(m, ids[1:-1], "CNBlock").block))
+    return m
+
+
 def all_block_specimens() -> list[tuple[str, GraphModel]]:
     return [
         ("block_conv_relu", blocked(IMG, [CONV4, "ReLU"], "Stem")[0]),
@@ -95,4 +108,5 @@ def all_block_specimens() -> list[tuple[str, GraphModel]]:
         ("block_lstm", blocked(SEQ, [("LSTM", {"hidden_size": 6, "output": "all steps"}), "Tanh"],
                                "Recurrent")[0]),
         ("block_shared_names", shared_names()),
+        ("block_cnblock", cnblock()),
     ]

@@ -93,6 +93,12 @@ SINGLE = [
     ("posenc_learned", SEQ, "PositionalEncoding", {}),
     ("posenc_sinusoidal_exact", SEQ, "PositionalEncoding", {"kind": "sinusoidal", "max_len": 5}),
     ("posenc_sinusoidal_odd", {**SEQ, "features": 5}, "PositionalEncoding", {"kind": "sinusoidal"}),
+    ("permute_channels_last", IMG, "Permute", {}),
+    ("permute_seq_negative", SEQ, "Permute", {"dims": [0, -1, 1]}),
+    ("linear_per_position_img", IMG, "Linear", {"out_features": 4, "per_position": True}),
+    ("layer_scale_img", IMG, "LayerScale", {"init": 0.5}),
+    ("layer_scale_seq", SEQ, "LayerScale", {"init": 2.0}),
+    ("layer_scale_vec", VEC, "LayerScale", {}),
 ]
 for kind in ("RNN", "LSTM", "GRU"):
     SINGLE += [

@@ -31,7 +31,9 @@ def param_value(p: Param):
         return st.sampled_from(p.choices)
     if p.kind == "ints":
         lo = p.minimum if p.minimum is not None else -1
-        return st.lists(st.sampled_from([v for v in (-1, 1, 2, 3, 4, 6) if v >= lo]), min_size=1, max_size=3)
+        hi = p.maximum if p.maximum is not None else 6
+        return st.lists(st.sampled_from([v for v in (-1, 0, 1, 2, 3, 4, 6) if lo <= v <= hi]), min_size=1,
+                        max_size=4)
     if p.kind == "text":  # an opaque node's reference: the default refers to nothing, safely
         return st.just(p.default)
     raise AssertionError(p.kind)

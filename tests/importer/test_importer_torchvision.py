@@ -48,27 +48,41 @@ def test_outputs_match_torchvision(name, tmp_path):
     assert (want - got).abs().max().item() <= 1e-5
 
 
-def test_convnext_layernorm_over_channels_is_a_catalogue_layer(tmp_path):
-    """ConvNeXt's LayerNorm2d imports as LayerNorm (channels); its CNBlocks stay opaque
-    (their layer scale is a bare parameter), and the outputs match torchvision's."""
+def test_convnext_tiny_imports_without_opaque_nodes():
+    r = import_model("torchvision:convnext_tiny", meta=True)
+    assert not r.opaque and r.weights == 28_589_128
+    types = [g.type_of(n) for g, n, _ in walk(r.project.model)]
+    assert types.count("LayerScale") == types.count("StochasticDepth") == 18 and types.count("Permute") == 36
+    # The residual skip runs on a row of its own below the branch, not hidden behind its cards.
+    cn = r.project.model.body("features").body("features_1").body("features_1_0")
+    y = {n: cn.pos(n)[1] for n in cn.nodes()}
+    assert y["input"] == y["add"] > max(y["block"], y["layer_scale"], y["stochastic_depth"])
+
+
+def test_convnext_blocks_are_layers_with_torchvisions_outputs(tmp_path):
+    """ConvNeXt's LayerNorm2d imports as LayerNorm (channels), and each CNBlock as a depthwise
+    convolution, Permute, LayerNorm, two per-position Linears, Permute and LayerScale (its
+    layer_scale Parameter); the outputs match torchvision's."""
     from torchvision import models
     torch.manual_seed(0)
     ref = models.get_model("convnext_tiny", num_classes=5).eval()
     with torch.no_grad():
-        for name, p in ref.named_parameters():  # not the 1/0 start, so a mix-up would show
-            if name.endswith(("norm.weight", "norm.bias")) or ".0.1." in name or "classifier.0" in name:
+        for name, p in ref.named_parameters():  # not the 1/0 and 1e-6 starts, so a mix-up would show
+            if name.endswith(("norm.weight", "norm.bias", "layer_scale", "block.2.weight", "block.2.bias")) \
+                    or ".0.1." in name or "classifier.0" in name:
                 p.copy_(torch.randn_like(p))
     save_file({k: v.contiguous() for k, v in ref.state_dict().items()}, str(tmp_path / "w.safetensors"))
     r = import_model("torchvision:convnext_tiny", num_classes=5, weights=tmp_path / "w.safetensors",
                      input="image:3,32,32")
+    assert not r.opaque
     types = [g.type_of(n) for g, n, _ in walk(r.project.model)]
-    assert types.count("LayerNorm2d") == 5
-    assert {g.params(n)["module_type"] for g, n, _ in walk(r.project.model) if g.type_of(n) == "Opaque"} == {"CNBlock"}
+    assert types.count("LayerNorm2d") == 5 and types.count("LayerScale") == 18
     gm = compiled_with_weights(r)
     assert sum(p.numel() for p in gm.parameters()) == sum(p.numel() for p in ref.parameters())
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         want, got = ref(x), gm(x)
+    assert want.abs().max() > 0.01
     assert (want - got).abs().max().item() <= 1e-5 * max(1.0, want.abs().max().item()), (want - got).abs().max()
 
 

@@ -259,7 +259,7 @@ def test_model_whose_own_forward_is_not_layers_is_kept_whole(tmp_path):
                 self.scale = nn.Parameter(torch.full((3,), 2.0))
 
             def forward(self, x):
-                return self.fc(x) * self.scale
+                return self.fc(x) + self.scale  # a learned offset held bare: no layer
     '''))
     r = import_model(f"{tmp_path / 'scaled.py'}:Scaled", input="vector:4")
     m = r.project.model

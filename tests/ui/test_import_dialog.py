@@ -74,7 +74,7 @@ def test_opening_a_project_with_user_code_asks_first(window, tmp_path, monkeypat
     user = tmp_path / "gate.py"
     user.write_text("import torch\nclass Gate(torch.nn.Module):\n    def __init__(self):\n"
                     "        super().__init__()\n        self.s = torch.nn.Parameter(torch.ones(4))\n"
-                    "    def forward(self, x):\n        return x * self.s\n"
+                    "    def forward(self, x):\n        return x * self.s.exp()\n"
                     "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
                     "        self.gate = Gate()\n    def forward(self, x):\n        return self.gate(x)\n")
     write(import_model(f"{user}:Net", input="vector:4"), tmp_path / "g.studio.json")
@@ -98,7 +98,7 @@ def test_user_code_inside_a_block_is_asked_for_too(window, tmp_path, monkeypatch
     user = tmp_path / "inner.py"
     user.write_text("import torch\nclass Gate(torch.nn.Module):\n    def __init__(self):\n"
                     "        super().__init__()\n        self.s = torch.nn.Parameter(torch.ones(4))\n"
-                    "    def forward(self, x):\n        return x * self.s\n"
+                    "    def forward(self, x):\n        return x * self.s.exp()\n"
                     "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
                     "        self.trunk = torch.nn.Sequential(torch.nn.Linear(4, 4), Gate(), torch.nn.ReLU())\n"
                     "        self.fc = torch.nn.Linear(4, 2)\n"
@@ -126,7 +126,7 @@ def test_user_code_arriving_after_opening_is_asked_for_at_train(window, tmp_path
     user = tmp_path / "inner2.py"
     user.write_text("import torch\nclass Gate(torch.nn.Module):\n    def __init__(self):\n"
                     "        super().__init__()\n        self.s = torch.nn.Parameter(torch.ones(4))\n"
-                    "    def forward(self, x):\n        return x * self.s\n"
+                    "    def forward(self, x):\n        return x * self.s.exp()\n"
                     "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
                     "        self.trunk = torch.nn.Sequential(torch.nn.Linear(4, 4), Gate(), torch.nn.ReLU())\n"
                     "        self.fc = torch.nn.Linear(4, 2)\n"

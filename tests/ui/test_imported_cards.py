@@ -18,7 +18,7 @@ CODE = textwrap.dedent('''
             self.scale = nn.Parameter(torch.ones(c, 1, 1))
 
         def forward(self, x):
-            return x * self.scale
+            return x * torch.sigmoid(self.scale)  # not one of Studio's layers
 
     class Net(nn.Module):
         def __init__(self):

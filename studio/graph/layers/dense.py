@@ -37,27 +37,30 @@ FLATTEN = register(LayerSpec(
 def _linear_infer(p, ins) -> Shape:
     (x,) = ins
     need_float("Linear", x)
-    if len(x) >= 3 or (len(x) == 2 and not x.seq):
-        raise ShapeError(f"Linear needs a flat vector, got {x.full()}. Insert a Flatten before it.",
-                         insert="Flatten")
-    if x.seq:
-        return Shape((x[0], p["out_features"]), seq=True)
-    return Shape((p["out_features"],))
+    if p["per_position"] or x.seq or len(x) == 1:
+        return Shape(x.dims[:-1] + (p["out_features"],), seq=x.seq)
+    # An image into a Linear is usually a forgotten Flatten; applying it at every position
+    # (the last dimension, as after a Permute to H×W×C) is a choice the user makes.
+    raise ShapeError(f"Linear needs a flat vector, got {x.full()}. Insert a Flatten before it.",
+                     insert="Flatten")
 
 
 LINEAR = register(LayerSpec(
     type="Linear", trainable=True, category="Dense & Shape", title="Linear",
     description=("A fully connected (dense) layer: every output is a learned weighted sum of all "
                  "inputs plus a bias. The input size comes from the wire; you choose the output "
-                 "size. On a sequence it applies to every step."),
+                 "size. On a sequence it applies to every step; with Per position, to the last "
+                 "dimension at every position of any input."),
     params=(
         Param("out_features", "int", 64, "Number of outputs (units)", 1, 1000000, label="Units"),
         Param("bias", "bool", True, "Learn an offset per output"),
+        Param("per_position", "bool", False,
+              "Apply to the last dimension at every position (H×W×C after a Permute)"),
     ),
     inputs=IN, outputs=OUT, infer=_linear_infer,
     ctor=lambda p, ins: Ctor("nn.Linear", dict(in_features=ins[0][-1], out_features=p["out_features"],
                                                bias=p["bias"])),
-    summary=lambda p: f"{p['out_features']}",
+    summary=lambda p: f"{p['out_features']}" + (" per position" if p["per_position"] else ""),
     weights=lambda p, i, o: i[0][-1] * p["out_features"] + (p["out_features"] if p["bias"] else 0),
     macs=lambda p, i, o: o.numel * i[0][-1], icon="dense",
 ))

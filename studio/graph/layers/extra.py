@@ -1,7 +1,8 @@
 """Layers that imported torchvision models use: more activations, Identity,
-stochastic depth, the broadcasting Mul of squeeze-and-excitation, Mean, and
-ShuffleNet's channel shuffle and chunk (declared here, after the everyday
-layers, so the palette lists them after ConvTranspose2d)."""
+stochastic depth, the broadcasting Mul of squeeze-and-excitation, Mean,
+ShuffleNet's channel shuffle and chunk, and ConvNeXt's Permute and layer scale
+(declared here, after the everyday layers, so the palette lists them after
+ConvTranspose2d, Reshape and Dropout)."""
 from studio.graph.layers.activation import _activation, need_float
 from studio.graph.layers.conv import need_image
 from studio.graph.spec import Ctor, LayerSpec, Param, Port, Shape, ShapeError, fmt, register
@@ -144,4 +145,59 @@ CHANNEL_CHUNK = register(LayerSpec(
     ctor=lambda p, ins: Ctor("studio.ChannelChunk", dict(chunks=p["chunks"], part=p["part"])),
     summary=lambda p: f"chunk {p['part']} of {p['chunks']}",
     icon="shape",
+))
+
+
+def _order(dims) -> str:
+    return ", ".join(map(str, dims))
+
+
+def _permute_dims(p, x: Shape) -> tuple[int, ...]:
+    n = len(x) + 1  # torch counts the batch as dimension 0
+    dims = tuple(d + n if d < 0 else d for d in p["dims"])
+    if sorted(dims) != list(range(n)):
+        raise ShapeError(f"Permute order ({_order(p['dims'])}) must list each of the dimensions 0 to {n - 1} "
+                         f"of {x.full()} once (0 is the batch)")
+    if dims[0] != 0:
+        raise ShapeError(f"Permute order ({_order(p['dims'])}) must keep the batch (dimension 0) first")
+    return dims
+
+
+def _permute_infer(p, ins) -> Shape:
+    (x,) = ins
+    dims = _permute_dims(p, x)
+    return Shape(tuple(x.dims[d - 1] for d in dims[1:]), seq=x.seq and dims[1] == 1, dtype=x.dtype,
+                 vocab=x.vocab)
+
+
+PERMUTE = register(LayerSpec(
+    type="Permute", category="Dense & Shape", title="Permute",
+    description=("Reorders the dimensions of each example, as torch's permute does: (0, 2, 3, 1) turns "
+                 "a C×H×W image into H×W×C, so a LayerNorm or a per-position Linear works on its channels, "
+                 "and (0, 3, 1, 2) turns it back. No weights."),
+    params=(Param("dims", "ints", (0, 2, 3, 1), "New order of the dimensions; the batch (0) stays first",
+                  -6, 5, label="Order"),),
+    inputs=IN, outputs=OUT, infer=_permute_infer,
+    ctor=lambda p, ins: Ctor("studio.Permute", dict(dims=_permute_dims(p, ins[0]))),
+    summary=lambda p: _order(p["dims"]), icon="shape",
+))
+
+
+def scale_shape(x: Shape) -> tuple[int, ...]:
+    """LayerScale's weight: one number per channel of an image (C×1×1, as ConvNeXt holds it),
+    else one per entry of the last dimension."""
+    return (x[0], 1, 1) if len(x) == 3 and not x.seq else (x[-1],)
+
+
+LAYER_SCALE = register(LayerSpec(
+    type="LayerScale", trainable=True, category="Normalization", title="Layer scale",
+    description=("Multiplies each channel (or each feature of the last dimension) by its own learned "
+                 "number. Started small, it lets a residual branch begin almost switched off and grow "
+                 "in as it learns; ConvNeXt ends each block with one."),
+    params=(Param("init", "float", 1e-6, "Starting value of every multiplier (ConvNeXt: 1e-6)", 0.0, 1e6,
+                  label="Initial value"),),
+    inputs=IN, outputs=OUT, infer=lambda p, ins: need_float("Layer scale", ins[0]),
+    ctor=lambda p, ins: Ctor("studio.LayerScale", dict(shape=scale_shape(ins[0]), init=p["init"])),
+    summary=lambda p: f"from {p['init']:g}",
+    weights=lambda p, i, o: scale_shape(i[0])[0], macs=lambda p, i, o: o.numel, icon="norm",
 ))

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from studio.importer import import_model, write
 from tests.ui import testkit
 from tests.ui.editor.canvas.test_canvas_blocks import card_point, double_click
 
@@ -15,11 +14,7 @@ ART = Path(__file__).resolve().parents[3] / "_artifacts"
 
 
 def test_imported_resnet18_opens_collapsed_and_edits_inside(qtbot, tmp_path, monkeypatch):
-    path = tmp_path / "resnet18.studio.json"
-    write(import_model("torchvision:resnet18", meta=True, input="image:3,64,64"), path)
-    w = testkit.make_window(qtbot, tmp_path, monkeypatch)
-    assert w.open_path(path, confirm=False)
-    QApplication.processEvents()
+    w = testkit.open_imported(qtbot, tmp_path, monkeypatch, "torchvision:resnet18", "image:3,64,64")
     top = w.project.model
     assert len(top) <= 15 and len(top.of_type("Block")) == 4  # layer1..layer4, collapsed
     view = w.canvas
