@@ -80,6 +80,13 @@ def test_mult_adds_match_torchs_flop_counter():
     assert 2 * info.macs == fc.get_total_flops()
 
 
+def test_mean_on_a_sequence_says_that_dimension_1_is_time():
+    m, nid = one("Mean", {})  # its default (2, 3) is an image's height and width
+    assert "1 averages over time" in m.shapes.error(nid)
+    m.set_param(nid, "dims", (1,))
+    assert m.shapes.out(nid) == Shape((12,))
+
+
 def test_learned_positions_are_weights_and_sinusoidal_ones_are_not():
     m, nid = one("PositionalEncoding", {"max_len": 10})
     mod = build_module("PositionalEncoding", m.params(nid), m.shapes.info[nid].inputs)

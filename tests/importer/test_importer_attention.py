@@ -63,4 +63,5 @@ def test_encoders_studio_cannot_draw_stay_opaque_and_say_why(user_file, kwargs, 
     assert "TransformerEncoder" in {r.project.model.type_of(n) for n in r.project.model.nodes()}  # the lone layer
     x = torch.randn(3, 10, 2)
     with torch.no_grad():
-        torch.testing.assert_close(compiled_with_weights(r).eval()(x), r.source.module.eval()(x), atol=1e-6, rtol=0)
+        got, want = compiled_with_weights(r).eval()(x), r.source.module.eval()(x)
+    torch.testing.assert_close(got, want, atol=1e-6, rtol=0)

@@ -62,3 +62,11 @@ def test_screenshot_of_the_sample_in_the_main_window(window):
     testkit.select(window, "transformerencoder1")
     ARTIFACTS.mkdir(exist_ok=True)
     assert window.grab().save(str(ARTIFACTS / "waves_transformer_window.png"))
+
+
+def test_palette_search_finds_the_attention_section(window):
+    pal = window.palette
+    pal.search.setText("attention")
+    assert pal.visible_types() == ["TransformerEncoder", "PositionalEncoding"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert pal.grab().save(str(ARTIFACTS / "palette_attention.png"))
