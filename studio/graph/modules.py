@@ -112,14 +112,45 @@ class TransformerEncoderStack(nn.Module):
     batch-first N×T×F sequence."""
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int, num_layers: int = 1,
-                 dropout: float = 0.1, activation: str = "relu", norm_first: bool = False):
+                 dropout: float = 0.1, activation: str = "relu", norm_first: bool = False,
+                 layer_norm_eps: float = 1e-5):
         super().__init__()
         layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation,
-                                           batch_first=True, norm_first=norm_first)
+                                           layer_norm_eps=layer_norm_eps, batch_first=True,
+                                           norm_first=norm_first)
         self.encoder = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
 
     def forward(self, x):
         return self.encoder(x)
+
+
+class ImageToSequence(nn.Module):
+    """N×C×H×W image to an N×(H·W)×C sequence: one step per pixel, row by row."""
+
+    def forward(self, x):
+        return x.flatten(2).transpose(1, 2)
+
+
+class ClassToken(nn.Module):
+    """Puts a learned F vector in front of each N×T×F sequence: N×(T+1)×F."""
+
+    def __init__(self, features: int):
+        super().__init__()
+        self.class_token = nn.Parameter(torch.zeros(1, 1, features))
+
+    def forward(self, x):
+        return torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+class SelectStep(nn.Module):
+    """One step of an N×T×F sequence, N×F: 0 is the first, -1 the last."""
+
+    def __init__(self, step: int = 0):
+        super().__init__()
+        self.step = step
+
+    def forward(self, x):
+        return x[:, self.step]
 
 
 class GaussianLatent(nn.Module):

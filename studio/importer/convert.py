@@ -22,6 +22,7 @@ from studio.importer.mapping import RECURRENT, Mapped, NoLayer, map_function, ma
 from studio.importer.recurrent import map_recurrent
 from studio.importer.structure import Where, structure
 from studio.importer.trace import ImportFailed, propagate, trace
+from studio.importer.vit import held_by_token, map_vit
 
 
 @dataclass
@@ -134,9 +135,11 @@ def _plan(gm: fx.GraphModule, model: nn.Module, opaque: set[str], bad: set[str])
                     entries.append(_Entry(n, map_module(n, m), n.target))
             elif is_layer_scale(n):  # named after the Parameter it holds (layer_scale)
                 entries.append(_Entry(n, *map_layer_scale(n, gm)))
+            elif (vit := map_vit(n, gm)) is not None:  # ViT's tokens, patches, x[:, 0], reshape
+                entries.append(_Entry(n, *vit))
             elif n.op in ("call_function", "call_method"):
                 entries.append(_Entry(n, map_function(n)))
-            elif held_by_scale(n):
+            elif held_by_scale(n) or held_by_token(n):
                 continue
             else:
                 raise NoLayer(f"{n.op} {n.target} (a tensor held by the module, not a layer)")

@@ -246,6 +246,8 @@ HELPER_RULES = {
     "Permute": lambda m: ("Permute", dict(dims=list(m.dims))),
     "LayerScale": lambda m: ("LayerScale", dict(init=m.init)),
     "Recurrent": _recurrent_helper,
+    "ImageToSequence": lambda m: ("ImageToSequence", {}), "ClassToken": lambda m: ("ClassToken", {}),
+    "SelectStep": lambda m: ("SelectStep", dict(step=m.step)),
 }
 
 

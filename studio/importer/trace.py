@@ -9,10 +9,10 @@ from pathlib import Path
 
 import torch
 from torch import fx, nn
-from torch.fx.passes.shape_prop import ShapeProp
-
 from studio.importer.layer_scale import scales_as_calls
 from studio.importer.mapping import LEAF_FUNCTIONS, channel_chunk, leaf_types, studio_helper
+from studio.importer.sizes import RecordingShapeProp, fold_sizes
+from studio.importer.vit import patches_as_calls, tokens_as_calls
 
 
 class ImportFailed(ValueError):
@@ -68,6 +68,7 @@ def trace(model: nn.Module, opaque: set[str]) -> fx.GraphModule:
         raise ImportFailed(f"torch.fx stopped {_where(e)}{module}: {msg}{hint}") from None
     _chunks_as_calls(graph)
     scales_as_calls(graph, model)
+    tokens_as_calls(graph, model)
     gm = fx.GraphModule(model, graph)
     gm.graph.eliminate_dead_code()
     return gm
@@ -100,12 +101,17 @@ def _chunks_as_calls(graph: fx.Graph) -> None:
 
 
 def propagate(gm: fx.GraphModule, inputs: tuple[torch.Tensor, ...]) -> None:
-    """Store node.meta['tensor_meta'] (shape, dtype) for every node."""
+    """Store node.meta['tensor_meta'] (shape, dtype) for every node; then the sizes the model
+    reads from its tensors become constants (sizes.py) and patchifying one call."""
     try:
         with torch.no_grad():
-            ShapeProp(gm).propagate(*inputs)
+            RecordingShapeProp(gm).propagate(*inputs)
     except Exception as e:  # noqa: BLE001 - the model's own complaint about the input
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ImportFailed(f"the model does not run on inputs of shape "
                            f"{', '.join('×'.join(map(str, x.shape[1:])) for x in inputs)}: {msg} "
                            f"(set the input shape with --input)") from None
+    fold_sizes(gm)
+    patches_as_calls(gm.graph)
+    gm.graph.eliminate_dead_code()
+    gm.recompile()

@@ -1,8 +1,12 @@
-"""Attention layers for sequences: a Transformer encoder, and the positional encoding it needs.
+"""Attention layers for sequences: a Transformer encoder, the positional encoding it needs,
+and the pieces a Vision Transformer adds around it.
 
 Self-attention compares every step of a T×F sequence with every other step, so it sees
 the whole sequence at once but not the order of the steps: a PositionalEncoding in front
-adds that order back. To classify a whole sequence, average it over time with Mean (dims 1).
+adds that order back. To classify a whole sequence, average it over time with Mean (dims 1),
+or put a ClassToken in front of it and read that step back with SelectStep (step 0), as
+the Vision Transformer does; ImageToSequence makes an image's pixels (after a Conv2d with
+kernel and stride the patch size: its patches) the steps.
 """
 from studio.graph.spec import Ctor, LayerSpec, Param, Port, Shape, ShapeError, register
 
@@ -64,12 +68,14 @@ TRANSFORMER_ENCODER = register(LayerSpec(
               choices=("relu", "gelu")),
         Param("norm_first", "bool", False, "LayerNorm before attention (pre-norm): steadier when deep",
               label="Norm first"),
+        Param("eps", "float", 1e-5, "Added to the variance in the LayerNorms so it is never divided by "
+              "zero (the Vision Transformer uses 1e-6)", 1e-12, 1.0, label="Norm eps"),
     ),
     inputs=IN, outputs=OUT, infer=_encoder_infer,
     ctor=lambda p, ins: Ctor("studio.TransformerEncoderStack", dict(
         d_model=ins[0][1], nhead=p["nhead"], dim_feedforward=p["dim_feedforward"],
         num_layers=p["num_layers"], dropout=p["dropout"], activation=p["activation"],
-        norm_first=p["norm_first"])),
+        norm_first=p["norm_first"], **({"layer_norm_eps": p["eps"]} if p["eps"] != 1e-5 else {}))),
     summary=lambda p: f"{p['nhead']} heads" + (f" ×{p['num_layers']}" if p["num_layers"] > 1 else ""),
     weights=_encoder_weights, macs=_encoder_macs, icon="attn",
 ))
@@ -99,4 +105,58 @@ POSITIONAL_ENCODING = register(LayerSpec(
     summary=lambda p: f"{p['kind']} ≤{p['max_len']}",
     weights=lambda p, i, o: p["max_len"] * i[0][1] if p["kind"] == "learned" else 0,
     macs=lambda p, i, o: o.numel, icon="attn",
+))
+
+
+def _image_to_sequence_infer(p, ins) -> Shape:
+    (x,) = ins
+    if len(x) != 3 or x.seq or x.dtype != "float":
+        raise ShapeError(f"Image to sequence needs an image C×H×W, got {x.full()}")
+    c, h, w = x
+    return Shape((h * w, c), seq=True)
+
+
+IMAGE_TO_SEQUENCE = register(LayerSpec(
+    type="ImageToSequence", category="Attention", title="Image to sequence",
+    description=("Reads an image pixel by pixel, row by row, as a sequence: H·W steps of C features "
+                 "each. After a Conv2d whose kernel size and stride are the patch size, each step is "
+                 "one patch of the image, as the Vision Transformer reads it. No weights."),
+    params=(), inputs=IN, outputs=OUT, infer=_image_to_sequence_infer,
+    ctor=lambda p, ins: Ctor("studio.ImageToSequence", {}), icon="attn",
+))
+
+
+def _class_token_infer(p, ins) -> Shape:
+    x = need_sequence("Class token", ins[0])
+    return Shape((x[0] + 1, x[1]), seq=True)
+
+
+CLASS_TOKEN = register(LayerSpec(
+    type="ClassToken", trainable=True, category="Attention", title="Class token",
+    description=("Puts one learned F vector in front of the sequence as an extra first step: T×F in, "
+                 "(T+1)×F out. Through a Transformer encoder that step gathers what the whole sequence "
+                 "says; read it back with Select step (step 0) to classify, as the Vision Transformer does."),
+    params=(), inputs=IN, outputs=OUT, infer=_class_token_infer,
+    ctor=lambda p, ins: Ctor("studio.ClassToken", dict(features=ins[0][1])),
+    weights=lambda p, i, o: i[0][1], icon="attn",
+))
+
+
+def _select_step_infer(p, ins) -> Shape:
+    x = need_sequence("Select step", ins[0])
+    t, step = x[0], p["step"]
+    if not -t <= step < t:
+        raise ShapeError(f"Select step {step} does not exist in a sequence of {t} steps: use 0 to {t - 1} "
+                         f"from the start, or -1 to -{t} from the end")
+    return Shape((x[1],))
+
+
+SELECT_STEP = register(LayerSpec(
+    type="SelectStep", category="Attention", title="Select step",
+    description=("Passes on one step of a T×F sequence, an F vector: step 0 is the first (where a Class "
+                 "token sits), -1 the last. No weights."),
+    params=(Param("step", "int", 0, "Which step: 0 is the first, -1 the last", -100000, 99999),),
+    inputs=IN, outputs=OUT, infer=_select_step_infer,
+    ctor=lambda p, ins: Ctor("studio.SelectStep", dict(step=p["step"])),
+    summary=lambda p: f"step {p['step']}", icon="attn",
 ))
