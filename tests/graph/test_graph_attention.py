@@ -24,7 +24,8 @@ def one(type_: str, params: dict, inp: dict = SEQ):
 
 
 def test_the_palette_lists_attention_layers_in_their_own_section():
-    assert [s.type for s in by_category()["Attention"]] == ["TransformerEncoder", "PositionalEncoding"]
+    assert [s.type for s in by_category()["Attention"]] == ["TransformerEncoder", "PositionalEncoding",
+                                                          "ImageToSequence", "ClassToken", "SelectStep"]
 
 
 @pytest.mark.parametrize("type_,params", [("TransformerEncoder", {"nhead": 3}), ("PositionalEncoding", {}),
