@@ -41,11 +41,12 @@ def make_window(qtbot, tmp_path, monkeypatch, dark: bool = False, size=(1400, 90
     return w
 
 
-def open_imported(qtbot, tmp_path, monkeypatch, reference: str, input: str):
-    """A window showing `reference` (e.g. "torchvision:resnet18") imported on the meta device."""
+def open_imported(qtbot, tmp_path, monkeypatch, reference: str, input: str, meta: bool = True):
+    """A window showing `reference` (e.g. "torchvision:resnet18") imported on the meta device
+    (`meta`; a model from a .py file is built on the CPU)."""
     from studio.importer import import_model, write
     path = tmp_path / "imported.studio.json"
-    write(import_model(reference, meta=True, input=input), path)
+    write(import_model(reference, meta=meta, input=input), path)
     w = make_window(qtbot, tmp_path, monkeypatch)
     assert w.open_path(path, confirm=False)
     QApplication.processEvents()
