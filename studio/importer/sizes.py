@@ -22,7 +22,7 @@ RESHAPES = ("reshape", "view")
 
 
 def _is_size(v) -> bool:
-    if isinstance(v, (bool, int)):
+    if isinstance(v, (bool, int, float)):  # float: e.g. a scale computed from a size
         return True
     return isinstance(v, (torch.Size, tuple, list)) and all(type(d) is int for d in v)
 

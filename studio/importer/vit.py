@@ -31,11 +31,6 @@ def position_embedding(x, pe):
     return x + pe
 
 
-def select_step(x, step: int):
-    """x[:, step] of an N×T×F sequence as one call (named after what it does, not getitem)."""
-    return x[:, step]
-
-
 def image_to_sequence(x):
     """x.reshape(n, C, H·W).permute(0, 2, 1) (or x.flatten(2).transpose(1, 2)) as one call."""
     return x.flatten(2).transpose(1, 2)
@@ -93,14 +88,18 @@ def tokens_as_calls(graph: fx.Graph, model: nn.Module) -> None:
 
 def patches_as_calls(graph: fx.Graph) -> None:
     """After sizes are constants: x.reshape(-1, C, H·W).permute(0, 2, 1) of an N×C×H×W image,
-    or x.flatten(2).transpose(1, 2), -> image_to_sequence(x); x[:, i] of a sequence ->
-    select_step(x, i)."""
+    or x.flatten(2).transpose(1, 2), -> image_to_sequence(x); x[:, i] of a sequence is
+    renamed select_step (an RNN's `out[:, -1]` is still read by recurrent.py)."""
     for n in list(graph.nodes):
         first = n.args[0] if n.args else None
         if n.op == "call_function" and n.target is operator.getitem and rank(first) == 3 and not n.kwargs \
                 and isinstance(n.args[1], tuple) and len(n.args[1]) == 2 and n.args[1][0] == slice(None) \
                 and type(n.args[1][1]) is int:
-            _replace(graph, n, select_step, (first, n.args[1][1]))
+            with graph.inserting_before(n):  # the same getitem, named for the canvas
+                named = graph.create_node("call_function", operator.getitem, n.args, name="select_step")
+            named.meta = dict(n.meta)
+            n.replace_all_uses_with(named)
+            graph.erase_node(n)
             continue
         if not (isinstance(first, fx.Node) and len(first.users) == 1 and not n.kwargs and not first.kwargs):
             continue
@@ -157,8 +156,12 @@ def map_vit(n: fx.Node, gm: fx.GraphModule) -> tuple[Mapped, str] | None:
                       _Holder("pe", w.detach().view(t, f))), p.target
     if n.op == "call_function" and n.target is image_to_sequence:
         return Mapped("ImageToSequence", {}, [n.args[0]]), ""
-    if n.op == "call_function" and n.target is select_step:
-        return Mapped("SelectStep", dict(step=n.args[1]), [n.args[0]]), ""
+    if n.op == "call_function" and n.target is operator.getitem and rank(n.args[0]) == 3:
+        x, index = n.args
+        if not (isinstance(index, tuple) and len(index) == 2 and index[0] == slice(None)
+                and type(index[1]) is int):
+            raise NoLayer("indexing a sequence other than x[:, step]")
+        return Mapped("SelectStep", dict(step=index[1]), [x]), ""
     if n.op == "call_method" and n.target in ("reshape", "view") and rank(n.args[0]) is not None:
         x, first, *sizes = n.args
         if first != -1 or n.kwargs or not sizes or not all(type(s) is int for s in sizes):

@@ -38,7 +38,12 @@ CODE = textwrap.dedent('''
             return top + bottom
 
 
-    class Counted(nn.Module):  # groups computed from the input: not a fixed number
+    class Counted(nn.Module):  # groups from the batch size: not a fixed number
+        def forward(self, x):
+            return channel_shuffle(x, x.shape[0])
+
+
+    class Halves(nn.Module):  # groups from the channels: a fixed number at the import's input size
         def forward(self, x):
             return channel_shuffle(x, x.shape[1] // 2)
 
@@ -48,12 +53,12 @@ CODE = textwrap.dedent('''
             super().__init__()
             self.conv = nn.Conv2d(3, 6, 3, padding=1)
             self.shuffle, self.swap, self.thirds = Shuffle(), Swap(), Thirds()
-            self.rows, self.counted = Rows(), Counted()
+            self.rows, self.counted, self.halves = Rows(), Counted(), Halves()
             self.builtin = nn.ChannelShuffle(2)
 
         def forward(self, x):
             x = self.swap(self.shuffle(self.conv(x)))
-            return self.counted(self.rows(self.builtin(self.thirds(x))))
+            return self.counted(self.rows(self.halves(self.builtin(self.thirds(x)))))
 ''')
 
 
@@ -62,7 +67,7 @@ def test_shuffles_and_chunks_of_channels_become_layers(tmp_path):
     torch.manual_seed(0)
     r = import_model(f"{tmp_path / 'net.py'}:Net", input="image:3,8,8")
     layers = [(g.type_of(n), g.params(n)) for g, n, _ in walk(r.project.model)]
-    assert [p["groups"] for t, p in layers if t == "ChannelShuffle"] == [3, 2]
+    assert [p["groups"] for t, p in layers if t == "ChannelShuffle"] == [3, 2, 2]  # halves: 4 channels // 2
     assert sorted((p["chunks"], p["part"]) for t, p in layers if t == "ChannelChunk") == [(2, 0), (2, 1), (3, 0),
                                                                                          (3, 2)]
     opaque = {r.project.model.params(n)["path"]: why for n, why in r.opaque.items()}

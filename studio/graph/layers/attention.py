@@ -68,8 +68,8 @@ TRANSFORMER_ENCODER = register(LayerSpec(
               choices=("relu", "gelu")),
         Param("norm_first", "bool", False, "LayerNorm before attention (pre-norm): steadier when deep",
               label="Norm first"),
-        Param("eps", "float", 1e-5, "Added to the variance in the LayerNorms so it is never divided by "
-              "zero (the Vision Transformer uses 1e-6)", 1e-12, 1.0, label="Norm eps"),
+        Param("eps", "float", 1e-5, "Added to the LayerNorms' variance so it is never zero (ViT: 1e-6)",
+              1e-12, 1.0, label="Norm eps"),
     ),
     inputs=IN, outputs=OUT, infer=_encoder_infer,
     ctor=lambda p, ins: Ctor("studio.TransformerEncoderStack", dict(
