@@ -67,6 +67,7 @@ def test_screenshot_of_the_sample_in_the_main_window(window):
 def test_palette_search_finds_the_attention_section(window):
     pal = window.palette
     pal.search.setText("attention")
-    assert pal.visible_types() == ["TransformerEncoder", "PositionalEncoding"]
+    assert pal.visible_types() == ["TransformerEncoder", "PositionalEncoding", "ImageToSequence", "ClassToken",
+                                   "SelectStep"]
     ARTIFACTS.mkdir(exist_ok=True)
     assert pal.grab().save(str(ARTIFACTS / "palette_attention.png"))
