@@ -12,7 +12,8 @@ models, the samples): cards on a grid of columns and rows.
   connect to.
 - Long nets wrap like text into bands of about PER_ROW columns, top to bottom; a band breaks
   where one wire leads on, never across a skip if it can help it (a residual block stays in
-  one band even when it is wider), so a fitted window shows readable cards.
+  one band even when it is wider, and the other bands may then be as wide), so a fitted
+  window shows readable cards.
 """
 from __future__ import annotations
 
@@ -126,8 +127,16 @@ def _bands(col: dict[str, int], forward: list[tuple[str, str]], per_row: int) ->
             else:
                 wires[b] += 1
 
+    # A block no break should cut (columns joined by skip wires) wider than per_row sets the
+    # window's zoom anyway: the other bands may then be as wide, and fewer.
+    joined = longest = 1
+    for b in range(1, n):
+        joined = joined + 1 if skips[b] else 1
+        longest = max(longest, joined)
+    target = max(per_row, min(longest, 2 * per_row))
+
     def width_cost(w: int) -> int:
-        return (per_row - w) ** 2 if w <= per_row else _OVER * (w - per_row) ** 2
+        return (target - w) ** 2 if w <= target else _OVER * (w - target) ** 2
 
     best = [0] + [None] * n
     prev = [0] * (n + 1)
