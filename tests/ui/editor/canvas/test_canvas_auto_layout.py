@@ -69,6 +69,11 @@ def test_ctrl_l_on_the_resnet_sample_shows_every_skip(qtbot, tmp_path, monkeypat
     assert w.open_path(ROOT / "samples" / "cifar10_resnet.studio.json", confirm=False)
     QApplication.processEvents()
     m = w.project.model
+    assert not hidden(w.canvas, m)  # as shipped (samples/make_samples.py uses the same layout)
+    for i, n in enumerate(m.nodes()):  # as it was shipped before: rows of 5, in order
+        m.move(n, ((i % 5) * 250.0, (i // 5) * 170.0))
+    QApplication.processEvents()
+    assert {card for _, add, card in hidden(w.canvas, m) if m.type_of(add) == "Add"}
     press_ctrl_l(w, qtbot)
     assert not hidden(w.canvas, m)
     adds = m.of_type("Add")
