@@ -42,7 +42,7 @@ def check(nodes, edges) -> dict:
 @given(graphs())
 def test_random_dags_never_stack_cards_or_hide_wires(g):
     nodes, edges = g
-    pos = check(nodes, edges)
+    check(nodes, edges)
     cells = grid(nodes, edges)
     for u, v in edges:  # every wire runs left to right, or wraps into a later band
         assert (cells[u].band, cells[u].col) < (cells[v].band, cells[v].col)
