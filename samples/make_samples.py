@@ -139,6 +139,23 @@ def waves_lstm() -> Project:
         dict(optimizer="adam", lr=5e-3, batch_size=32, epochs=15, grad_clip=1.0))
 
 
+def waves_transformer() -> Project:
+    m = GraphModel()
+    Layout(m).chain(("Input", {"kind": "sequence", "length": 32, "features": 1}),
+                    ("Linear", {"out_features": 16}), ("PositionalEncoding", {"max_len": 32}),
+                    ("TransformerEncoder", {"nhead": 4, "dim_feedforward": 32, "num_layers": 1, "dropout": 0.0}),
+                    ("Mean", {"dims": [1]}), ("Linear", {"out_features": 4}), "Output")
+    return project(
+        "Waves Transformer",
+        "The waves of the LSTM sample, told apart by attention instead: a Linear turns each step's value "
+        "into 16 features, the positional encoding adds where each step is, and the Transformer encoder "
+        "lets every step look at every other. Mean (over dimension 1, time) averages the steps into one "
+        "vector for the classifier. Trains offline on a CPU in under a minute to over 90% validation "
+        "accuracy.",
+        m, dict(dataset="waves", samples=2000, use_test_split=False, val_split=0.2),
+        dict(optimizer="adam", lr=2e-3, batch_size=32, epochs=15, grad_clip=1.0))
+
+
 def spiral_mlp() -> Project:
     m = GraphModel()
     Layout(m).chain(("Input", {"kind": "vector", "features": 2}), ("Linear", {"out_features": 64}), "ReLU",
@@ -166,7 +183,8 @@ def sine_regression() -> Project:
 
 
 SAMPLES = {"cifar10_resnet": cifar10_resnet, "cifar10_mlp": cifar10_mlp, "cifar10_lstm": cifar10_lstm,
-           "shapes_cnn": shapes_cnn, "waves_lstm": waves_lstm, "spiral_mlp": spiral_mlp,
+           "shapes_cnn": shapes_cnn, "waves_lstm": waves_lstm,
+           "waves_transformer": waves_transformer, "spiral_mlp": spiral_mlp,
            "sine_regression": sine_regression}
 
 

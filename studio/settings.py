@@ -44,8 +44,8 @@ DATASET_KINDS = (
                 "synthetic:shapes"),
     DatasetKind("digits", "Digits", "1,797 8×8 greyscale handwritten digits that come with scikit-learn "
                 "(no download)", "digits:load_digits"),
-    DatasetKind("waves", "Waves", "Generated sequences: sine, square, sawtooth or noise (for RNN/LSTM/GRU)",
-                "synthetic:waves"),
+    DatasetKind("waves", "Waves", "Generated sequences: sine, square, sawtooth or noise (for RNN/LSTM/GRU "
+                "or attention)", "synthetic:waves"),
     DatasetKind("spiral", "Spiral", "Generated 2-D points on two interleaved spiral arms", "synthetic:points"),
     DatasetKind("moons", "Moons", "Generated 2-D points on two interleaving half circles", "synthetic:points"),
     DatasetKind("circles", "Circles", "Generated 2-D points: a disc inside a ring", "synthetic:points"),

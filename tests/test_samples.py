@@ -11,7 +11,7 @@ from studio.graph.validate import validate
 
 SAMPLES = sorted((Path(__file__).resolve().parents[1] / "samples").glob("*.studio.json"))
 EXPECTED = {"cifar10_cnn", "cifar10_resnet", "cifar10_mlp", "cifar10_lstm", "shapes_cnn", "waves_lstm",
-            "spiral_mlp", "sine_regression", "digits_autoencoder", "digits_vae"}
+            "waves_transformer", "spiral_mlp", "sine_regression", "digits_autoencoder", "digits_vae"}
 
 
 def test_all_samples_are_there():
@@ -60,6 +60,8 @@ SEEDS = (0, 1, 2)
 LEARNING = [
     ("shapes_cnn", dict(samples=1500), dict(epochs=4, batch_size=16, lr=2e-3), 0.8),
     ("waves_lstm", dict(samples=1000), dict(epochs=20, batch_size=16, lr=5e-3), 0.85),
+    # Over seeds 0-8 this short run reached 0.835-0.955 (median 0.89); chance is 0.25.
+    ("waves_transformer", dict(samples=1000), dict(epochs=20, batch_size=16, lr=2e-3), 0.75),
     ("spiral_mlp", dict(samples=1000), dict(epochs=20, lr=2e-2), 0.85),
 ]
 
@@ -80,6 +82,16 @@ def test_offline_sample_learns(name, data, train, threshold):
         accuracies.append(result.val_metric)
     median = statistics.median(accuracies)
     assert median >= threshold, f"{name}: median validation accuracy {median:.3f} over seeds {accuracies}"
+
+
+def test_transformer_sample_is_attention_with_positions_and_a_mean_over_time():
+    project = load(SAMPLES[0].parent / "waves_transformer.studio.json")
+    m = project.model
+    types = [m.type_of(n) for n in m.nodes()]
+    assert types.index("PositionalEncoding") < types.index("TransformerEncoder") < types.index("Mean")
+    (mean,) = m.of_type("Mean")
+    assert m.shapes.info[mean].inputs[0].full() == "T×16 (T = 32)" and m.shapes.out(mean).full() == "16"
+    assert (project.data.dataset, project.train.grad_clip) == ("waves", 1.0)
 
 
 def test_sine_sample_regresses():

@@ -85,6 +85,43 @@ class TokenEmbedding(nn.Module):
         return self.emb(x.long())
 
 
+class PositionalEncoding(nn.Module):
+    """Adds a vector per position to a N×T×F sequence: learned (one trained vector per step)
+    or fixed sines and cosines of falling frequencies ("Attention Is All You Need")."""
+
+    def __init__(self, max_len: int, features: int, kind: str = "learned"):
+        super().__init__()
+        self.max_len, self.kind = max_len, kind
+        if kind == "learned":
+            self.pe = nn.Parameter(torch.randn(max_len, features) * 0.02)
+        else:  # fixed: rebuilt here, not saved with the weights
+            pos = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)
+            rate = torch.exp(torch.arange(0, features, 2, dtype=torch.float32)
+                             * (-torch.log(torch.tensor(10000.0)) / features))
+            pe = torch.zeros(max_len, features)
+            pe[:, 0::2] = torch.sin(pos * rate)
+            pe[:, 1::2] = torch.cos(pos * rate[: features // 2])
+            self.register_buffer("pe", pe, persistent=False)
+
+    def forward(self, x):
+        return x + self.pe[: x.shape[1]]
+
+
+class TransformerEncoderStack(nn.Module):
+    """nn.TransformerEncoder: `num_layers` copies of nn.TransformerEncoderLayer over a
+    batch-first N×T×F sequence."""
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int, num_layers: int = 1,
+                 dropout: float = 0.1, activation: str = "relu", norm_first: bool = False):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation,
+                                           batch_first=True, norm_first=norm_first)
+        self.encoder = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
+
+    def forward(self, x):
+        return self.encoder(x)
+
+
 class GaussianLatent(nn.Module):
     """μ and log σ² from one Linear; z = μ + σ·ε in training, μ otherwise.
     `kl` holds the last batch's weighted KL divergence from N(0, 1), for the loss."""

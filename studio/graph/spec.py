@@ -242,6 +242,7 @@ CATEGORY = {c.name: c for c in (
     Category("Activation", "act", "#e59a2f"),
     Category("Dense & Shape", "dense", "#3f9f5f"),
     Category("Recurrent", "rnn", "#d9577a"),
+    Category("Attention", "attn", "#2b9ccf"),
     Category("Merge", "merge", "#6b7f99"),
     Category("Blocks", "block", "#c0703a"),  # sub-networks (studio.graph.layers.block)
     Category("Imported", "shape", "#7a7f8c"),  # opaque modules; not in the palette

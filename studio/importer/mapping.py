@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
+from studio.importer.attention import ENCODERS, encoder_params, weights_holder
+
 
 @dataclass
 class Mapped:
@@ -204,6 +206,16 @@ ACTIVATION_METHODS = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh"}
 ADD = {operator.add, operator.iadd, torch.add}
 MUL = {operator.mul, operator.imul, torch.mul}
 
+
+# torch's Transformer encoders (rules in attention.py)
+def _encoder(m) -> dict:
+    try:
+        return encoder_params(m)
+    except ValueError as e:
+        raise NoLayer(str(e)) from None
+
+
+MODULE_RULES.update({t: ("TransformerEncoder", _encoder) for t in ENCODERS})
 RECURRENT = {nn.LSTM: "LSTM", nn.GRU: "GRU", nn.RNN: "RNN"}
 
 
@@ -221,6 +233,8 @@ def _recurrent_helper(m) -> tuple[str, dict]:
 
 
 HELPER_RULES = {
+    "TransformerEncoderStack": lambda m: ("TransformerEncoder", _encoder(m.encoder)),
+    "PositionalEncoding": lambda m: ("PositionalEncoding", dict(kind=m.kind, max_len=m.max_len)),
     "Add": lambda m: ("Add", {}), "Mul": lambda m: ("Mul", {}), "Concat": lambda m: ("Concat", {}),
     "Mean": lambda m: ("Mean", dict(dims=list(m.dims), keepdim=m.keepdim)),
     "StochasticDepth": lambda m: ("StochasticDepth", _stochastic_depth(m)),
@@ -290,6 +304,8 @@ def map_module(node: fx.Node, module: nn.Module) -> Mapped:
     if node.kwargs or len(node.args) != 1:
         raise NoLayer(f"{type(module).__name__} is called with extra arguments")
     params = params_of(module) if params_of else {}
+    if type_ == "TransformerEncoder":  # a lone encoder layer's weights named as in a stack
+        module = weights_holder(module)
     if type_ == "Linear" and (rank(node.args[0]) or 0) >= 4:  # over the channels of N×H×W×C
         params["per_position"] = True
     return Mapped(type_, params, _tensor_args(node, node.args), module)

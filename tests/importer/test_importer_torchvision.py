@@ -62,7 +62,7 @@ def test_convnext_tiny_imports_without_opaque_nodes():
 
 
 def test_convnext_blocks_are_layers_with_torchvisions_outputs(tmp_path):
-    """ConvNeXt's LayerNorm2d imports as LayerNorm (channels), and each CNBlock as a depthwise
+    """ConvNeXt's LayerNorm2d imports as LayerNorm2d, and each CNBlock as a depthwise
     convolution, Permute, LayerNorm, two per-position Linears, Permute and LayerScale (its
     layer_scale Parameter); the outputs match torchvision's."""
     from torchvision import models

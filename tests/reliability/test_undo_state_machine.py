@@ -89,7 +89,8 @@ def param_value(p, c: Choices):
     if p.kind == "float":
         return float(lo) + (float(hi) - float(lo)) * c.below(1001) / 1000
     if p.kind == "ints":
-        return [c.one(tuple(v for v in (-1, 1, 2, 3, 4, 6) if v >= lo)) for _ in range(1 + c.below(3))]
+        top = p.maximum if p.maximum is not None else 6
+        return [c.one(tuple(v for v in (-1, 1, 2, 3, 4, 6) if lo <= v <= top)) for _ in range(1 + c.below(3))]
     if p.kind == "text":  # an opaque node's reference: the default refers to nothing, safely
         return p.default
     raise AssertionError(p.kind)

@@ -3,11 +3,12 @@ refused values, shapes, cost, problems and the graph overview."""
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox, QToolButton
 
 from studio.graph.layers import LAYERS
 from tests.ui import testkit
-from studio.ui.editor.param_editors import parse_ints
+from studio.ui.editor.param_editors import SizeSpin, parse_ints
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def _add(window, type_):
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "cifar10_cnn.studio.json"
 WIDGET = {"int": QSpinBox, "float": QDoubleSpinBox, "bool": QCheckBox, "choice": QComboBox,
-          "ints": QLineEdit, "text": QLineEdit, "size2": QLineEdit}
+          "ints": QLineEdit, "text": QLineEdit, "size2": SizeSpin}
 
 
 def test_every_layer_gets_typed_editors_with_help(window):
@@ -155,6 +156,25 @@ def test_a_height_by_width_kernel_is_typed_checked_and_undone(window):
     assert w.text() == "3" and insp.editors["padding"].widget.text() == "0"
     testkit.edit_param(window, conv, "kernel_size", "5 × 5")  # a square pair is the plain size
     assert m.params(conv)["kernel_size"] == 5 and w.text() == "5"
+
+
+def test_a_size_steps_with_the_arrow_keys_like_other_number_fields(window, qtbot):
+    conv = _add(window, "Conv2d")
+    m, w = window.project.model, window.inspector.editors["kernel_size"].widget
+    w.setFocus()
+    qtbot.keyClick(w, Qt.Key.Key_Up)  # a real key press on the field: one undoable step
+    assert m.params(conv)["kernel_size"] == 4 and w.text() == "4"
+    assert window.undo_stack.undoText() == "Set kernel_size"
+    testkit.edit_param(window, conv, "kernel_size", "1x7")
+    qtbot.keyClick(w, Qt.Key.Key_Up)  # a pair grows on both sides
+    assert m.params(conv)["kernel_size"] == (2, 8) and w.text() == "2×8"
+    window.actions_.undo.trigger()  # edits of one field in a row are one undo step
+    assert m.params(conv)["kernel_size"] == 3 and w.text() == "3"
+    testkit.edit_param(window, conv, "kernel_size", "1x7")
+    assert not w.stepEnabled() & w.StepEnabledFlag.StepDownEnabled  # 1 is the smallest side
+    depth = window.undo_stack.count()
+    qtbot.keyClick(w, Qt.Key.Key_Down)
+    assert m.params(conv)["kernel_size"] == (1, 7) and window.undo_stack.count() == depth
 
 
 def test_screenshot_of_a_1x7_conv_in_the_inspector(window):

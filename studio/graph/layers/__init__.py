@@ -1,7 +1,7 @@
 """The layer catalogue: every layer type Studio knows, declared once in a module of this package."""
 # Import order is palette order within a category.
 from studio.graph.layers import (  # noqa: F401  (registers)
-    io, conv, decode, pool, norm, activation, dense, latent, seq, merge, extra, block, opaque)
+    io, conv, decode, pool, norm, activation, dense, latent, seq, attention, merge, extra, block, opaque)
 from studio.graph.spec import CATEGORIES, CATEGORY, Category, LayerSpec, registry  # noqa: F401 - re-exported
 
 LAYERS: dict[str, LayerSpec] = registry()

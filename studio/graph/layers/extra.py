@@ -71,7 +71,7 @@ def _mean_dims(p, x: Shape) -> list[int]:
     dims = sorted({d + n if d < 0 else d for d in p["dims"]})
     if any(d < 1 or d >= n for d in dims):
         raise ShapeError(f"Mean dimensions {fmt(p['dims'])} must be between 1 and {n - 1} for "
-                         f"{x.full()} (0 is the batch)")
+                         f"{x.full()} (0 is the batch)" + (": 1 averages over time" if x.seq else ""))
     return dims
 
 
@@ -87,9 +87,10 @@ def _mean_infer(p, ins) -> Shape:
 MEAN = register(LayerSpec(
     type="Mean", category="Dense & Shape", title="Mean",
     description=("Averages over some dimensions of each example: (2, 3) averages an image's "
-                 "height and width, leaving one number per channel (global average pooling)."),
-    params=(Param("dims", "ints", (2, 3), "Dimensions to average; 0 is the batch, 1 the channels",
-                  -6, 6),
+                 "height and width, leaving one number per channel (global average pooling); (1) "
+                 "averages a T×F sequence over time, leaving one F vector to classify it by."),
+    params=(Param("dims", "ints", (2, 3),
+                  "Dimensions to average; 0 is the batch, 1 the channels (or time steps)", -6, 6),
             Param("keepdim", "bool", False, "Keep the averaged dimensions with size 1")),
     inputs=IN, outputs=OUT, infer=_mean_infer,
     ctor=lambda p, ins: Ctor("studio.Mean", dict(dims=tuple(_mean_dims(p, ins[0])), keepdim=p["keepdim"])),

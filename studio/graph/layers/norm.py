@@ -78,12 +78,12 @@ LAYERNORM = register(LayerSpec(
 
 def _ln2d_infer(p, ins) -> Shape:
     (x,) = ins
-    need_image("LayerNorm (channels)", x)
+    need_image("LayerNorm2d", x)
     return x
 
 
 LAYERNORM2D = register(LayerSpec(
-    type="LayerNorm2d", trainable=True, category="Normalization", title="LayerNorm (channels)",
+    type="LayerNorm2d", trainable=True, category="Normalization", title="LayerNorm2d",
     description=("Normalizes the channels at each pixel of an image on its own, independent of the "
                  "batch and of the other pixels: LayerNorm for convolutional networks, as ConvNeXt uses it."),
     params=(EPS,),

@@ -10,11 +10,11 @@ import math
 import re
 from typing import Any, Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox,
                                QLineEdit, QSpinBox, QWidget)
 
-from studio.graph.spec import Param, hw_text
+from studio.graph.spec import Param, hw, hw_text
 
 INT_LIMIT = 2**31 - 1  # QSpinBox holds a C int
 
@@ -77,6 +77,48 @@ def parse_size2(text: str) -> int | tuple[int, int]:
     return nums[0] if len(nums) == 1 else (nums[0], nums[1])
 
 
+class SizeSpin(QAbstractSpinBox):
+    """A size typed as "3" or "1×7" (a spin box holds one number, not a pair), with the
+    arrows, Up/Down and the wheel stepping a square size, or both sides of a pair,
+    within the parameter's range, as the other number fields do."""
+
+    stepped = Signal()
+
+    def __init__(self, lo: int, hi: int) -> None:
+        super().__init__()
+        self._lo, self._hi = lo, hi
+        self.setKeyboardTracking(False)
+
+    def text(self) -> str:
+        return self.lineEdit().text()
+
+    def setText(self, text: str) -> None:
+        self.lineEdit().setText(text)
+
+    def _sides(self) -> tuple[int, int] | None:
+        try:
+            return hw(parse_size2(self.text()))
+        except ValueError:
+            return None
+
+    def stepEnabled(self):
+        sides, flags = self._sides(), QAbstractSpinBox.StepEnabledFlag.StepNone
+        if sides is not None and not self.isReadOnly():
+            if max(sides) < self._hi:
+                flags |= QAbstractSpinBox.StepEnabledFlag.StepUpEnabled
+            if min(sides) > self._lo:
+                flags |= QAbstractSpinBox.StepEnabledFlag.StepDownEnabled
+        return flags
+
+    def stepBy(self, steps: int) -> None:
+        sides = self._sides()
+        if sides is None:
+            return
+        h, w = (min(self._hi, max(self._lo, v + steps)) for v in sides)
+        self.setText(hw_text((h, w)))
+        self.stepped.emit()  # an arrow step commits at once, like a spin box's
+
+
 def format_value(param: Param, value: Any) -> str:
     if param.kind == "size2":
         return hw_text(value)
@@ -130,12 +172,13 @@ class ParamEditor:
             w.setProperty("role", "field")
             w.setPlaceholderText("e.g. -1, 28, 28")
             w.editingFinished.connect(self._emit)
-        elif k == "size2":  # typed: "3" (square) or "1×7"; a spin box cannot hold a pair
-            w = QLineEdit()
-            w.setProperty("role", "field")
-            w.setPlaceholderText("e.g. 3 or 1×7")
-            w.setMaxLength(40)
+        elif k == "size2":  # typed: "3" (square) or "1×7"
+            w = SizeSpin(int(p.minimum if p.minimum is not None else 0),
+                         int(p.maximum if p.maximum is not None else INT_LIMIT))
+            w.lineEdit().setPlaceholderText("e.g. 3 or 1×7")
+            w.lineEdit().setMaxLength(40)
             w.editingFinished.connect(self._emit)
+            w.stepped.connect(self._emit)
         elif k == "text":  # a name; or an import's reference: shown, not edited
             w = QLineEdit()
             w.setProperty("role", "field")
@@ -145,7 +188,7 @@ class ParamEditor:
                 w.editingFinished.connect(self._emit)
         else:
             raise ValueError(f"unknown parameter kind {k}")
-        if isinstance(w, (QSpinBox, QDoubleSpinBox, QComboBox)):
+        if isinstance(w, (QAbstractSpinBox, QComboBox)):
             w.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # wheel over an unfocused box scrolls the panel
         return w
 

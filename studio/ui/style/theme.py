@@ -77,7 +77,7 @@ QToolButton:pressed, QToolButton:checked {{ background: {c.border}; }}
 QLineEdit[role="field"] {{ background: {c.base}; border: 1px solid {c.border}; border-radius: 5px;
   padding: 4px 6px; selection-background-color: {c.accent}; }}
 QLineEdit[role="field"]:focus {{ border-color: {c.accent}; }}
-QLineEdit[invalid="true"], QSpinBox[invalid="true"], QDoubleSpinBox[invalid="true"] {{
+QLineEdit[invalid="true"], QAbstractSpinBox[invalid="true"] {{
   border: 1px solid {c.error}; border-radius: 3px; }}
 QScrollBar:vertical {{ background: transparent; width: 10px; margin: 0; }}
 QScrollBar:horizontal {{ background: transparent; height: 10px; margin: 0; }}

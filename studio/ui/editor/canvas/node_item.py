@@ -37,6 +37,7 @@ DETAIL_LOD = 0.45  # below this zoom text is unreadable: draw a plain card
 
 WIDTH = 160.0
 HEADER = 26.0
+TITLE_ROOM = WIDTH - 36  # from the category dot to the error badge
 ROW = 20.0
 RADIUS = 7.0
 SHADOW = 3.0
@@ -132,7 +133,7 @@ class NodeItem(QGraphicsItem):
         self._summary = t.summary_fm.elidedText(summary, Qt.TextElideMode.ElideRight, inner - 30)
         room = inner - (t.text_width("summary", self._summary) + 10 if self._summary else 0)
         self._id = t.id_fm.elidedText(self.nid, Qt.TextElideMode.ElideMiddle, room)
-        self._title = t.title_fm.elidedText(self.spec.title, Qt.TextElideMode.ElideRight, WIDTH - 40)
+        self._title_font, self._title = t.fitted_title(self.spec.title, TITLE_ROOM)
         self._refresh_tooltip()
         self.update()
 
@@ -223,9 +224,9 @@ class NodeItem(QGraphicsItem):
         p.setBrush(cat)
         p.drawRoundedRect(QRectF(r.left() + 10, r.top() + 9, 8, 8), 2.5, 2.5)
         # text
-        p.setFont(t.title_font)
+        p.setFont(self._title_font)
         p.setPen(t.color("text"))
-        p.drawText(QRectF(24, 0, WIDTH - 38, HEADER), _VCENTER, self._title)
+        p.drawText(QRectF(24, 0, TITLE_ROOM + 2, HEADER), _VCENTER, self._title)
         self._paint_body(p)
         # border: error beats selection beats the quiet default
         if self.problems:

@@ -13,7 +13,7 @@ from studio.graph.model import TOP_ONLY
 
 # Where to look first for what usually follows a wire of this kind.
 LIKELY_NEXT = {"image": ("Convolution", "Pooling", "Normalization", "Activation"),
-               "sequence": ("Recurrent", "Normalization", "Activation"),
+               "sequence": ("Recurrent", "Attention", "Normalization", "Activation"),
                "vector": ("Dense & Shape", "Activation", "Normalization", "Input / Output")}
 FIRST = {"image": ("Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU", "Flatten"),
          "sequence": ("LSTM", "GRU", "RNN"),

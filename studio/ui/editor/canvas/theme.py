@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF
 
 from studio.graph.layers import CATEGORY
@@ -71,6 +72,7 @@ class CanvasTheme:
         self.label_fm = QFontMetricsF(self.label_font)
         self._colors: dict[str, QColor] = {}
         self._widths: dict[tuple[str, str], float] = {}
+        self._titles: dict[tuple[str, float], tuple[QFont, str]] = {}
 
     def set_dark(self, dark: bool) -> None:
         self.dark = dark
@@ -90,6 +92,23 @@ class CanvasTheme:
         if w is None:
             w = self._widths[(font, text)] = getattr(self, font + "_fm").horizontalAdvance(text)
         return w
+
+    def fitted_title(self, text: str, room: float) -> tuple[QFont, str]:
+        """The title font, a pixel or two smaller when that keeps a long title whole
+        ("Transformer encoder"), else elided; cached per title."""
+        key = (text, room)
+        hit = self._titles.get(key)
+        if hit is None:
+            for px in (12, 11, 10):
+                font = self.title_font if px == 12 else _font(px, QFont.Weight.DemiBold)
+                fm = self.title_fm if px == 12 else QFontMetricsF(font)
+                if fm.horizontalAdvance(text) <= room:
+                    hit = (font, text)
+                    break
+            else:
+                hit = (font, fm.elidedText(text, Qt.TextElideMode.ElideRight, room))
+            self._titles[key] = hit
+        return hit
 
     def category(self, category: str) -> QColor:
         c = CATEGORY.get(category)

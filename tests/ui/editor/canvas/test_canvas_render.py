@@ -127,3 +127,24 @@ def test_palette_drop_on_a_wire_inserts_the_layer(canvas):
     assert {(e.src, e.dst) for e in m.edges()} == {(a, f), (f, b)}
     view.undo_stack().undo()
     assert len(m) == 2 and len(m.edges()) == 1
+
+
+def test_every_layer_title_stays_whole_on_its_card(qtbot):
+    """A card's title is never cut short: a long one ("Transformer encoder") is drawn a
+    pixel or two smaller, and stays clear of the error badge."""
+    from studio.graph.layers import LAYERS
+    from PySide6.QtGui import QFontMetricsF
+    m = GraphModel()
+    for type_ in LAYERS:
+        if type_ not in ("Block", "BlockInput", "BlockOutput", "Opaque"):
+            m.add_node(type_, {}, (0, 0))
+    view = CanvasView()
+    qtbot.addWidget(view)
+    view.set_model(m, QUndoStack())
+    for nid in m.nodes():
+        item = view.node_item(nid)
+        title = LAYERS[m.type_of(nid)].title
+        assert item._title == title, (nid, item._title)
+        assert item._title_font.pixelSize() >= 10
+        badge_left = item.badge.pos().x() - item.badge.R
+        assert 24 + QFontMetricsF(item._title_font).horizontalAdvance(title) <= badge_left, nid
