@@ -26,7 +26,7 @@ PER_ROW = 5         # columns a band aims for
 COL = 260.0         # a card's width (160) and room for the shape label on its wire
 ROW = 120.0
 BAND_GAP = 80.0     # between one band's lowest card and the next band's highest
-_OVER = 10          # cost of each column a band runs over PER_ROW, squared
+_OVER = 6           # cost of each column a band runs over PER_ROW, squared
 _BREAK_SKIP = 300   # cost of a band break across a wire that skips columns
 _BREAK_WIRE = 40    # ... across each extra wire beyond the one that leads on
 
@@ -40,12 +40,31 @@ class Cell:
 
 def grid(nodes: Sequence[str], edges: Iterable[tuple[str, str]], per_row: int = PER_ROW) -> dict[str, Cell]:
     """Grid cells for `nodes` (ids in the preferred order: it breaks ties) and the wires
-    `edges` (source id, target id) between them."""
+    `edges` (source id, target id) between them. Each connected net gets bands of its own,
+    one below the other in the order of their first node; cards without wires come last,
+    in rows of per_row."""
     nodes = list(dict.fromkeys(nodes))
-    if not nodes:
-        return {}
     rank = {n: i for i, n in enumerate(nodes)}
     edges = [(u, v) for u, v in dict.fromkeys(edges) if u != v and u in rank and v in rank]
+    links = nx.Graph()
+    links.add_edges_from(edges)
+    nets = sorted((sorted(c, key=rank.__getitem__) for c in nx.connected_components(links)),
+                  key=lambda c: rank[c[0]])
+    cells: dict[str, Cell] = {}
+    band = 0
+    for net in nets:
+        inside = set(net)
+        part = _net(net, [(u, v) for u, v in edges if u in inside], per_row)
+        cells.update((n, Cell(band + c.band, c.col, c.row)) for n, c in part.items())
+        band += 1 + max(c.band for c in part.values())
+    alone = [n for n in nodes if n not in links]
+    cells.update((n, Cell(band + i // per_row, i % per_row, 0)) for i, n in enumerate(alone))
+    return cells
+
+
+def _net(nodes: list[str], edges: list[tuple[str, str]], per_row: int) -> dict[str, Cell]:
+    """Cells for one connected net."""
+    rank = {n: i for i, n in enumerate(nodes)}
     order = _order(nodes, edges, rank)
     at = {n: i for i, n in enumerate(order)}
     forward = [(u, v) for u, v in edges if at[u] < at[v]]

@@ -118,3 +118,13 @@ def test_a_second_input_sits_next_to_the_layer_it_feeds_and_origin_offsets():
     pos = positions(nodes, edges, origin=(40.0, -20.0))
     assert pos["x"] == (40.0, -20.0)
     assert positions([], []) == {} and grid(["only"], []) == {"only": Cell(0, 0, 0)}
+
+
+def test_separate_nets_get_bands_of_their_own_and_stray_cards_come_last():
+    nodes = ["s1", "a", "b", "c", "x", "y", "s2"]
+    edges = [("a", "b"), ("b", "c"), ("x", "y")]
+    cells = grid(nodes, edges)
+    assert [cells[n] for n in ("a", "b", "c")] == [Cell(0, 0, 0), Cell(0, 1, 0), Cell(0, 2, 0)]
+    assert [cells[n] for n in ("x", "y")] == [Cell(1, 0, 0), Cell(1, 1, 0)]
+    assert [cells[n] for n in ("s1", "s2")] == [Cell(2, 0, 0), Cell(2, 1, 0)]
+    check(nodes, edges)
