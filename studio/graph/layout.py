@@ -13,7 +13,7 @@ models, the samples): cards on a grid of columns and rows.
 - Long nets wrap like text into bands of about PER_ROW columns, top to bottom; a band breaks
   where one wire leads on, never across a skip if it can help it (a residual block stays in
   one band even when it is wider, and the other bands may then be as wide), so a fitted
-  window shows readable cards.
+  window shows readable cards. Separate nets get bands of their own, one below the other.
 """
 from __future__ import annotations
 
