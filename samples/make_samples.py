@@ -2,36 +2,38 @@
 
     python samples/make_samples.py
 
-Nodes are laid out as cards in rows: 250 px apart (a 160 px card plus room for
-the shape label on its wire), at most 5 per row, rows 170 px apart. The seed
-CNN keeps its graph; only its positions are re-laid out the same way.
+Nodes are placed by studio.graph.layout, as the canvas's Auto-layout (Ctrl+L) places
+them: rows of at most 5 cards that wrap like text, residual skips on a row of their own.
+The seed CNN keeps its graph; only its positions are re-laid out the same way.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-import networkx as nx
-
+from studio.graph.layout import positions
 from studio.graph.model import GraphModel
 from studio.project.file import Project, load, save
 from studio.settings import DataSettings, TrainSettings
 
 HERE = Path(__file__).resolve().parent
-STEP_X, STEP_Y, PER_ROW = 250.0, 170.0, 5
+
+
+def lay_out(m: GraphModel) -> None:
+    """Every node where Auto-layout (Ctrl+L) would put it."""
+    for nid, p in positions(m.nodes(), [(e.src, e.dst) for e in m.edges()]).items():
+        m.move(nid, p)
 
 
 class Layout:
-    """Adds nodes left to right, wrapping into rows, and wires each to the previous one."""
+    """Adds nodes and wires each to the previous one; `project` lays them out."""
 
-    def __init__(self, model: GraphModel, per_row: int = PER_ROW):
-        self.m, self.per_row, self.i, self.prev = model, per_row, 0, None
+    def __init__(self, model: GraphModel):
+        self.m, self.prev = model, None
 
     def add(self, type_: str, params: dict | None = None, wire: bool = True) -> str:
-        x, y = (self.i % self.per_row) * STEP_X, (self.i // self.per_row) * STEP_Y
-        nid = self.m.add_node(type_, params or {}, (x, y))
+        nid = self.m.add_node(type_, params or {})
         if wire and self.prev is not None:
             self.m.connect(self.prev, "out", nid, "in")
-        self.i += 1
         self.prev = nid
         return nid
 
@@ -51,6 +53,7 @@ def conv_bn(lay: Layout, c: int) -> str:
 
 
 def project(name, description, model, data: dict, train: dict) -> Project:
+    lay_out(model)
     return Project(model=model, name=name, description=description,
                    data=DataSettings(**data), train=TrainSettings(**train))
 
@@ -189,10 +192,7 @@ def relayout_seed_cnn() -> None:
     """Positions only: the seed CNN's graph and settings stay exactly as they are."""
     path = HERE / "cifar10_cnn.studio.json"
     proj = load(path)
-    m = proj.model
-    order = list(nx.topological_sort(m.g))
-    for i, nid in enumerate(order):
-        m.move(nid, ((i % PER_ROW) * STEP_X, (i // PER_ROW) * STEP_Y))
+    lay_out(proj.model)
     save(proj, path)
 
 

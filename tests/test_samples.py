@@ -26,7 +26,11 @@ def test_sample_is_valid_described_and_laid_out(path):
     m = project.model
     positions = [m.pos(n) for n in m.nodes()]
     assert len(set(positions)) == len(positions)  # no stacked cards
-    assert max(x for x, _ in positions) <= 6 * 190 + 1  # long chains wrap into rows
+    # Long chains wrap into rows of 5; a residual block is never cut (the ResNet's are 8 wide).
+    assert max(x for x, _ in positions) <= 7 * 260 + 1
+    for e in m.edges():  # no wire runs straight behind a card it does not connect to
+        (xa, ya), (xb, yb) = m.pos(e.src), m.pos(e.dst)
+        assert not [n for n in m.nodes() if ya == yb == m.pos(n)[1] and min(xa, xb) < m.pos(n)[0] < max(xa, xb)]
     model = compile_graph(m).eval()
     with torch.no_grad():
         out = model(*example_inputs(m, batch=2))

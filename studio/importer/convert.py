@@ -16,6 +16,7 @@ import torch
 from torch import fx, nn
 
 from studio.graph.compile import node_module
+from studio.graph.layout import positions
 from studio.graph.model import GraphError, GraphModel, id_problem
 from studio.importer.layer_scale import held_by_scale, is_layer_scale, map_layer_scale
 from studio.importer.mapping import RECURRENT, Mapped, NoLayer, map_function, map_module, rank
@@ -350,19 +351,9 @@ def _weights(m: GraphModel, nid: str, mp: Mapped, n: fx.Node, real: bool) -> dic
     return out if real else {}
 
 
-def _layout(m: GraphModel, dx: float = 240.0, dy: float = 130.0) -> None:
-    """Columns by longest path from an input; branches stack below the main line."""
-    import networkx as nx
-    depth: dict[str, int] = {}
-    for nid in nx.topological_sort(m.g):
-        preds = list(m.g.predecessors(nid))
-        depth[nid] = 1 + max((depth[p] for p in preds), default=-1)
-    rows: dict[int, int] = {}
-    for nid in nx.topological_sort(m.g):
-        d = depth[nid]
-        r = rows.get(d, 0)
-        rows[d] = r + 1
-        m.move(nid, (d * dx, r * dy))
+def _layout(m: GraphModel) -> None:
+    for nid, p in positions(m.nodes(), [(e.src, e.dst) for e in m.edges()]).items():
+        m.move(nid, p)
 
 
 def kwargs_json(kwargs: dict) -> str:

@@ -18,6 +18,7 @@ import networkx as nx
 from torch import nn
 
 from studio.graph.blocks import to_doc
+from studio.graph.layout import positions
 from studio.graph.model import MAX_DEPTH, GraphModel, id_problem
 from studio.project.file import build_graph
 
@@ -305,47 +306,15 @@ def _finish(g: dict, prefix: str, out: Structured, r: _Renamer) -> dict:
     return doc
 
 
-PER_ROW = 5  # columns per band
-BAND_GAP = 60.0
-
-
-def _layout(doc: dict, dx: float = 260.0, dy: float = 110.0) -> None:
-    """Columns by longest path from the start; branches stack below the main line."""
+def _layout(doc: dict) -> None:
+    """Nodes in the order they are compiled (topological, the traced order breaking ties),
+    placed by the layout the canvas's Auto-layout uses."""
     g = nx.DiGraph()
     g.add_nodes_from(n["id"] for n in doc["nodes"])
     g.add_edges_from((e["src"], e["dst"]) for e in doc["edges"])
-    col: dict[str, int] = {}
-    rows: dict[int, int] = {}
-    pos = {}
     rank = {n["id"]: i for i, n in enumerate(doc["nodes"])}
-    order = list(nx.lexicographical_topological_sort(g, key=rank.__getitem__))
-    at = {nid: i for i, nid in enumerate(order)}
-    doc["nodes"].sort(key=lambda n: at[n["id"]])  # compiled in this order
-    for nid in order:
-        col[nid] = 1 + max((col[p] for p in g.predecessors(nid)), default=-1)
-        row = rows.get(col[nid], 0)
-        rows[col[nid]] = row + 1
-        pos[nid] = (col[nid], row)
-    _lower_skips(g, order, pos)
-    # Long chains wrap like text into bands of PER_ROW columns (as the canvas's auto-layout
-    # and the samples do), so a fitted window shows readable cards, not one thin row.
-    bands = 1 + max(col.values(), default=0) // PER_ROW
-    tallest = [1 + max((r for c, r in pos.values() if c // PER_ROW == b), default=0) for b in range(bands)]
-    tops = [sum(tallest[:b]) * dy + b * BAND_GAP for b in range(bands)]
+    at = {nid: i for i, nid in enumerate(nx.lexicographical_topological_sort(g, key=rank.__getitem__))}
+    doc["nodes"].sort(key=lambda n: at[n["id"]])
+    pos = positions([n["id"] for n in doc["nodes"]], [(e["src"], e["dst"]) for e in doc["edges"]])
     for n in doc["nodes"]:
-        c, row = pos[n["id"]]
-        n["pos"] = [(c % PER_ROW) * dx, tops[c // PER_ROW] + row * dy]
-
-
-def _lower_skips(g: nx.DiGraph, order: list[str], pos: dict[str, tuple[int, int]]) -> None:
-    """A wire that skips over cards on its own row (a residual block's input straight to its
-    Add) would run hidden behind them: its two ends move to a free row below, so the skip is
-    drawn as a line of its own under the branch it jumps."""
-    for v in order:
-        for u in list(g.predecessors(v)):
-            (cu, ru), (cv, rv) = pos[u], pos[v]
-            if ru != rv or cv - cu < 2 or cu // PER_ROW != cv // PER_ROW:
-                continue  # a neighbour, another row, or a wire that wraps into the next band anyway
-            if any(r == ru for c, r in pos.values() if cu < c < cv):
-                free = 1 + max(r for n, (c, r) in pos.items() if cu <= c <= cv and n not in (u, v))
-                pos[u], pos[v] = (cu, free), (cv, free)
+        n["pos"] = list(pos[n["id"]])

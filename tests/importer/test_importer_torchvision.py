@@ -53,10 +53,12 @@ def test_convnext_tiny_imports_without_opaque_nodes():
     assert not r.opaque and r.weights == 28_589_128
     types = [g.type_of(n) for g, n, _ in walk(r.project.model)]
     assert types.count("LayerScale") == types.count("StochasticDepth") == 18 and types.count("Permute") == 36
-    # The residual skip runs on a row of its own below the branch, not hidden behind its cards.
+    # The residual skip runs straight on a row of its own (input -> add -> output), the branch
+    # it jumps on the row below, so no card hides it.
     cn = r.project.model.body("features").body("features_1").body("features_1_0")
     y = {n: cn.pos(n)[1] for n in cn.nodes()}
-    assert y["input"] == y["add"] > max(y["block"], y["layer_scale"], y["stochastic_depth"])
+    assert y["input"] == y["add"] == y["output"] < min(y["block"], y["layer_scale"], y["stochastic_depth"])
+    assert cn.pos("input")[0] < cn.pos("block")[0] < cn.pos("stochastic_depth")[0] < cn.pos("add")[0]
 
 
 def test_convnext_blocks_are_layers_with_torchvisions_outputs(tmp_path):

@@ -11,7 +11,10 @@ import pytest
 from studio.train import host_memory
 
 CHILD = """
-import resource, torch
+import ctypes, resource, torch
+# Transparent huge pages fault 2 MB at a time, when the kernel has one free: the counts
+# would depend on the machine's memory at the moment. PR_SET_THP_DISABLE (41) for this process.
+ctypes.CDLL(None, use_errno=True).prctl(41, 1, 0, 0, 0)
 from torch import nn
 from studio.train.host_memory import keep_freed_memory, release_freed_memory
 
@@ -44,8 +47,12 @@ def test_freed_blocks_are_reused_instead_of_faulted_in_again():
     out = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     before, after = map(int, out.stdout.split())
-    assert before > 5_000  # glibc's default: freed activations go back to the kernel each step
-    assert after < before / 5
+    # Ten steps allocate about 25,000 pages of activations: with the setting nearly all are reused.
+    assert after < 5_000, (before, after)
+    # glibc's default usually hands them back to the kernel every step (15,000-30,000 faults
+    # here), but its adaptive mmap threshold sometimes keeps them already (about 900): then
+    # there is nothing to compare.
+    assert before < 5_000 or after < before / 5, (before, after)
 
 
 def test_the_trainer_keeps_freed_memory_on_the_cpu(monkeypatch):

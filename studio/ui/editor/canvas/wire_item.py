@@ -1,4 +1,5 @@
-"""Wires: a cubic Bézier from an output port to an input port, with a pill at
+"""Wires: a cubic Bézier from an output port to an input port (a backwards one routed
+through the gaps between cards), with a pill at
 the midpoint showing the tensor shape the wire carries (full shape in the
 tooltip). `DragWire` is the temporary curve drawn while connecting."""
 from __future__ import annotations
@@ -21,12 +22,38 @@ HIT_W = 6.0  # half the width of a wire's clickable band
 LABEL_LOD = 0.45  # below this zoom shape labels are not drawn (unreadable)
 
 
+STUB = 40.0     # how far a backwards wire runs straight out of its port before turning
+OVER = 70.0     # how far above its target's port a backwards wire runs back: in the gap over the card
+CORNER = 14.0
+
+
 def bezier(a: QPointF, b: QPointF) -> QPainterPath:
-    """Horizontal tangents at both ends; a backwards wire loops out wide enough
-    to stay readable instead of folding onto itself."""
+    """Horizontal tangents at both ends. A backwards wire (a loop, or a net that wraps into
+    the next band) runs back through the gaps between cards instead: out to the right,
+    up or down beside its source's column, back left above its target's row, down beside
+    the target's column and in, so it never runs behind the cards it passes."""
+    if b.x() < a.x():
+        y = b.y() - OVER
+        return _rounded([a, QPointF(a.x() + STUB, a.y()), QPointF(a.x() + STUB, y), QPointF(b.x() - STUB, y),
+                         QPointF(b.x() - STUB, b.y()), b])
     dx = max(abs(b.x() - a.x()) * 0.5, 40.0)
     path = QPainterPath(a)
     path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(b.x() - dx, b.y()), b)
+    return path
+
+
+def _rounded(points: list[QPointF]) -> QPainterPath:
+    """A polyline with its corners rounded."""
+    path = QPainterPath(points[0])
+    for prev, at, nxt in zip(points, points[1:], points[2:]):
+        d1, d2 = at - prev, nxt - at
+        l1, l2 = (d1.x() ** 2 + d1.y() ** 2) ** 0.5, (d2.x() ** 2 + d2.y() ** 2) ** 0.5
+        r = min(CORNER, l1 / 2, l2 / 2)
+        if r <= 0:
+            continue
+        path.lineTo(at - d1 * (r / l1))
+        path.quadTo(at, at + d2 * (r / l2))
+    path.lineTo(points[-1])
     return path
 
 
