@@ -138,7 +138,7 @@ CLASS_TOKEN = register(LayerSpec(
                  "says; read it back with Select step (step 0) to classify, as the Vision Transformer does."),
     params=(), inputs=IN, outputs=OUT, infer=_class_token_infer,
     ctor=lambda p, ins: Ctor("studio.ClassToken", dict(features=ins[0][1])),
-    weights=lambda p, i, o: i[0][1], icon="attn",
+    summary=lambda p: "+1 step first", weights=lambda p, i, o: i[0][1], icon="attn",
 ))
 
 

@@ -35,6 +35,7 @@ def test_imported_vit_opens_as_layers(qtbot, tmp_path, monkeypatch):
     assert all(top.shapes.error(n) is None for n in top.nodes())
     ART.mkdir(exist_ok=True)
     testkit.select(w, "class_token")
+    view.fit()
     w.grab().save(str(ART / "vit_top.png"))
     double_click(view, card_point(view, "encoder"))
     enc = view.model()
@@ -43,5 +44,6 @@ def test_imported_vit_opens_as_layers(qtbot, tmp_path, monkeypatch):
     first = [n for n in enc.nodes() if enc.type_of(n) == "TransformerEncoder"][0]
     assert enc.params(first)["norm_first"] and enc.params(first)["eps"] == 1e-6
     testkit.select(w, first)
+    view.fit()
     assert w.inspector.editors["eps"].widget is not None
     w.grab().save(str(ART / "vit_encoder.png"))
