@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 from torch import fx, nn
+
 from studio.importer.layer_scale import scales_as_calls
 from studio.importer.mapping import LEAF_FUNCTIONS, channel_chunk, leaf_types, studio_helper
 from studio.importer.sizes import RecordingShapeProp, fold_sizes
