@@ -125,8 +125,8 @@ def summarize(maps: torch.Tensor, layer: int, head: int | None) -> Heat:
     top = float(m.max())
     image = (m / max(top, 1e-12)).numpy().astype(np.float32)
     which = "mean of heads" if head is None else f"head {head + 1}"
-    t, s = m.shape
-    return Heat(image, f"layer {layer + 1}, {which}: {t}×{s} steps, brightest {top:.2f}")
+    even = 1 / m.shape[-1]  # what each step would get if attention were spread evenly
+    return Heat(image, f"layer {layer + 1}, {which} (brightest {top:.2f}; even spread {even:.2f})")
 
 
 class AttentionProbe:

@@ -7,17 +7,22 @@ The editor knows nothing of training: the run panel hands the inspector a feed
 (studio.ui.run.inspector_feed) with this small interface:
   changed            a Signal() fired when the snapshot changes or goes stale
   examples() -> int  how many probe examples the snapshot holds
-  look(node, i, max_w, max_h) -> Look | str   the drawing, or why there is none
+  look(node, i, max_w, max_h, chooser) -> Look | str   the drawing, or why there is none
   refresh() -> str | None   a new snapshot from the current weights; the reason if not
+  is_attention(node) -> bool   an attention layer: the chooser picks its attention map or output
+  want_attention(asker, node | None), forget(asker)   which node's attention map is shown
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
-from PySide6.QtCore import QSize, Qt, Slot
+from PySide6.QtCore import QEvent, QSize, Qt, Slot
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QToolButton,
                                QVBoxLayout, QWidget)
+
+from studio.ui.editor.attention_chooser import AttentionChooser
 
 MAX_HEIGHT = 320   # a feature-map grid as wide as the inspector, but no taller than this
 INPUT_PX = 48
@@ -59,6 +64,8 @@ class ActivationsSection(QWidget):
         self.refresh.setEnabled(not locked)
         self.refresh.setToolTip("While training, this view updates after each epoch" if locked else
                                 "Run the probe examples through the network as it is now")
+        self.chooser = AttentionChooser(narrow=True)  # for attention layers only
+        self.chooser.hide()
         self.example_row = QWidget()
         row = QHBoxLayout(self.example_row)
         row.setContentsMargins(0, 0, 0, 0)
@@ -70,6 +77,7 @@ class ActivationsSection(QWidget):
         b.setContentsMargins(0, 2, 0, 0)
         b.setSpacing(4)
         b.addWidget(self.example_row)
+        b.addWidget(self.chooser)
         b.addWidget(self.picture)
         b.addWidget(self.caption)
         b.addWidget(self.refresh, 0, Qt.AlignmentFlag.AlignLeft)
@@ -82,15 +90,17 @@ class ActivationsSection(QWidget):
         self.header.toggled.connect(self._toggled)
         self.example.currentIndexChanged.connect(self.redraw)
         self.refresh.clicked.connect(self.refresh_now)
+        self.chooser.changed.connect(self.redraw)
         feed.changed.connect(self.redraw)
+        if hasattr(feed, "forget"):  # this section gone: its node's maps are no longer wanted
+            self.destroyed.connect(partial(feed.forget, id(self)))
         self._toggled(expanded)
 
     @Slot(bool)
     def _toggled(self, on: bool) -> None:
         self.header.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
         self.body.setVisible(on)
-        if on:
-            self.redraw()
+        self.redraw()  # collapsed: says so to the feed, draws nothing
         if self.on_toggle is not None:
             self.on_toggle(on)
 
@@ -104,6 +114,10 @@ class ActivationsSection(QWidget):
 
     @Slot()
     def redraw(self) -> None:
+        attention = hasattr(self.feed, "is_attention")
+        if attention:
+            shown = self.header.isChecked() and self.chooser.choice().attention
+            self.feed.want_attention(id(self), self.node if shown else None)
         if not self.header.isChecked():
             return
         n = self.feed.examples()
@@ -115,7 +129,10 @@ class ActivationsSection(QWidget):
             self.example.setCurrentIndex(min(keep, n - 1))
             self.example.blockSignals(False)
         width = max(120, self.body.width() if self.body.width() > 0 else 240)
-        look = self.feed.look(self.node, max(0, self.example.currentIndex()), width, MAX_HEIGHT)
+        self.chooser.setVisible(attention and self.feed.is_attention(self.node))
+        i = max(0, self.example.currentIndex())
+        look = (self.feed.look(self.node, i, width, MAX_HEIGHT, self.chooser) if attention else
+                self.feed.look(self.node, i, width, MAX_HEIGHT))
         self.example_row.setVisible(n > 0 and not isinstance(look, str))
         if isinstance(look, str):
             self.picture.clear()
@@ -130,6 +147,11 @@ class ActivationsSection(QWidget):
             self.input.setPixmap(look.example)
         else:
             self.input.clear()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # a theme switch: redrawn in its colours
+            self.redraw()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)

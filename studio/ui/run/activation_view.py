@@ -1,37 +1,25 @@
 """The Activations tab: what the layer chosen on the canvas outputs for a few
 fixed validation examples, refreshed after every epoch while training, and on
 demand from the current weights (the last run's, or the untrained network's on
-the previewed dataset) when idle."""
+the previewed dataset) when idle. For an attention layer it shows, by choice, its
+attention map (studio.ui.run.attention_view) or its output."""
 from __future__ import annotations
 
 import numpy as np
 import torch
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from studio.train import activations
+from studio.train import activations, attention_maps
+from studio.ui.editor.attention_chooser import AttentionChooser
+from studio.ui.run import attention_view
+from studio.ui.run.ramp import _RAMP, GAP, colourize  # noqa: F401 - re-exported for the views and tests
 from studio.ui.run.samples import chw_to_hwc, thumbnail, to_qimage
 
 VIEW_HEIGHT = 220
 BAR_HEIGHT = 48  # a vector's strip of cells
-
-# A short perceptual ramp (dark blue → teal → yellow) for heat maps and bars.
-GAP = (226, 228, 232)  # the gaps between feature maps: light grey, like the panel around them
-_RAMP = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], dtype=np.float32)
-
-
-def colourize(values: np.ndarray) -> np.ndarray:
-    """0..1 float H×W → uint8 H×W×3 through the ramp; NaN (the gaps between
-    feature maps) in a neutral grey, apart from every value's colour."""
-    gaps = np.isnan(values)
-    v = np.clip(np.where(gaps, 0, values), 0, 1) * (len(_RAMP) - 1)
-    lo = np.floor(v).astype(int)
-    hi = np.minimum(lo + 1, len(_RAMP) - 1)
-    t = (v - lo)[..., None]
-    rgb = (_RAMP[lo] * (1 - t) + _RAMP[hi] * t).astype(np.uint8)
-    rgb[gaps] = GAP
-    return rgb
+TEXT_WIDTH = 360  # the picture's width when it holds a message instead
 
 
 class ActivationView(QWidget):
@@ -40,6 +28,7 @@ class ActivationView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.node = QComboBox()
+        self.node.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.node.setToolTip("The layer to look at; selecting a layer on the canvas chooses it too")
         self.example = QComboBox()
         self.example.setToolTip("One of the fixed validation examples")
@@ -51,37 +40,55 @@ class ActivationView(QWidget):
         self.picture = QLabel("Train, or press Refresh, to see what each layer outputs.")
         self.picture.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         self.picture.setMinimumHeight(VIEW_HEIGHT)
+        self.picture.setWordWrap(True)
+        self.picture.setMinimumWidth(TEXT_WIDTH)
         self.caption = QLabel()
         self.caption.setProperty("role", "muted")
+        self.legend = QLabel(attention_view.HOW_TO_READ)  # beside an attention map: how to read it
+        self.legend.setProperty("role", "muted")
+        self.legend.setWordWrap(True)
+        self.legend.setFixedWidth(200)
+        self.legend.hide()
+        self.chooser = AttentionChooser()  # shown for attention layers only
+        self.chooser.hide()
         bar = QHBoxLayout()
         for w in (QLabel("Layer"), self.node, QLabel("Example"), self.example, self.refresh):
             bar.addWidget(w)
         bar.addStretch(1)
         body = QHBoxLayout()
         body.addWidget(self.input, 0, Qt.AlignTop)
-        body.addWidget(self.picture, 1)
+        body.addWidget(self.picture, 0)
+        body.addWidget(self.legend, 0, Qt.AlignTop)
+        body.addStretch(1)
         v = QVBoxLayout(self)
         v.setContentsMargins(4, 4, 4, 4)
         v.addLayout(bar)
+        v.addWidget(self.chooser)
         v.addWidget(self.caption)
         v.addLayout(body, 1)
         self.node.currentIndexChanged.connect(self._draw)
         self.example.currentIndexChanged.connect(self._draw)
         self.refresh.clicked.connect(self.refresh_now)
+        self.chooser.changed.connect(self._draw)
         self.snapshot: dict[str, torch.Tensor] = {}
+        self.attention: dict[str, torch.Tensor | None] = {}  # {attention node: N×layers×heads×T×T, or None}
+        self.wish = attention_maps.Wish()  # which nodes' attention maps are shown: the run's probe reads it
         self.inputs: torch.Tensor | None = None   # raw probe examples, for the thumbnail
         self.when = ""
+        self.followed: str | None = None  # the layer chosen on the canvas, also before any snapshot
         self.source = None  # () -> (model, dataset, normalize) for an on-demand refresh, or None
 
     # -- data in ---------------------------------------------------------------------
     @Slot(object)
     def show_epoch(self, latest) -> None:
-        epoch, snapshot, inputs = latest
-        self.set_snapshot(snapshot, inputs, f"after epoch {epoch}")
+        epoch, snapshot, inputs, *attention = latest
+        self.set_snapshot(snapshot, inputs, f"after epoch {epoch}", attention[0] if attention else None)
 
-    def set_snapshot(self, snapshot: dict[str, torch.Tensor], inputs: torch.Tensor | None, when: str) -> None:
+    def set_snapshot(self, snapshot: dict[str, torch.Tensor], inputs: torch.Tensor | None, when: str,
+                     attention: dict | None = None) -> None:
         keep = self.node.currentText()
         self.snapshot, self.inputs, self.when = snapshot, inputs, when
+        self.attention = dict(attention or {})
         n = next(iter(snapshot.values())).shape[0] if snapshot else 0
         for combo, items in ((self.node, list(snapshot)), (self.example, [f"#{i + 1}" for i in range(n)])):
             current = combo.currentText()
@@ -91,13 +98,16 @@ class ActivationView(QWidget):
             if current in items:
                 combo.setCurrentText(current)
             combo.blockSignals(False)
-        if keep in snapshot:
-            self.node.setCurrentText(keep)
+        if keep in snapshot or self.followed in snapshot:
+            self.node.setCurrentText(keep if keep in snapshot else self.followed)
         self._draw()
         self.snapshot_changed.emit(snapshot)
 
     @Slot(list)
     def follow_selection(self, ids: list) -> None:
+        if len(ids) == 1:
+            self.followed = ids[0]
+            self._ask()
         if len(ids) == 1 and ids[0] in self.snapshot:
             self.node.setCurrentText(ids[0])
 
@@ -116,26 +126,77 @@ class ActivationView(QWidget):
         try:
             x, _ = activations_probe(dataset, normalize)
             snap = activations.capture(model, x)
+            attention = attention_maps.capture(model, x)
         except Exception as e:  # noqa: BLE001 - a network that does not fit the data: say so
             self.caption.setText(f"Cannot run the network on these examples: {e}")
             return False
-        self.set_snapshot(snap, dataset.x_val[: x.shape[0]], "from the current weights")
+        self.set_snapshot(snap, dataset.x_val[: x.shape[0]], "from the current weights", attention)
         return True
 
     # -- drawing -----------------------------------------------------------------------
     @Slot()
     def _draw(self) -> None:
         node, i = self.node.currentText(), max(0, self.example.currentIndex())
+        self._ask()
         if not node or node not in self.snapshot:
             return
-        pix, caption = render(self.snapshot[node], i, 900, VIEW_HEIGHT)
+        self.chooser.setVisible(node in self.attention)
+        look = self.attention_look(node, i, 900, VIEW_HEIGHT)
+        self.legend.hide()
+        if isinstance(look, str):
+            self.picture.setMinimumWidth(TEXT_WIDTH)
+            self.picture.setText(look)
+            self.caption.setText(f"{node}, {self.when}")
+            return
+        pix, caption = look or render(self.snapshot[node], i, 900, VIEW_HEIGHT)
+        self.picture.setMinimumWidth(0)
         self.picture.setPixmap(pix)
+        self.legend.setVisible(bool(look))
         self.caption.setText(f"{node}: {caption}, {self.when}")
         inp = self.input_pixmap(i, 96)
+        self.input.setVisible(inp is not None)  # sequences and vectors: no empty box
         if inp is not None:
             self.input.setPixmap(inp)
         else:
             self.input.clear()
+
+    def attention_look(self, node: str, i: int, max_w: int, max_h: int, chooser=None):
+        """(picture, caption) of the node's attention map when it is an attention layer and
+        the chooser says so; why not, when its maps were not worked out; None: draw its output."""
+        chooser = self.chooser if chooser is None else chooser
+        if node not in self.attention:
+            return None
+        maps = self.attention[node]
+        chooser.set_shape(*attention_view.shape(maps))
+        choice = chooser.choice()
+        if not choice.attention:
+            return None
+        if maps is None:
+            return attention_view.NOT_YET
+        return attention_view.render(maps, i, choice, max_w, max_h)
+
+    def _ask(self) -> None:
+        """Tell the run's probe which node this tab shows an attention map of (if any)."""
+        node = self.node.currentText() or self.followed
+        showing = self.isVisible() and node and self.chooser.choice().attention
+        self.wish.ask("tab", [node] if showing and self.may_attend(node) else [])
+
+    def may_attend(self, node: str) -> bool:
+        """An attention layer, or one the snapshot does not know yet."""
+        return node in self.attention or node not in self.snapshot
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._ask()
+
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().hideEvent(event)
+        self._ask()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # a theme switch: the step numbers' colour
+            self._draw()
 
     def input_pixmap(self, i: int, size: int) -> QPixmap | None:
         """Probe example i as the dataset has it, when it is an image."""

@@ -56,6 +56,7 @@ def install(window) -> RunPanel:
         window.addDockWidget(Qt.BottomDockWidgetArea, dock)
         window.run_dock = dock
     window.run_panel = panel
+    panel.session.attention_wish = panel.activations.wish  # runs work out the attention maps shown
     canvas = getattr(window, "canvas", None)
     if canvas is not None:  # the embedding view follows the layer chosen on the canvas
         selection = SelectionPaths(canvas)

@@ -67,7 +67,7 @@ class TrainThread(QThread):
     loading = Signal(float, str)    # dataset progress
     ready = Signal(object)          # Dataset, before the first batch
     done = Signal(object)           # RunOutcome
-    activations = Signal(object)    # (epoch, {node: outputs}, raw examples) of the probe batch
+    activations = Signal(object)    # (epoch, {node: outputs}, raw examples, {attention node: maps or None})
     notice = Signal(str)            # what the trainer tells the user (speed settings, fallbacks)
 
     def __init__(self, project, out_dir: str | None = None, parent=None):
@@ -80,6 +80,7 @@ class TrainThread(QThread):
         self._pending: list = []
         self._last_emit = 0.0
         self._error: TrainError | None = None
+        self.attention_wish = None  # attention_maps.Wish: the nodes whose attention maps a view shows
 
     # -- called from the GUI thread --------------------------------------------------
     def request_stop(self) -> None:
@@ -120,6 +121,7 @@ class TrainThread(QThread):
     def _train(self, outcome: RunOutcome) -> None:
         from studio.data.load import load_dataset
         from studio.train.activations import ActivationProbe
+        from studio.train.attention_maps import AttentionProbe
         from studio.train.generate import ReconstructionProbe
         from studio.train.trainer import Trainer
         dataset = load_dataset(self.project.data, progress=self._on_progress)
@@ -128,8 +130,10 @@ class TrainThread(QThread):
             raise _Cancelled
         self.ready.emit(dataset)
         probe, self.act_probe = ReconstructionProbe(), ActivationProbe()
+        self.attn_probe = AttentionProbe(self.act_probe, self.attention_wish)
         # The probes first: when this thread's on_epoch_end reports, their snapshots are ready.
-        trainer = Trainer(self.project, dataset, out_dir=self.out_dir, callbacks=(probe, self.act_probe, self))
+        trainer = Trainer(self.project, dataset, out_dir=self.out_dir,
+                          callbacks=(probe, self.act_probe, self.attn_probe, self))
         probe.trainer = self.act_probe.trainer = trainer
         outcome.reconstructions = probe
         with self._lock:
@@ -168,7 +172,8 @@ class TrainThread(QThread):
         self.epoch.emit(event)
         latest = getattr(getattr(self, "act_probe", None), "latest", None)
         if latest is not None:
-            self.activations.emit(latest)
+            attention = getattr(getattr(self, "attn_probe", None), "latest", None)
+            self.activations.emit((*latest, attention[1] if attention and attention[0] == latest[0] else {}))
 
     def on_run_end(self, result) -> None:
         self._flush()
@@ -203,6 +208,7 @@ class RunSession(QObject):
         self._thread: TrainThread | None = None
         self._outcome: RunOutcome | None = None
         self.paused = False
+        self.attention_wish = None  # handed to each run's probe (see TrainThread)
 
     @property
     def running(self) -> bool:
@@ -214,6 +220,7 @@ class RunSession(QObject):
         self._outcome = None
         self.paused = False
         t = TrainThread(snapshot(project), out_dir)
+        t.attention_wish = self.attention_wish
         t.batches.connect(self._on_batches)
         t.epoch.connect(self._on_epoch)
         t.loading.connect(self._on_loading)
