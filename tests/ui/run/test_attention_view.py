@@ -120,3 +120,48 @@ def test_maps_come_on_demand_when_no_view_asked_during_the_run(window, qtbot):
     assert section.chooser.isVisible() and section.caption.text() == NOT_YET
     assert section.refresh_now() and _is_map(section.picture.pixmap(), T)
     assert "from the current weights" in section.caption.text()
+
+
+VIT = """
+from torchvision.models import VisionTransformer
+
+
+class Tiny(VisionTransformer):
+    def __init__(self):
+        super().__init__(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32,
+                         num_classes=4)
+"""
+
+
+def test_an_imported_vit_encoder_maps_its_patches_and_class_token(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import Qt as _Qt
+    from studio.importer import import_model, write
+    (tmp_path / "vit.py").write_text(VIT)
+    (tmp_path / "proj").mkdir()
+    write(import_model(f"{tmp_path / 'vit.py'}:Tiny", input="image:3,32,32", flat=True),
+          tmp_path / "proj" / "vit.studio.json")
+    window = testkit.make_window(qtbot, tmp_path, monkeypatch)
+    try:
+        assert window.open_path(tmp_path / "proj" / "vit.studio.json", confirm=False)
+        panel = window.run_panel
+        run_testkit.set_setting(panel, "data", "dataset", "shapes")
+        run_testkit.set_setting(panel, "data", "samples", 100)
+        with qtbot.waitSignal(panel.form.dataset_loaded, timeout=60000):   # Preview samples
+            qtbot.mouseClick(panel.form.preview_button, _Qt.MouseButton.LeftButton)
+        model = window.project.model
+        encoders = sorted(n for n in model.nodes() if model.type_of(n) == "TransformerEncoder")
+        assert len(encoders) == 2
+        testkit.select(window, encoders[0])
+        section = window.inspector.activations
+        qtbot.mouseClick(section.refresh, _Qt.MouseButton.LeftButton)   # the untrained network, on demand
+        section = window.inspector.activations
+        assert section.chooser.isVisible() and section.chooser.head.count() == 3   # the mean and 2 heads
+        assert _is_map(section.picture.pixmap(), 17)   # 4×4 patches and the class token
+        assert "from the current weights" in section.caption.text()
+        window.inspector.ensureWidgetVisible(section, 0, 0)
+        testkit._process()
+        ins = window.inspector
+        window.grab().save(str(ARTIFACTS / "attention_map_vit.png"))
+    finally:
+        window.run_panel.shutdown(10000)
+        window.undo_stack.clear()
