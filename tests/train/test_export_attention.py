@@ -46,14 +46,8 @@ def test_eval_output_does_not_depend_on_the_batch(network):
 @pytest.mark.parametrize("kind", ["learned", "sinusoidal"])
 def test_python_export_imports_back_as_the_same_layers(kind, tmp_path, capsys):
     """export --format python, then import: Studio's own helper modules map back layer for layer."""
-    from .test_export_roundtrip import layers, round_trip
+    from .test_export_roundtrip import same_network_back
     project = transformer_project(kind)
     torch.manual_seed(0)
     model = compile_graph(project.model).eval()
-    back, net = round_trip(project, model, "sequence:10,2", tmp_path, capsys)
-    want = {path.replace(".", "_"): v for path, v in layers(project.model).items()}
-    got = {path.replace(".", "_"): v for path, v in layers(back.model).items()}
-    assert got == want
-    x = example_inputs(project.model, batch=3)
-    with torch.no_grad():
-        torch.testing.assert_close(net(*x), model(*x), atol=1e-5, rtol=0)
+    same_network_back(project, model, "sequence:10,2", tmp_path, capsys)

@@ -54,6 +54,19 @@ def round_trip(project: Project, model: torch.nn.Module, input_spec: str, tmp_pa
     return back, net.eval()
 
 
+def same_network_back(project: Project, model: torch.nn.Module, input_spec: str, tmp_path, capsys):
+    """Export as .py, import it back: the same layers (module paths, types, parameters) and
+    the same outputs. Returns the imported project and network for further checks."""
+    back, net = round_trip(project, model, input_spec, tmp_path, capsys)
+    want = {path.replace(".", "_"): v for path, v in layers(project.model).items()}
+    got = {path.replace(".", "_"): v for path, v in layers(back.model).items()}
+    assert got == want
+    x = example_inputs(project.model, batch=3)
+    with torch.no_grad():
+        torch.testing.assert_close(net(*x), model(*x), atol=1e-5, rtol=0)
+    return back, net, want
+
+
 CASES = {"nested_repeats": (block_project, "image:3,8,8"), "shared_classes": (shared_names, "vector:12")}
 
 
@@ -63,19 +76,12 @@ def test_export_python_then_import_gives_the_same_network(case, tmp_path, capsys
     made = make()
     project = made if isinstance(made, Project) else Project(model=made, name=case)
     model = trained(project)
-    back, net = round_trip(project, model, spec, tmp_path, capsys)
-    # The same layers (module paths, types, parameters) and the same number of weights ...
-    want = {path.replace(".", "_"): v for path, v in layers(project.model).items()}
-    got = {path.replace(".", "_"): v for path, v in layers(back.model).items()}
-    assert got == want and len(want) > 5
+    back, net, want = same_network_back(project, model, spec, tmp_path, capsys)
+    assert len(want) > 5  # and the same inputs and number of weights
     assert [back.model.params(n) for n in back.model.inputs()] == [project.model.params(n)
                                                                     for n in project.model.inputs()]
     assert back.model.shapes.totals()[0] == project.model.shapes.totals()[0]
     assert sum(p.numel() for p in net.parameters()) == sum(p.numel() for p in model.parameters())
-    # ... and the same outputs.
-    x = example_inputs(project.model, batch=3)
-    with torch.no_grad():
-        torch.testing.assert_close(net(*x), model(*x), atol=1e-5, rtol=0)
 
 
 def tree(model) -> dict:

@@ -4,7 +4,7 @@ network, and its .py export imports back as the same layers."""
 import pytest
 import torch
 
-from studio.graph.compile import compile_graph, example_inputs
+from studio.graph.compile import compile_graph
 from studio.project.model import Project
 from studio.train.export import export_model
 from tests.graph.test_graph_vit import tiny_vit
@@ -32,12 +32,6 @@ def test_a_vit_exports_verified_in_every_format(network, fmt, tmp_path):
 
 
 def test_python_export_imports_back_as_the_same_layers(network, tmp_path, capsys):
-    from .test_export_roundtrip import layers, round_trip
+    from .test_export_roundtrip import same_network_back
     project, model = network
-    back, net = round_trip(project, model, "image:3,8,8", tmp_path, capsys)
-    want = {path.replace(".", "_"): v for path, v in layers(project.model).items()}
-    got = {path.replace(".", "_"): v for path, v in layers(back.model).items()}
-    assert got == want
-    x = example_inputs(project.model, batch=3)
-    with torch.no_grad():
-        torch.testing.assert_close(net(*x), model(*x), atol=1e-5, rtol=0)
+    same_network_back(project, model, "image:3,8,8", tmp_path, capsys)
