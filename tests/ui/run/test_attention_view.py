@@ -134,7 +134,6 @@ class Tiny(VisionTransformer):
 
 
 def test_an_imported_vit_encoder_maps_its_patches_and_class_token(qtbot, tmp_path, monkeypatch):
-    from PySide6.QtCore import Qt as _Qt
     from studio.importer import import_model, write
     (tmp_path / "vit.py").write_text(VIT)
     (tmp_path / "proj").mkdir()
@@ -147,20 +146,19 @@ def test_an_imported_vit_encoder_maps_its_patches_and_class_token(qtbot, tmp_pat
         run_testkit.set_setting(panel, "data", "dataset", "shapes")
         run_testkit.set_setting(panel, "data", "samples", 100)
         with qtbot.waitSignal(panel.form.dataset_loaded, timeout=60000):   # Preview samples
-            qtbot.mouseClick(panel.form.preview_button, _Qt.MouseButton.LeftButton)
+            qtbot.mouseClick(panel.form.preview_button, Qt.MouseButton.LeftButton)
         model = window.project.model
         encoders = sorted(n for n in model.nodes() if model.type_of(n) == "TransformerEncoder")
         assert len(encoders) == 2
         testkit.select(window, encoders[0])
         section = window.inspector.activations
-        qtbot.mouseClick(section.refresh, _Qt.MouseButton.LeftButton)   # the untrained network, on demand
+        qtbot.mouseClick(section.refresh, Qt.MouseButton.LeftButton)   # the untrained network, on demand
         section = window.inspector.activations
         assert section.chooser.isVisible() and section.chooser.head.count() == 3   # the mean and 2 heads
         assert _is_map(section.picture.pixmap(), 17)   # 4×4 patches and the class token
         assert "from the current weights" in section.caption.text()
         window.inspector.ensureWidgetVisible(section, 0, 0)
         testkit._process()
-        ins = window.inspector
         window.grab().save(str(ARTIFACTS / "attention_map_vit.png"))
     finally:
         window.run_panel.shutdown(10000)
