@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox, QToolButton
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QLineEdit, QSpinBox, QToolButton
 
 from studio.graph.layers import LAYERS
 from tests.ui import testkit
@@ -189,3 +189,17 @@ def test_screenshot_of_a_1x7_conv_in_the_inspector(window):
     out.mkdir(exist_ok=True)
     window.inspector.grab().save(str(out / "inspector_conv2d_1x7.png"))
     window.grab().save(str(out / "window_conv2d_1x7.png"))
+
+
+def test_a_long_layer_path_does_not_widen_the_inspector(window):
+    """An imported layer's id can be a long module path; the inspector stays as wide as its
+    dock (the id is cut in the middle, whole on its tooltip)."""
+    nid = "encoder_layers_encoder_layer_11_self_attention_out_proj"
+    window.project.model.add_node("Linear", {}, (0, 0), nid=nid)
+    window.canvas.select_nodes([nid])
+    insp = window.inspector
+    assert insp.node_id == nid
+    testkit._process()
+    assert insp.widget().minimumSizeHint().width() <= insp.viewport().width()
+    (label,) = [lab for lab in insp.findChildren(QLabel) if lab.toolTip() == f"{nid} · Dense & Shape"]
+    assert "…" in label.text() and label.text().startswith("encoder_")

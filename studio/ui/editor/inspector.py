@@ -48,6 +48,19 @@ def _label(text: str = "", role: str = "", wrap: bool = False) -> QLabel:
     return lab
 
 
+NAME_WIDTH = 220  # px: an imported layer's long path must not widen the whole inspector
+
+
+def _elided(text: str, width: int) -> QLabel:
+    """A muted one-line label cut in the middle when too long, the whole text on its tooltip."""
+    lab = _label(text, "muted")
+    short = lab.fontMetrics().elidedText(text, Qt.TextElideMode.ElideMiddle, width)
+    if short != text:
+        lab.setText(short)
+        lab.setToolTip(text)
+    return lab
+
+
 class Inspector(QScrollArea):
     status_message = Signal(str)
     open_block = Signal(str)  # the "Open block" button of a selected block
@@ -163,7 +176,7 @@ class Inspector(QScrollArea):
         names = QVBoxLayout()
         names.setSpacing(0)
         names.addWidget(_label(s.title, "title"))
-        names.addWidget(_label(f"{nid} · {s.category}", "muted"))
+        names.addWidget(_elided(f"{nid} · {s.category}", NAME_WIDTH))
         head.addLayout(names, 1)
         lay.addLayout(head)
         lay.addSpacing(4)

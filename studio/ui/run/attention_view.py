@@ -17,7 +17,7 @@ from studio.ui.style import theme
 
 HOW_TO_READ = "Row t: how much step t draws on each step. Bright = attended."
 NOT_YET = ("No attention map in this snapshot: it is worked out only while an attention layer is shown. "
-           "It comes with the next epoch, or press Refresh.")
+           "It comes with the next epoch, or with Refresh once no run is training.")
 LEFT, TOP = 22, 14   # room for the step numbers (and the axis names, when there is room)
 
 
