@@ -18,6 +18,8 @@ noise first, so zero-initialised layers (ViT's head) cannot hide a difference.
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 import time
 import warnings
 
@@ -72,11 +74,12 @@ def parity(name: str, size: int = 224) -> dict:
             if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
                 mod.running_mean.uniform_(-0.5, 0.5)
                 mod.running_var.uniform_(0.5, 2.0)
-    path = f"/tmp/_parity_{name}.safetensors"
     from safetensors.torch import save_file
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, path)
-    r = import_model(f"torchvision:{name}", weights=path, input=f"image:3,{size},{size}")
-    gm = compiled_with_weights(r)
+    with tempfile.TemporaryDirectory() as scratch:  # up to 2.5 GB (vit_h_14): never left behind
+        path = os.path.join(scratch, f"{name}.safetensors")
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, path)
+        r = import_model(f"torchvision:{name}", weights=path, input=f"image:3,{size},{size}")
+        gm = compiled_with_weights(r)
     x = torch.randn(2, 3, size, size)
     with torch.no_grad():
         want, got = r.source.module(x), gm(x)
