@@ -92,17 +92,21 @@ def test_opening_a_project_with_user_code_asks_first(window, tmp_path, monkeypat
     opaque._trusted.clear()
 
 
+# A user's .py file whose block holds a layer Studio lacks (Gate): that layer stays user code.
+GATED_NET = ("import torch\nclass Gate(torch.nn.Module):\n    def __init__(self):\n"
+             "        super().__init__()\n        self.s = torch.nn.Parameter(torch.ones(4))\n"
+             "    def forward(self, x):\n        return x * self.s.exp()\n"
+             "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+             "        self.trunk = torch.nn.Sequential(torch.nn.Linear(4, 4), Gate(), torch.nn.ReLU())\n"
+             "        self.fc = torch.nn.Linear(4, 2)\n"
+             "    def forward(self, x):\n        return self.fc(self.trunk(x))\n")
+
+
 def test_user_code_inside_a_block_is_asked_for_too(window, tmp_path, monkeypatch):
     from studio.graph import opaque
     from studio.importer import import_model, write
     user = tmp_path / "inner.py"
-    user.write_text("import torch\nclass Gate(torch.nn.Module):\n    def __init__(self):\n"
-                    "        super().__init__()\n        self.s = torch.nn.Parameter(torch.ones(4))\n"
-                    "    def forward(self, x):\n        return x * self.s.exp()\n"
-                    "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-                    "        self.trunk = torch.nn.Sequential(torch.nn.Linear(4, 4), Gate(), torch.nn.ReLU())\n"
-                    "        self.fc = torch.nn.Linear(4, 2)\n"
-                    "    def forward(self, x):\n        return self.fc(self.trunk(x))\n")
+    user.write_text(GATED_NET)
     r = import_model(f"{user}:Net", input="vector:4")
     assert r.project.model.type_of("trunk") == "Block" and list(r.opaque) == ["trunk.trunk_1"]
     write(r, tmp_path / "g.studio.json")
@@ -124,13 +128,7 @@ def test_user_code_arriving_after_opening_is_asked_for_at_train(window, tmp_path
     from studio.importer import import_model
     from studio.ui.editor.canvas import clipboard
     user = tmp_path / "inner2.py"
-    user.write_text("import torch\nclass Gate(torch.nn.Module):\n    def __init__(self):\n"
-                    "        super().__init__()\n        self.s = torch.nn.Parameter(torch.ones(4))\n"
-                    "    def forward(self, x):\n        return x * self.s.exp()\n"
-                    "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-                    "        self.trunk = torch.nn.Sequential(torch.nn.Linear(4, 4), Gate(), torch.nn.ReLU())\n"
-                    "        self.fc = torch.nn.Linear(4, 2)\n"
-                    "    def forward(self, x):\n        return self.fc(self.trunk(x))\n")
+    user.write_text(GATED_NET)
     src = import_model(f"{user}:Net", input="vector:4").project.model
     opaque._trusted.clear()
     opaque._roots.clear()
