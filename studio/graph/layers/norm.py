@@ -12,10 +12,13 @@ def _eps(p) -> dict:
     return {"eps": p["eps"]} if p["eps"] != 1e-5 else {}
 
 
-def _bn2d_infer(p, ins) -> Shape:
-    (x,) = ins
-    need_image("BatchNorm2d", x)
-    return x
+def _same_image(title: str):
+    """Shape inference of a layer that takes an image and gives one of the same shape."""
+    def infer(p, ins) -> Shape:
+        (x,) = ins
+        need_image(title, x)
+        return x
+    return infer
 
 
 BATCHNORM2D = register(LayerSpec(
@@ -25,7 +28,7 @@ BATCHNORM2D = register(LayerSpec(
                  "eases vanishing gradients in deep networks."),
     params=(Param("momentum", "float", 0.1, "How fast the running statistics follow the batches", 0.0, 1.0),
             EPS),
-    inputs=IN, outputs=OUT, infer=_bn2d_infer,
+    inputs=IN, outputs=OUT, infer=_same_image("BatchNorm2d"),
     ctor=lambda p, ins: Ctor("nn.BatchNorm2d", dict(num_features=ins[0][0], momentum=p["momentum"],
                                                     **_eps(p))),
     weights=lambda p, i, o: 2 * i[0][0], macs=lambda p, i, o: 2 * o.numel, icon="norm",
@@ -76,18 +79,12 @@ LAYERNORM = register(LayerSpec(
 ))
 
 
-def _ln2d_infer(p, ins) -> Shape:
-    (x,) = ins
-    need_image("LayerNorm2d", x)
-    return x
-
-
 LAYERNORM2D = register(LayerSpec(
     type="LayerNorm2d", trainable=True, category="Normalization", title="LayerNorm2d",
     description=("Normalizes the channels at each pixel of an image on its own, independent of the "
                  "batch and of the other pixels: LayerNorm for convolutional networks, as ConvNeXt uses it."),
     params=(EPS,),
-    inputs=IN, outputs=OUT, infer=_ln2d_infer,
+    inputs=IN, outputs=OUT, infer=_same_image("LayerNorm2d"),
     ctor=lambda p, ins: Ctor("studio.LayerNorm2d", dict(normalized_shape=ins[0][0], **_eps(p))),
     summary=lambda p: "", weights=lambda p, i, o: 2 * i[0][0], macs=lambda p, i, o: 2 * o.numel,
     icon="norm",
