@@ -225,16 +225,18 @@ def test_flatten_fix_keeps_the_rest_of_the_net_in_place(window, qtbot, monkeypat
     _click_badge(window, "linear1")
     (flat,) = [n for n in m.nodes() if m.type_of(n) == "Flatten"]
     assert {n: m.pos(n) for n in before} == before  # the gap held it: nothing moved
-    assert before["maxpool2d2"][0] < m.pos(flat)[0] < before["linear1"][0]
+    (px, py), ly = before["maxpool2d2"], before["linear1"][1]
+    assert ly > py  # the wire wraps from the end of one row to the start of the next ...
+    assert m.pos(flat)[1] == py and px < m.pos(flat)[0] < px + 300  # ... and the fix takes the gap after the pool
     # Tight cards (the user dragged Linear and ReLU up to the pool): only the rest
     # of that row moves right; the row below stays.
     from studio.ui.editor.canvas.commands import MoveNodes
     window.undo_stack.undo()
-    canvas.push(MoveNodes(m, {"linear1": (m.pos("linear1"), (500.0, 170.0)),
-                              "relu3": (m.pos("relu3"), (750.0, 170.0))}))
+    canvas.push(MoveNodes(m, {"linear1": (m.pos("linear1"), (px + 180, py)),
+                              "relu3": (m.pos("relu3"), (px + 430, py))}))
     before = {n: m.pos(n) for n in m.nodes()}
     _click_badge(window, "linear1")
-    assert m.pos("linear1")[0] > 500 and m.pos("relu3")[0] > 750
+    assert m.pos("linear1")[0] > px + 180 and m.pos("relu3")[0] > px + 430
     assert all(m.pos(n) == before[n] for n in ("linear2", "output1", "input1", "maxpool2d2"))
 
 

@@ -280,6 +280,9 @@ def insert_on_edge(model: GraphModel, eid: str, node: str | None = None, layer: 
         if make_room and abs(dy - sy) < ROW_TOLERANCE and dx - sx >= 2 * STEP_X:
             make_room = False  # the gap already holds a card: nothing needs to move
             pos = pos or (round((sx + dx) / 40) * 20, sy)
+        elif make_room and abs(dy - sy) >= ROW_TOLERANCE and _free_at(model, (sx + STEP_X, sy)):
+            make_room = False  # a wire wrapping to the next row: the free place after its source
+            pos = pos or (sx + STEP_X, sy)
         if pos is None:
             pos = (dx, dy) if make_room else ((sx + dx) / 2, (sy + dy) / 2)
         if make_room:
@@ -298,6 +301,13 @@ def insert_on_edge(model: GraphModel, eid: str, node: str | None = None, layer: 
     cmd.add(Connect(model, e.src, e.src_port, node, in_port, eid=a))
     cmd.add(Connect(model, node, out_port, e.dst, e.dst_port, eid=b))
     return cmd, node
+
+
+def _free_at(model: GraphModel, pos) -> bool:
+    """No card within a card's width of `pos` on its row."""
+    x, y = pos
+    return all(abs(model.pos(n)[0] - x) >= STEP_X - 40 or abs(model.pos(n)[1] - y) >= ROW_TOLERANCE
+               for n in model.nodes())
 
 
 def _room_makers(model: GraphModel, dst: str) -> set[str]:
