@@ -79,6 +79,7 @@ class SweepPanel(QWidget):
         self.session.trial_started.connect(self._on_trial_started)
         self.session.trial_ended.connect(self._on_trial_ended)
         self.session.epoch.connect(self._on_epoch)
+        self.session.results.connect(self._on_results)
         self.session.finished.connect(self._on_finished)
         self.refresh()
 
@@ -179,7 +180,6 @@ class SweepPanel(QWidget):
     def _on_trial_started(self, number: int, params: dict) -> None:
         of = f" of {self._trial_total}" if self._trial_total else ""
         self.status.setText(f"Trial {number} running ({self._trials_done + 1}{of} this session)…")
-        self.load_results()
 
     @Slot(int, object)
     def _on_epoch(self, number: int, e) -> None:
@@ -189,7 +189,12 @@ class SweepPanel(QWidget):
     @Slot(object)
     def _on_trial_ended(self, info) -> None:
         self._trials_done += 1
-        self.load_results()
+
+    @Slot(object)
+    def _on_results(self, found) -> None:
+        """Rows read by the sweep's thread: the GUI thread does not open the storage mid-run."""
+        self.results.show_results(found, self.results.importance if found.name == self.name else {})
+        self.name = found.name
 
     def _lock_training(self, locked: bool) -> None:
         """No plain run beside a sweep: both would share the same cores."""

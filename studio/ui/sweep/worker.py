@@ -24,6 +24,7 @@ class SweepThread(QThread):
     trial_started = Signal(int, object)   # number, params
     trial_ended = Signal(object)          # TrialInfo
     epoch = Signal(int, object)           # trial number, EpochEvent
+    results = Signal(object)              # SweepResults, read in this thread
     done = Signal(object)                 # dict: error (str), importance, ran (count)
 
     def __init__(self, project, root: Path, name: str, trials: int, timeout: float, parent=None):
@@ -43,9 +44,22 @@ class SweepThread(QThread):
     def on_trial_start(self, number: int, params: dict) -> None:
         self._number = number
         self.trial_started.emit(number, params)
+        self._emit_results()
 
     def on_trial_end(self, info) -> None:
         self.trial_ended.emit(info)
+        self._emit_results()
+
+    def _emit_results(self) -> None:
+        """The table's rows, read here: while trials run, only this thread touches the
+        study's storage (the GUI thread reading it too crashed once, in SQLAlchemy)."""
+        from studio.sweep import results as sweep_results
+        try:
+            found = sweep_results.load(self.root, self.name)
+        except Exception:  # noqa: BLE001 - the table refreshes after the next trial, or at the end
+            return
+        if found is not None:
+            self.results.emit(found)
 
     def on_epoch_end(self, e) -> None:  # a trainer callback
         self.epoch.emit(self._number, e)
@@ -77,6 +91,7 @@ class SweepSession(QObject):
     trial_started = Signal(int, object)
     trial_ended = Signal(object)
     epoch = Signal(int, object)
+    results = Signal(object)
     finished = Signal(object)
 
     def __init__(self, parent=None):
@@ -96,6 +111,7 @@ class SweepSession(QObject):
         self.thread.trial_started.connect(self._on_trial_started)
         self.thread.trial_ended.connect(self._on_trial_ended)
         self.thread.epoch.connect(self._on_epoch)
+        self.thread.results.connect(self._on_results)
         self.thread.done.connect(self._on_done)
         self.started_at = time.monotonic()
         # Import and open the storage here, on the GUI thread: module code executing in a
@@ -126,6 +142,10 @@ class SweepSession(QObject):
     @Slot(int, object)
     def _on_epoch(self, number, e) -> None:
         self.epoch.emit(number, e)
+
+    @Slot(object)
+    def _on_results(self, found) -> None:
+        self.results.emit(found)
 
     @Slot(object)
     def _on_done(self, outcome) -> None:

@@ -41,7 +41,7 @@ def _mark(qtbot, marker, **fields):
     return dlg
 
 
-def test_mark_run_four_trials_and_open_the_best(window, qtbot):
+def test_mark_run_four_trials_and_open_the_best(window, qtbot, monkeypatch):
     w = window
     w.canvas.select_nodes(["linear1"])
     qtbot.waitUntil(lambda: "out_features" in w.inspector.editors)
@@ -81,10 +81,25 @@ def test_mark_run_four_trials_and_open_the_best(window, qtbot):
     saved = load(w.project.path)
     assert saved.sweep.trials == 4 and len(saved.sweep.dimensions) == 2
 
+    # While trials run, only the sweep's thread reads the study's storage (SQLAlchemy under
+    # two threads crashed once); the table still follows trial by trial.
+    import threading
+
+    from studio.sweep import results as sweep_results
+    reads, real_load = [], sweep_results.load
+
+    def recording_load(*args):
+        reads.append((threading.current_thread() is threading.main_thread(), panel.session.running))
+        return real_load(*args)
+    monkeypatch.setattr(sweep_results, "load", recording_load)
+    shown = []
+    panel.session.results.connect(lambda found: shown.append(len(found.rows)))
     with qtbot.waitSignal(panel.session.finished, timeout=240_000) as done:
         qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
         assert panel.stop_button.isEnabled() and not w.run_panel.train_action.isEnabled()
     assert done.args[0]["error"] == "" and done.args[0]["ran"] == 4
+    assert not [r for r in reads if r == (True, True)]  # the GUI thread, mid-run: never
+    assert sum(1 for main, _ in reads if not main) == 8 and shown[-1] == 4  # each trial's start and end
     assert w.run_panel.train_action.isEnabled()
     results = panel.results
     table = results.table
