@@ -66,7 +66,6 @@ class RunPanel(QWidget):
         self.session.loading.connect(self._on_loading)
         self.session.dataset_ready.connect(self._on_dataset_ready)
         self.session.notice.connect(self._on_notice)
-        self.notices: list[str] = []  # the current run's notices (speed settings, fallbacks)
         self.session.run_finished.connect(self._on_run_finished)
         self._set_state("idle")
 
@@ -211,7 +210,6 @@ class RunPanel(QWidget):
         self.outcome = None
         self._stale = False
         self.progress.setToolTip("")
-        self.notices = []
         self.speed_label.setToolTip("")
         self.results.set_stale(False)
         self.session.start(self.project, out_dir)
@@ -300,11 +298,9 @@ class RunPanel(QWidget):
         from studio.train.calibrate import MEASURING  # torch: not at the app's start
         if self.progress_state is not None and self.progress_state.last is None:
             self.progress.setFormat(text[:120])
-        if text != MEASURING:
-            self.notices.append(text)
-            self.speed_label.setToolTip("This run: " + "; ".join(self.notices))
-            if self.current is not None:  # saved with the run, shown on its tooltip later
-                self.current.notes.append(text)
+        if text != MEASURING and self.current is not None:
+            self.current.notes.append(text)  # saved with the run, shown on its tooltip later
+            self.speed_label.setToolTip("This run: " + "; ".join(self.current.notes))
 
     @Slot(object)
     def _on_batches(self, events) -> None:
